@@ -1,0 +1,1 @@
+int loader_placeholder(void); int loader_placeholder(void) { return 0; }
