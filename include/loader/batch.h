@@ -1,0 +1,51 @@
+/* batch: documents waiting to be written, packed back to back.
+ *
+ * A batch is one growing buffer of consecutive BSON documents (a
+ * bson_writer_t builds each document in place, so nothing is copied), and for
+ * each document the physical line and byte offset of its record, so an error
+ * the database reports about the i-th document leads back to its line. A
+ * batch is full at max_docs documents or max_bytes bytes, whichever comes
+ * first; it is reused from batch to batch. */
+#ifndef LOADER_BATCH_H
+#define LOADER_BATCH_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct batch batch_t;
+
+/* Creates an empty batch, or returns NULL when out of memory. */
+batch_t *batch_new(size_t max_docs, size_t max_bytes);
+
+/* Starts a document for the record at line/offset and returns the bson_t to
+ * fill; it stays valid until batch_commit() or batch_rollback(). */
+bson_t *batch_begin(batch_t *batch, uint64_t line, uint64_t offset);
+
+/* Keeps the document begun last. */
+void batch_commit(batch_t *batch);
+
+/* Discards the document begun last. */
+void batch_rollback(batch_t *batch);
+
+/* Returns true when the batch should be written before adding more. */
+bool batch_is_full(const batch_t *batch);
+
+/* Returns the number of documents in the batch. */
+size_t batch_count(const batch_t *batch);
+
+/* Returns the packed documents and their total length in *len. */
+const uint8_t *batch_data(const batch_t *batch, size_t *len);
+
+/* Returns the line / byte offset of the record of document i. */
+uint64_t batch_line(const batch_t *batch, size_t i);
+uint64_t batch_offset(const batch_t *batch, size_t i);
+
+/* Empties the batch, keeping its memory for the next one. */
+void batch_clear(batch_t *batch);
+
+/* Frees the batch; NULL is a no-op. */
+void batch_destroy(batch_t *batch);
+
+#endif

@@ -1,0 +1,66 @@
+/* cli: the command line, parsed into options_t.
+ *
+ * One option table holds each option's long name, short letter, argument and
+ * help line; --help is printed from it and parsing walks it with
+ * getopt_long(), so the two cannot drift. */
+#ifndef LOADER_CLI_H
+#define LOADER_CLI_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "loader/csv_reader.h"
+#include "loader/doc_builder.h"
+
+/* One FILE argument: "path.csv" or "name=path.csv". */
+typedef struct input {
+  char *collection; /* collection (or table) name */
+  char *path;       /* file to read */
+} input_t;
+
+/* Which runs to make. */
+typedef enum cli_mode {
+  CLI_MODE_PARALLEL, /* the jobs on a pool of workers (default) */
+  CLI_MODE_LINEAR,   /* the jobs one after another on the main thread */
+  CLI_MODE_COMPARE,  /* linear, then parallel, side by side */
+} cli_mode_t;
+
+typedef struct options {
+  char *uri;             /* target URI (--uri, $MONGODB_URI, or default) */
+  char *db;              /* database name (--db), or NULL for the URI's */
+  cli_mode_t mode;       /* --linear / --parallel / --compare */
+  size_t workers;        /* -j, 0 = number of CPUs */
+  size_t batch_size;     /* documents per batch */
+  size_t batch_bytes;    /* bytes per batch (--batch-bytes) */
+  bool drop;             /* drop each collection before loading */
+  bool dry_run;          /* build documents, write nothing */
+  bool quiet;            /* no report on stdout */
+  char *report_json;     /* --report-json PATH, or NULL */
+  csv_dialect_t dialect; /* how to read the files */
+  doc_options_t doc;     /* how to build the documents */
+  input_t *inputs;       /* the FILE arguments, in order */
+  size_t n_inputs;       /* how many */
+} options_t;
+
+/* What cli_parse() decided. */
+typedef enum cli_status {
+  CLI_RUN,  /* options are complete: load */
+  CLI_EXIT, /* --help or --version was printed: exit 0 */
+  CLI_USAGE /* bad command line: error says why; exit 2 */
+} cli_status_t;
+
+/* Parses argv into *opts (cli_options_cleanup() frees it, whatever the
+ * status). Prints --help / --version to stdout itself. Reads $MONGODB_URI
+ * when --uri is absent. */
+cli_status_t cli_parse(int argc, char **argv, options_t *opts,
+                       bson_error_t *error);
+
+/* Prints the help text to out. */
+void cli_print_help(FILE *out);
+
+/* Frees what cli_parse() allocated. */
+void cli_options_cleanup(options_t *opts);
+
+#endif

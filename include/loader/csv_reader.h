@@ -1,0 +1,86 @@
+/* csv_reader: libcsv wrapped into a record stream with physical line numbers.
+ *
+ * The reader pulls fixed-size blocks from a source and feeds libcsv one
+ * physical line at a time, so it knows exactly on which line and at which
+ * byte offset each record starts, even when quoted fields hold newlines. It
+ * keeps the raw bytes of the current record for error reports. Memory is one
+ * block, one record and libcsv's field buffer; a record larger than
+ * CSVR_MAX_RECORD_BYTES is reported and skipped instead of growing without
+ * bound (an unterminated quote cannot swallow a whole file into memory). */
+#ifndef LOADER_CSV_READER_H
+#define LOADER_CSV_READER_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loader/source.h"
+
+/* A record longer than this many raw bytes is rejected (a document built
+ * from it could not fit MongoDB's 16 MiB limit anyway). */
+#define CSVR_MAX_RECORD_BYTES (16u * 1024u * 1024u + 4096u)
+
+typedef struct csv_dialect {
+  unsigned char delimiter; /* field separator, ',' by default */
+  unsigned char quote;     /* quote character, '"' by default */
+  bool trim;               /* strip spaces and tabs around unquoted fields */
+  int comment;             /* lines starting with this byte are skipped, or
+                              -1 for none */
+  uint64_t skip_lines;     /* physical lines skipped before the first record */
+} csv_dialect_t;
+
+/* The dialect of RFC 4180: comma, double quote, no trimming. */
+void csvr_dialect_default(csv_dialect_t *dialect);
+
+/* One field of a record. data stays valid until the record callback
+ * returns. data is NULL for an empty unquoted field (a missing value) and
+ * non-NULL with len 0 for an empty quoted field (""). */
+typedef struct csv_field {
+  const char *data; /* field bytes, unquoted and unescaped; NUL-terminated */
+  size_t len;       /* length in bytes */
+} csv_field_t;
+
+typedef struct csv_record {
+  const csv_field_t *fields; /* the record's fields, in order */
+  size_t n_fields;           /* how many */
+  uint64_t line;             /* physical line (1-based) where it starts */
+  uint64_t end_line;         /* physical line where it ends */
+  uint64_t offset;           /* byte offset in the file where it starts */
+  const char *raw;           /* the record as it stood in the file, without
+                                its line terminator */
+  size_t raw_len;            /* length of raw */
+  const char *problem;       /* NULL, or why the record is unusable (too
+                                large, unterminated quote): fields is then
+                                empty and the record must be rejected */
+} csv_record_t;
+
+/* Called for each record; return false to stop reading. */
+typedef bool (*csvr_record_fn)(void *ctx, const csv_record_t *record);
+
+typedef struct csvr csvr_t;
+
+/* Creates a reader over src (borrowed: the caller closes it after
+ * csvr_destroy). start_offset and start_line are where src is positioned
+ * (0 and 1 for a whole file); records that start at or after end_offset are
+ * left to the next range (UINT64_MAX: read to the end). Returns NULL and
+ * fills error when libcsv cannot be initialised. */
+csvr_t *csvr_new(source_t *src, const csv_dialect_t *dialect,
+                 uint64_t start_offset, uint64_t start_line,
+                 uint64_t end_offset, bson_error_t *error);
+
+/* Reads records and calls fn for each until the end of the range, or until
+ * fn returns false. Returns false and fills error on a read error. */
+bool csvr_read(csvr_t *reader, csvr_record_fn fn, void *ctx,
+               bson_error_t *error);
+
+/* Returns the number of empty lines skipped so far. */
+uint64_t csvr_empty_lines(const csvr_t *reader);
+
+/* Returns the byte offset just past the last record delivered. */
+uint64_t csvr_offset(const csvr_t *reader);
+
+/* Frees the reader; NULL is a no-op. */
+void csvr_destroy(csvr_t *reader);
+
+#endif

@@ -1,0 +1,72 @@
+/* job: one (collection, file) load, from bytes to the database.
+ *
+ * job_run() wires the stages of one job: source -> csv_reader ->
+ * doc_builder -> batch -> sink, and fills the job's result. It is the same
+ * function whether the main thread calls it (linear) or a pool worker does
+ * (parallel), which is what makes the comparison fair. It never prints:
+ * everything it has to say goes into the result. */
+#ifndef LOADER_JOB_H
+#define LOADER_JOB_H
+
+#include <bson/bson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loader/csv_reader.h"
+#include "loader/doc_builder.h"
+#include "loader/sink.h"
+
+/* How many rejected rows a job describes in its result; the rest are only
+ * counted. */
+#define JOB_REJECT_SAMPLES 5
+
+/* What one job loads. */
+typedef struct job {
+  const char *collection; /* target collection (or table) */
+  const char *path;       /* input file */
+  uint64_t start;         /* byte offset where its first record starts */
+  uint64_t end;           /* byte offset where the next job's range starts,
+                             or UINT64_MAX */
+} job_t;
+
+/* One rejected row, described for a person. */
+typedef struct job_reject {
+  uint64_t line;    /* physical line where the record starts */
+  size_t column;    /* 1-based column, or 0 */
+  char reason[256]; /* why it was rejected */
+} job_reject_t;
+
+/* What one job did: the tuple (processed, prior, post, elapsed) and the
+ * accounting around it. processed = inserted + rejected always; post - prior
+ * = inserted unless someone else wrote to the collection meanwhile. */
+typedef struct job_result {
+  uint64_t processed;   /* data records read (the header not counted) */
+  uint64_t inserted;    /* documents the database acknowledged */
+  uint64_t rejected;    /* records refused, by the loader or the database */
+  uint64_t bytes;       /* input bytes read */
+  uint64_t empty_lines; /* empty lines skipped */
+  int64_t prior;        /* documents in the collection before, or -1 */
+  int64_t post;         /* documents in the collection after, or -1 */
+  double elapsed_s;     /* wall time of the job */
+  bool ok;              /* false: the job stopped early, see error */
+  bson_error_t error;   /* why the job stopped, when !ok */
+  job_reject_t samples[JOB_REJECT_SAMPLES]; /* the first rejected rows */
+  size_t n_samples;                         /* entries used in samples */
+} job_result_t;
+
+/* What every job of a run shares. */
+typedef struct job_env {
+  sink_factory_t *sinks;        /* where documents go */
+  const csv_dialect_t *dialect; /* how to read the files */
+  const doc_options_t *doc;     /* how to build the documents */
+  size_t batch_docs;            /* documents per batch */
+  size_t batch_bytes;           /* bytes per batch */
+  atomic_bool *stop;            /* set when the run must stop (a signal) */
+} job_env_t;
+
+/* Runs job against env and fills *result. Never fails as a call: a job
+ * that cannot finish says so in result->ok and result->error. */
+void job_run(const job_t *job, const job_env_t *env, job_result_t *result);
+
+#endif

@@ -1,0 +1,92 @@
+/* sink: the only part of the loader that knows the database.
+ *
+ * A sink_factory_t is made once per run from the target URI and shared by
+ * all workers (for MongoDB it holds the mongoc_client_pool_t); each job opens
+ * its own sink_t from it (for MongoDB: pops its own client), counts, writes
+ * batches and closes it. Everything above this interface speaks BSON.
+ *
+ * Implementations: sink_mongo.c (mongodb://, mongodb+srv://), sink_null.c
+ * (--dry-run: counts and discards). */
+#ifndef LOADER_SINK_H
+#define LOADER_SINK_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loader/batch.h"
+
+typedef struct sink_factory sink_factory_t;
+typedef struct sink sink_t;
+
+/* One document the database refused while the rest of its batch landed. */
+typedef struct sink_doc_error {
+  size_t index;      /* position of the document in its batch */
+  int32_t code;      /* the database's error code (11000: duplicate key) */
+  char message[256]; /* the database's message */
+} sink_doc_error_t;
+
+/* What a batch write did. */
+typedef struct sink_write_result {
+  uint64_t inserted;        /* documents that landed */
+  sink_doc_error_t *errors; /* documents refused, by index (owned; reused) */
+  size_t n_errors;          /* how many */
+  size_t cap_errors;        /* allocated entries of errors */
+} sink_write_result_t;
+
+/* Frees the error list of a result. */
+void sink_write_result_cleanup(sink_write_result_t *result);
+
+/* Settings of a factory. */
+typedef struct sink_config {
+  const char *uri;  /* target URI; NULL with dry_run */
+  const char *db;   /* database name, or NULL for the URI's, else "loader" */
+  bool dry_run;     /* use the null sink: no server, nothing written */
+  unsigned workers; /* how many sinks may be open at once */
+} sink_config_t;
+
+/* Creates the factory for config's URI scheme. Returns NULL and fills error
+ * for an unknown scheme or a malformed URI (LOADER_ERROR_USAGE). Does not
+ * connect. */
+sink_factory_t *sink_factory_new(const sink_config_t *config,
+                                 bson_error_t *error);
+
+/* Checks that the target can be reached and used (for MongoDB: a ping,
+ * bounded by the server selection timeout). Returns false and fills error
+ * otherwise. */
+bool sink_factory_check(sink_factory_t *factory, bson_error_t *error);
+
+/* Returns the database name writes go to. */
+const char *sink_factory_db(const sink_factory_t *factory);
+
+/* Returns the schemes this build supports, e.g. "mongodb, sqlite". */
+const char *sink_schemes(void);
+
+/* Frees the factory; every sink opened from it must be closed first. NULL is
+ * a no-op. */
+void sink_factory_destroy(sink_factory_t *factory);
+
+/* Opens a sink for collection. Thread-safe. Returns NULL and fills error
+ * when no connection can be had. */
+sink_t *sink_open(sink_factory_t *factory, const char *collection,
+                  bson_error_t *error);
+
+/* Stores the number of documents in the collection in *count. */
+bool sink_count(sink_t *sink, int64_t *count, bson_error_t *error);
+
+/* Drops the collection; a collection that does not exist is not an error. */
+bool sink_drop(sink_t *sink, bson_error_t *error);
+
+/* Writes the batch, unordered. Documents the database refuses one by one
+ * are listed in result (the rest landed) and the call returns true. Returns
+ * false and fills error, with the server's code where there is one, when the
+ * batch as a whole failed (connection lost, server error); result->inserted
+ * then holds what the server acknowledged, if anything. */
+bool sink_write(sink_t *sink, const batch_t *batch, sink_write_result_t *result,
+                bson_error_t *error);
+
+/* Closes the sink (for MongoDB: pushes its client back). NULL is a no-op. */
+void sink_close(sink_t *sink);
+
+#endif

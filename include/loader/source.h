@@ -1,0 +1,35 @@
+/* source: the bytes of one input, read in fixed blocks.
+ *
+ * A source reads a regular file (or a byte range of one) with plain read(2)
+ * into the caller's buffer: it never holds more than the caller asks for, so a
+ * 10 GB file costs what a 10 MB file costs. */
+#ifndef LOADER_SOURCE_H
+#define LOADER_SOURCE_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct source source_t;
+
+/* Opens path read-only and positions it at byte offset start. Returns NULL
+ * and fills error (LOADER_ERROR_IO; the message does not repeat the path) when
+ * the file cannot be opened, is not a regular file, or cannot be positioned. */
+source_t *source_open(const char *path, uint64_t start, bson_error_t *error);
+
+/* Reads up to cap bytes into buf and stores the count in *n; *n == 0 means
+ * the end of the input. Returns false and fills error on a read error. */
+bool source_read(source_t *src, char *buf, size_t cap, size_t *n,
+                 bson_error_t *error);
+
+/* Returns the size in bytes of the whole underlying file. */
+uint64_t source_size(const source_t *src);
+
+/* Returns the number of bytes read so far (from the start offset). */
+uint64_t source_bytes_read(const source_t *src);
+
+/* Closes the source; NULL is a no-op. */
+void source_close(source_t *src);
+
+#endif

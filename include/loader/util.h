@@ -1,0 +1,24 @@
+/* Small helpers shared by several modules. */
+#ifndef LOADER_UTIL_H
+#define LOADER_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns a monotonic clock reading in seconds. */
+double util_now(void);
+
+/* Returns a copy of uri with any password replaced by "***", for printing.
+ * Never returns NULL; the caller frees the result with free(). */
+char *util_redact_uri(const char *uri);
+
+/* Returns the file name of path without directories and without its last
+ * extension ("data/customers.csv" -> "customers"; "a.csv.gz" -> "a"), newly
+ * allocated; the caller frees it. */
+char *util_collection_from_path(const char *path);
+
+/* Writes n with thousands separators ("1,234,567") into buf of size cap and
+ * returns buf. */
+char *util_group_thousands(uint64_t n, char *buf, size_t cap);
+
+#endif

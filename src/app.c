@@ -1,0 +1,172 @@
+/* app: the whole program between main() and the exit code. */
+#include "loader/app.h"
+#include "loader/cli.h"
+#include "loader/error.h"
+#include "loader/plan.h"
+#include "loader/report.h"
+#include "loader/run.h"
+#include "loader/sink.h"
+#include "loader/util.h"
+
+#include <mongoc/mongoc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Set by the first SIGINT/SIGTERM; the jobs poll it between records. */
+static atomic_bool app__stop;
+
+static void app__on_signal(int sig)
+{
+  (void)sig;
+  if (atomic_exchange(&app__stop, true))
+    _exit(LOADER_EXIT_INTERRUPTED); /* the second signal: now */
+}
+
+static void app__install_signals(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = app__on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+static void app__usage_error(const bson_error_t *error)
+{
+  fprintf(stderr, "loader: %s\n", error->message);
+}
+
+/* Drops each distinct collection of the plan once. */
+static bool app__drop(sink_factory_t *sinks, const plan_t *plan,
+                      bson_error_t *error)
+{
+  for (size_t i = 0; i < plan->n_jobs; i++) {
+    const char *coll = plan->jobs[i].collection;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++)
+      seen = strcmp(plan->jobs[j].collection, coll) == 0;
+    if (seen)
+      continue;
+    sink_t *sink = sink_open(sinks, coll, error);
+    if (!sink)
+      return false;
+    bool ok = sink_drop(sink, error);
+    sink_close(sink);
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+int app_main(int argc, char **argv)
+{
+  int code = LOADER_EXIT_USAGE;
+  bson_error_t error;
+  options_t opts;
+  plan_t plan = {0};
+  sink_factory_t *sinks = NULL;
+  run_t runs[2];
+  size_t n_runs = 0;
+  char *shown_uri = NULL;
+
+  cli_status_t status = cli_parse(argc, argv, &opts, &error);
+  if (status != CLI_RUN) {
+    if (status == CLI_USAGE)
+      app__usage_error(&error);
+    code = status == CLI_EXIT ? LOADER_EXIT_OK : LOADER_EXIT_USAGE;
+    goto out_options;
+  }
+  if (!plan_build(&opts, &plan, &error)) {
+    app__usage_error(&error);
+    goto out_options;
+  }
+  size_t workers = plan_workers(opts.workers, plan.n_jobs);
+
+  mongoc_init();
+  shown_uri = util_redact_uri(opts.uri);
+  sink_config_t config = {.uri = opts.uri,
+                          .db = opts.db,
+                          .dry_run = opts.dry_run,
+                          .workers = (unsigned)workers};
+  sinks = sink_factory_new(&config, &error);
+  if (!sinks) {
+    fprintf(stderr, "loader: %s: %s\n", shown_uri, error.message);
+    goto out_mongoc;
+  }
+  if (!sink_factory_check(sinks, &error)) {
+    fprintf(stderr, "loader: cannot connect to %s: %s\n", shown_uri,
+            error.message);
+    code = LOADER_EXIT_CONNECT;
+    goto out_sinks;
+  }
+
+  app__install_signals();
+  job_env_t env = {.sinks = sinks,
+                   .dialect = &opts.dialect,
+                   .doc = &opts.doc,
+                   .batch_docs = opts.batch_size,
+                   .batch_bytes = opts.batch_bytes,
+                   .stop = &app__stop};
+  run_mode_t modes[2];
+  size_t n_modes = 0;
+  if (opts.mode != CLI_MODE_PARALLEL)
+    modes[n_modes++] = RUN_LINEAR;
+  if (opts.mode != CLI_MODE_LINEAR)
+    modes[n_modes++] = RUN_PARALLEL;
+
+  for (size_t m = 0; m < n_modes && !atomic_load(&app__stop); m++) {
+    if (opts.drop && !app__drop(sinks, &plan, &error)) {
+      fprintf(stderr, "loader: cannot drop: %s\n", error.message);
+      code = loader_error_is_connection(&error) ? LOADER_EXIT_CONNECT
+                                                : LOADER_EXIT_PARTIAL;
+      goto out_report;
+    }
+    if (!run_jobs(plan.jobs, plan.n_jobs, modes[m], workers, &env,
+                  &runs[n_runs], &error)) {
+      fprintf(stderr, "loader: %s\n", error.message);
+      code = LOADER_EXIT_PARTIAL;
+      goto out_report;
+    }
+    n_runs++;
+  }
+
+  code = LOADER_EXIT_OK;
+  for (size_t r = 0; r < n_runs; r++)
+    if (!run_is_clean(&runs[r]))
+      code = LOADER_EXIT_PARTIAL;
+  if (atomic_load(&app__stop))
+    code = LOADER_EXIT_INTERRUPTED;
+
+out_report:
+  if (n_runs > 0) {
+    if (!opts.quiet) {
+      if (opts.dry_run)
+        printf("dry run: nothing was written\n");
+      report_text(stdout, &plan, runs, n_runs, false);
+      fflush(stdout);
+    }
+    report_problems(stderr, &plan, runs, n_runs);
+    if (opts.report_json &&
+        !report_json_write(opts.report_json, &plan, runs, n_runs, &error)) {
+      fprintf(stderr, "loader: --report-json: %s\n", error.message);
+      if (code == LOADER_EXIT_OK)
+        code = LOADER_EXIT_PARTIAL;
+    }
+  }
+  for (size_t r = 0; r < n_runs; r++)
+    run_cleanup(&runs[r]);
+out_sinks:
+  sink_factory_destroy(sinks);
+out_mongoc:
+  free(shown_uri);
+  mongoc_cleanup();
+out_options:
+  plan_cleanup(&plan);
+  cli_options_cleanup(&opts);
+  return code;
+}

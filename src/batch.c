@@ -1,0 +1,119 @@
+/* batch: documents waiting to be written, packed back to back. */
+#include "loader/batch.h"
+
+#include <stdlib.h>
+
+struct batch {
+  bson_writer_t *writer; /* builds documents in place in buf */
+  uint8_t *buf;          /* the packed documents (owned, grown by writer) */
+  size_t buf_len;        /* allocated size of buf */
+  size_t n_docs;         /* documents committed */
+  size_t max_docs;       /* full at this many documents */
+  size_t max_bytes;      /* full at this many bytes */
+  uint64_t *lines;       /* physical line of each document's record */
+  uint64_t *offsets;     /* byte offset of each document's record */
+};
+
+static void *batch__realloc(void *mem, size_t num_bytes, void *ctx)
+{
+  (void)ctx;
+  return realloc(mem, num_bytes);
+}
+
+batch_t *batch_new(size_t max_docs, size_t max_bytes)
+{
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b)
+    return NULL;
+  b->max_docs = max_docs ? max_docs : 1;
+  b->max_bytes = max_bytes;
+  b->lines = malloc(b->max_docs * sizeof *b->lines);
+  b->offsets = malloc(b->max_docs * sizeof *b->offsets);
+  b->buf_len = 64 * 1024;
+  b->buf = malloc(b->buf_len);
+  if (!b->lines || !b->offsets || !b->buf)
+    goto out_free;
+  b->writer = bson_writer_new(&b->buf, &b->buf_len, 0, batch__realloc, NULL);
+  if (!b->writer)
+    goto out_free;
+  return b;
+
+out_free:
+  free(b->lines);
+  free(b->offsets);
+  free(b->buf);
+  free(b);
+  return NULL;
+}
+
+bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset)
+{
+  bson_t *doc;
+  b->lines[b->n_docs] = line;
+  b->offsets[b->n_docs] = offset;
+  if (!bson_writer_begin(b->writer, &doc))
+    return NULL;
+  return doc;
+}
+
+void batch_commit(batch_t *b)
+{
+  bson_writer_end(b->writer);
+  b->n_docs++;
+}
+
+void batch_rollback(batch_t *b)
+{
+  bson_writer_rollback(b->writer);
+}
+
+bool batch_is_full(const batch_t *b)
+{
+  return b->n_docs >= b->max_docs ||
+         (b->max_bytes && bson_writer_get_length(b->writer) >= b->max_bytes);
+}
+
+size_t batch_count(const batch_t *b)
+{
+  return b->n_docs;
+}
+
+const uint8_t *batch_data(const batch_t *b, size_t *len)
+{
+  *len = bson_writer_get_length(b->writer);
+  return b->buf;
+}
+
+uint64_t batch_line(const batch_t *b, size_t i)
+{
+  return b->lines[i];
+}
+
+uint64_t batch_offset(const batch_t *b, size_t i)
+{
+  return b->offsets[i];
+}
+
+void batch_clear(batch_t *b)
+{
+  /* libbson has no reset: a new writer over the same buffer (one small
+   * allocation per batch, not per document). */
+  bson_writer_t *w =
+      bson_writer_new(&b->buf, &b->buf_len, 0, batch__realloc, NULL);
+  if (!w)
+    abort(); /* bson_writer_new only fails when malloc aborts */
+  bson_writer_destroy(b->writer);
+  b->writer = w;
+  b->n_docs = 0;
+}
+
+void batch_destroy(batch_t *b)
+{
+  if (!b)
+    return;
+  bson_writer_destroy(b->writer);
+  free(b->buf);
+  free(b->lines);
+  free(b->offsets);
+  free(b);
+}

@@ -1,0 +1,370 @@
+/* csv_reader: libcsv wrapped into a record stream with physical line numbers.
+ *
+ * libcsv is a push parser that knows nothing of lines or offsets. To know
+ * where each record starts, the reader feeds it one physical line at a time
+ * (a "piece" is a line, or the part of one that lies in the current block):
+ * whenever libcsv is between records at the start of a line, the next record
+ * starts on that line, at that offset. memchr() finds the line ends, so the
+ * extra cost is one call per line, not per byte.
+ *
+ * Fields are copied out of libcsv's callback into one arena reused from
+ * record to record; the record is delivered from libcsv's end-of-row
+ * callback, when the raw bytes of the whole record have been seen. */
+#include "loader/csv_reader.h"
+#include "loader/error.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSVR_BLOCK_SIZE (256u * 1024u)
+
+/* libcsv's parser states (libcsv.c keeps them private). */
+#define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_BEGUN 2
+
+struct csvr {
+  source_t *src;            /* where the bytes come from (borrowed) */
+  struct csv_parser parser; /* libcsv's state */
+  csv_dialect_t dialect;    /* delimiter, quote, trim, comment, skip */
+  char *block;              /* the current block of input */
+  uint64_t offset;          /* file offset of the next byte to feed */
+  uint64_t line;            /* physical line of the next byte to feed */
+  uint64_t end_offset;      /* records starting here or later are not ours */
+  bool at_line_start;       /* the next byte starts a physical line */
+  bool skipping_line;       /* the current line is skipped (comment, skip) */
+  bool in_record;           /* a record has started and not been delivered */
+  bool oversized;           /* the current record grew past the limit */
+  bool unterminated;        /* the input ended inside a quoted field */
+  uint64_t rec_line;        /* line where the current record starts */
+  uint64_t rec_offset;      /* offset where the current record starts */
+  char *raw;                /* raw bytes of the current record */
+  size_t raw_len;           /* bytes used in raw */
+  size_t raw_cap;           /* bytes allocated for raw */
+  char *arena;              /* field bytes of the current record, each
+                               NUL-terminated */
+  size_t arena_len;         /* bytes used in arena */
+  size_t arena_cap;         /* bytes allocated for arena */
+  size_t *field_at;         /* arena offset of each field, SIZE_MAX: NULL */
+  size_t *field_len;        /* length of each field */
+  csv_field_t *fields;      /* the fields as delivered */
+  size_t n_fields;          /* fields in the current record */
+  size_t fields_cap;        /* entries allocated in the arrays above */
+  bool oom;                 /* an allocation failed in a callback */
+  csvr_record_fn fn;        /* the consumer */
+  void *ctx;                /* its context */
+  bool stop;                /* the consumer asked to stop */
+  uint64_t empty_lines;     /* empty lines skipped */
+  uint64_t done_offset;     /* offset just past the last delivered record */
+};
+
+void csvr_dialect_default(csv_dialect_t *dialect)
+{
+  dialect->delimiter = ',';
+  dialect->quote = '"';
+  dialect->trim = false;
+  dialect->comment = -1;
+  dialect->skip_lines = 0;
+}
+
+/* libcsv trims spaces and tabs around unquoted fields unless told that no
+ * byte is a space: leading and trailing spaces are data. */
+static int csvr__never_space(unsigned char c)
+{
+  (void)c;
+  return 0;
+}
+
+static bool csvr__grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+  if (need <= *cap)
+    return true;
+  size_t n = *cap ? *cap : 64;
+  while (n < need)
+    n *= 2;
+  void *p = realloc(*buf, n * elem);
+  if (!p)
+    return false;
+  *buf = p;
+  *cap = n;
+  return true;
+}
+
+static bool csvr__init_parser(csvr_t *r)
+{
+  if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
+    return false;
+  csv_set_delim(&r->parser, r->dialect.delimiter);
+  csv_set_quote(&r->parser, r->dialect.quote);
+  if (!r->dialect.trim)
+    csv_set_space_func(&r->parser, csvr__never_space);
+  return true;
+}
+
+csvr_t *csvr_new(source_t *src, const csv_dialect_t *dialect,
+                 uint64_t start_offset, uint64_t start_line,
+                 uint64_t end_offset, bson_error_t *error)
+{
+  csvr_t *r = calloc(1, sizeof *r);
+  if (!r)
+    goto out_oom;
+  r->src = src;
+  r->dialect = *dialect;
+  r->offset = start_offset;
+  r->done_offset = start_offset;
+  r->line = start_line;
+  r->end_offset = end_offset;
+  r->at_line_start = true;
+  r->block = malloc(CSVR_BLOCK_SIZE);
+  if (!r->block)
+    goto out_free;
+  if (!csvr__init_parser(r)) {
+    free(r->block);
+    goto out_free;
+  }
+  return r;
+
+out_free:
+  free(r);
+out_oom:
+  bson_set_error(error, LOADER_ERROR_IO, ENOMEM,
+                 "out of memory creating the CSV reader");
+  return NULL;
+}
+
+/* Makes room for n fields in the three per-field arrays. */
+static bool csvr__reserve_fields(csvr_t *r, size_t n)
+{
+  if (n <= r->fields_cap)
+    return true;
+  size_t cap = r->fields_cap ? r->fields_cap * 2 : 64;
+  while (cap < n)
+    cap *= 2;
+  size_t *at = realloc(r->field_at, cap * sizeof *at);
+  if (!at)
+    return false;
+  r->field_at = at;
+  size_t *len = realloc(r->field_len, cap * sizeof *len);
+  if (!len)
+    return false;
+  r->field_len = len;
+  csv_field_t *fields = realloc(r->fields, cap * sizeof *fields);
+  if (!fields)
+    return false;
+  r->fields = fields;
+  r->fields_cap = cap;
+  return true;
+}
+
+/* libcsv field callback: copy the field into the arena. */
+static void csvr__on_field(void *data, size_t len, void *ctx)
+{
+  csvr_t *r = ctx;
+  size_t i = r->n_fields;
+  if (!csvr__reserve_fields(r, i + 1)) {
+    r->oom = true;
+    return;
+  }
+  if (!data) {
+    r->field_at[i] = SIZE_MAX;
+    r->field_len[i] = 0;
+  } else {
+    if (!csvr__grow((void **)&r->arena, &r->arena_cap, r->arena_len + len + 1,
+                    1)) {
+      r->oom = true;
+      return;
+    }
+    memcpy(r->arena + r->arena_len, data, len);
+    r->arena[r->arena_len + len] = '\0';
+    r->field_at[i] = r->arena_len;
+    r->field_len[i] = len;
+    r->arena_len += len + 1;
+  }
+  r->n_fields = i + 1;
+}
+
+/* Hands the current record to the consumer and forgets it. */
+static void csvr__deliver(csvr_t *r, const char *problem)
+{
+  csv_record_t rec;
+  size_t raw_len = r->raw_len;
+  while (raw_len > 0 &&
+         (r->raw[raw_len - 1] == '\n' || r->raw[raw_len - 1] == '\r'))
+    raw_len--;
+  for (size_t i = 0; i < r->n_fields; i++) {
+    r->fields[i].data =
+        r->field_at[i] == SIZE_MAX ? NULL : r->arena + r->field_at[i];
+    r->fields[i].len = r->field_len[i];
+  }
+  rec.fields = r->fields;
+  rec.n_fields = problem ? 0 : r->n_fields;
+  rec.line = r->rec_line;
+  rec.end_line = r->line;
+  rec.offset = r->rec_offset;
+  rec.raw = r->raw ? r->raw : "";
+  rec.raw_len = raw_len;
+  rec.problem = problem;
+  if (!r->fn(r->ctx, &rec))
+    r->stop = true;
+  r->n_fields = 0;
+  r->arena_len = 0;
+  r->in_record = false;
+}
+
+/* libcsv end-of-row callback. */
+static void csvr__on_row(int c, void *ctx)
+{
+  (void)c;
+  csvr_t *r = ctx;
+  if (r->oom || r->stop)
+    return;
+  csvr__deliver(r, r->unterminated ? "unterminated quoted field" : NULL);
+}
+
+/* Starts a record at the current position. */
+static void csvr__begin_record(csvr_t *r)
+{
+  r->in_record = true;
+  r->oversized = false;
+  r->rec_line = r->line;
+  r->rec_offset = r->offset;
+  r->raw_len = 0;
+  r->n_fields = 0;
+  r->arena_len = 0;
+}
+
+/* Feeds one piece (a line, or the part of it in this block) to libcsv. */
+static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
+                       bson_error_t *error)
+{
+  if (r->at_line_start && r->parser.pstate == LIBCSV_ROW_NOT_BEGUN) {
+    /* Between records at the start of a line: decide what the line is. */
+    if (r->offset >= r->end_offset) {
+      r->stop = true; /* the next range's first record */
+      return true;
+    }
+    if (r->line <= r->dialect.skip_lines ||
+        (r->dialect.comment >= 0 && len > 0 &&
+         (unsigned char)p[0] == (unsigned char)r->dialect.comment)) {
+      r->skipping_line = true;
+    } else if (ends_line && (len == 1 || (len == 2 && p[0] == '\r'))) {
+      r->empty_lines++;
+      r->skipping_line = true;
+    } else {
+      csvr__begin_record(r);
+    }
+  }
+  r->at_line_start = false;
+
+  if (!r->skipping_line && !r->oversized) {
+    if (r->raw_len + len > CSVR_MAX_RECORD_BYTES) {
+      /* Give the record up and resynchronise at the next line. */
+      r->oversized = true;
+      csv_free(&r->parser);
+      if (!csvr__init_parser(r))
+        goto out_oom;
+    } else {
+      if (!csvr__grow((void **)&r->raw, &r->raw_cap, r->raw_len + len, 1))
+        goto out_oom;
+      memcpy(r->raw + r->raw_len, p, len);
+      r->raw_len += len;
+      if (csv_parse(&r->parser, p, len, csvr__on_field, csvr__on_row, r) !=
+          len) {
+        bson_set_error(error, LOADER_ERROR_INPUT, 0, "libcsv: %s",
+                       csv_strerror(csv_error(&r->parser)));
+        return false;
+      }
+      if (r->oom)
+        goto out_oom;
+    }
+  }
+
+  r->offset += len;
+  if (ends_line) {
+    r->line++;
+    r->at_line_start = true;
+    r->skipping_line = false;
+    if (r->oversized && r->in_record) {
+      r->line--; /* end_line is the line the record was given up on */
+      csvr__deliver(r, "record exceeds 16 MiB");
+      r->line++;
+      r->oversized = false;
+    }
+  }
+  if (!r->in_record)
+    r->done_offset = r->offset;
+  return true;
+
+out_oom:
+  bson_set_error(error, LOADER_ERROR_IO, ENOMEM,
+                 "out of memory reading a record");
+  return false;
+}
+
+bool csvr_read(csvr_t *r, csvr_record_fn fn, void *ctx, bson_error_t *error)
+{
+  r->fn = fn;
+  r->ctx = ctx;
+  while (!r->stop) {
+    size_t n;
+    if (!source_read(r->src, r->block, CSVR_BLOCK_SIZE, &n, error))
+      return false;
+    if (n == 0)
+      break;
+    const char *p = r->block;
+    const char *end = r->block + n;
+    if (r->offset == 0 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+      p += 3; /* a UTF-8 byte-order mark before the header */
+      r->offset = 3;
+    }
+    while (p < end && !r->stop) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      size_t len = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+      if (!csvr__feed(r, p, len, nl != NULL, error))
+        return false;
+      p += len;
+    }
+  }
+  if (r->stop)
+    return true;
+  /* End of input: a last record without a line terminator. */
+  if (r->in_record && r->oversized) {
+    csvr__deliver(r, "record exceeds 16 MiB");
+  } else if (r->in_record) {
+    if (r->parser.pstate == LIBCSV_FIELD_BEGUN && r->parser.quoted)
+      r->unterminated = true;
+    csv_fini(&r->parser, csvr__on_field, csvr__on_row, r);
+    if (r->oom) {
+      bson_set_error(error, LOADER_ERROR_IO, ENOMEM,
+                     "out of memory reading a record");
+      return false;
+    }
+  }
+  r->done_offset = r->offset;
+  return true;
+}
+
+uint64_t csvr_empty_lines(const csvr_t *r)
+{
+  return r->empty_lines;
+}
+
+uint64_t csvr_offset(const csvr_t *r)
+{
+  return r->done_offset;
+}
+
+void csvr_destroy(csvr_t *r)
+{
+  if (!r)
+    return;
+  csv_free(&r->parser);
+  free(r->block);
+  free(r->raw);
+  free(r->arena);
+  free(r->field_at);
+  free(r->field_len);
+  free(r->fields);
+  free(r);
+}

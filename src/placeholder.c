@@ -1,1 +1,0 @@
-int loader_placeholder(void); int loader_placeholder(void) { return 0; }

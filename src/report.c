@@ -1,0 +1,293 @@
+/* report: what the runs did, as text for people and JSON for scripts. */
+#include "loader/report.h"
+#include "loader/error.h"
+#include "loader/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <mongoc/mongoc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Formats n, grouped or not, into buf. */
+static const char *report__num(uint64_t n, bool group, char *buf, size_t cap)
+{
+  if (group)
+    return util_group_thousands(n, buf, cap);
+  snprintf(buf, cap, "%" PRIu64, n);
+  return buf;
+}
+
+static double report__rate(uint64_t rows, double seconds)
+{
+  return seconds > 0 ? (double)rows / seconds : 0;
+}
+
+/* Sums a run's processed rows. */
+static uint64_t report__processed(const run_t *run)
+{
+  uint64_t n = 0;
+  for (size_t i = 0; i < run->n_jobs; i++)
+    n += run->results[i].processed;
+  return n;
+}
+
+static const char *report__status(const job_result_t *r)
+{
+  if (!r->ok)
+    return r->error.domain == LOADER_ERROR_INTERRUPTED ? "interrupted"
+                                                       : "FAILED";
+  return r->rejected ? "rejected rows" : "ok";
+}
+
+double report_speedup(const run_t *linear, const run_t *parallel)
+{
+  if (!linear || !parallel || parallel->elapsed_s <= 0)
+    return 0;
+  return linear->elapsed_s / parallel->elapsed_s;
+}
+
+/* Finds the linear and the parallel run among runs, if both are there. */
+static void report__pair(const run_t *runs, size_t n_runs, const run_t **linear,
+                         const run_t **parallel)
+{
+  *linear = *parallel = NULL;
+  for (size_t i = 0; i < n_runs; i++) {
+    if (runs[i].mode == RUN_LINEAR)
+      *linear = &runs[i];
+    else
+      *parallel = &runs[i];
+  }
+}
+
+void report_text(FILE *out, const plan_t *plan, const run_t *runs,
+                 size_t n_runs, bool group)
+{
+  int wc = (int)strlen("collection");
+  int wf = (int)strlen("file");
+  for (size_t i = 0; i < plan->n_jobs; i++) {
+    int c = (int)strlen(plan->jobs[i].collection);
+    int f = (int)strlen(plan->jobs[i].path);
+    wc = c > wc ? c : wc;
+    wf = f > wf ? f : wf;
+  }
+  char a[32], b[32], c[32], d[32], e[32];
+  for (size_t r = 0; r < n_runs; r++) {
+    const run_t *run = &runs[r];
+    fprintf(out, "%s%s run: %zu job%s on %zu worker%s\n", r ? "\n" : "",
+            run_mode_name(run->mode), run->n_jobs, run->n_jobs == 1 ? "" : "s",
+            run->workers, run->workers == 1 ? "" : "s");
+    fprintf(out, "%-*s  %-*s  %10s  %8s  %10s  %10s  %9s  %10s  %s\n", wc,
+            "collection", wf, "file", "processed", "rejected", "prior", "post",
+            "elapsed_s", "rows/s", "status");
+    uint64_t rejected = 0;
+    for (size_t i = 0; i < run->n_jobs; i++) {
+      const job_result_t *res = &run->results[i];
+      const job_t *job = &plan->jobs[i];
+      rejected += res->rejected;
+      fprintf(
+          out, "%-*s  %-*s  %10s  %8s  %10s  %10s  %9.3f  %10s  %s\n", wc,
+          job->collection, wf, job->path,
+          report__num(res->processed, group, a, sizeof a),
+          report__num(res->rejected, group, b, sizeof b),
+          res->prior < 0
+              ? "-"
+              : report__num((uint64_t)res->prior, group, c, sizeof c),
+          res->post < 0 ? "-"
+                        : report__num((uint64_t)res->post, group, d, sizeof d),
+          res->elapsed_s,
+          report__num((uint64_t)report__rate(res->processed, res->elapsed_s),
+                      group, e, sizeof e),
+          report__status(res));
+    }
+    uint64_t processed = report__processed(run);
+    fprintf(out, "%-*s  %-*s  %10s  %8s  %10s  %10s  %9.3f  %10s\n", wc,
+            "total", wf, "", report__num(processed, group, a, sizeof a),
+            report__num(rejected, group, b, sizeof b), "", "", run->elapsed_s,
+            report__num((uint64_t)report__rate(processed, run->elapsed_s),
+                        group, e, sizeof e));
+  }
+
+  const run_t *linear, *parallel;
+  report__pair(runs, n_runs, &linear, &parallel);
+  if (linear && parallel) {
+    fprintf(out, "\n%-10s  %10s  %10s\n", "compare", "linear", "parallel");
+    fprintf(out, "%-10s  %10zu  %10zu\n", "workers", linear->workers,
+            parallel->workers);
+    fprintf(out, "%-10s  %10.3f  %10.3f\n", "elapsed_s", linear->elapsed_s,
+            parallel->elapsed_s);
+    fprintf(out, "%-10s  %10s  %10s\n", "rows/s",
+            report__num((uint64_t)report__rate(report__processed(linear),
+                                               linear->elapsed_s),
+                        group, a, sizeof a),
+            report__num((uint64_t)report__rate(report__processed(parallel),
+                                               parallel->elapsed_s),
+                        group, b, sizeof b));
+    fprintf(out, "speedup: %.2fx (linear elapsed / parallel elapsed)\n",
+            report_speedup(linear, parallel));
+  }
+}
+
+/* Prints one job's error, with the server's code when there is one. */
+static void report__job_error(FILE *err, const char *label, const job_t *job,
+                              const job_result_t *res)
+{
+  const bson_error_t *e = &res->error;
+  bool server = e->domain < LOADER_ERROR_USAGE && e->code != 0;
+  if (server)
+    fprintf(err, "loader: %s%s: %s (error %u)\n", label, job->path, e->message,
+            e->code);
+  else
+    fprintf(err, "loader: %s%s: %s\n", label, job->path, e->message);
+}
+
+void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
+                     size_t n_runs)
+{
+  for (size_t r = 0; r < n_runs; r++) {
+    const run_t *run = &runs[r];
+    char label[32] = "";
+    if (n_runs > 1)
+      snprintf(label, sizeof label, "[%s] ", run_mode_name(run->mode));
+    for (size_t i = 0; i < run->n_jobs; i++) {
+      const job_result_t *res = &run->results[i];
+      const job_t *job = &plan->jobs[i];
+      for (size_t s = 0; s < res->n_samples; s++) {
+        const job_reject_t *rj = &res->samples[s];
+        if (rj->column)
+          fprintf(err, "loader: %s%s:%" PRIu64 ":%zu: %s\n", label, job->path,
+                  rj->line, rj->column, rj->reason);
+        else
+          fprintf(err, "loader: %s%s:%" PRIu64 ": %s\n", label, job->path,
+                  rj->line, rj->reason);
+      }
+      if (res->rejected > res->n_samples)
+        fprintf(err, "loader: %s%s: %" PRIu64 " rows rejected in all\n", label,
+                job->path, res->rejected);
+      if (!res->ok) {
+        report__job_error(err, label, job, res);
+        continue;
+      }
+      if (res->processed == 0)
+        fprintf(err, "loader: %s%s: warning: header only, no data rows\n",
+                label, job->path);
+      if (res->post - res->prior != (int64_t)res->inserted)
+        fprintf(err,
+                "loader: %s%s: accounting does not close: post - prior = "
+                "%" PRId64 " but %" PRIu64 " inserted (did something else "
+                "write to collection \"%s\" during the load?)\n",
+                label, job->path, res->post - res->prior, res->inserted,
+                job->collection);
+    }
+  }
+}
+
+/* Writes s as a JSON string. */
+static void report__json_str(FILE *out, const char *s)
+{
+  fputc('"', out);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"':
+      fputs("\\\"", out);
+      break;
+    case '\\':
+      fputs("\\\\", out);
+      break;
+    case '\n':
+      fputs("\\n", out);
+      break;
+    case '\r':
+      fputs("\\r", out);
+      break;
+    case '\t':
+      fputs("\\t", out);
+      break;
+    default:
+      if (*p < 0x20)
+        fprintf(out, "\\u%04x", *p);
+      else
+        fputc(*p, out);
+    }
+  }
+  fputc('"', out);
+}
+
+void report_json(FILE *out, const plan_t *plan, const run_t *runs,
+                 size_t n_runs)
+{
+  fputs("{\"runs\": [", out);
+  for (size_t r = 0; r < n_runs; r++) {
+    const run_t *run = &runs[r];
+    fprintf(out,
+            "%s\n  {\"mode\": \"%s\", \"workers\": %zu, \"elapsed_s\": %.6f, "
+            "\"jobs\": [",
+            r ? "," : "", run_mode_name(run->mode), run->workers,
+            run->elapsed_s);
+    for (size_t i = 0; i < run->n_jobs; i++) {
+      const job_result_t *res = &run->results[i];
+      fputs(i ? ",\n    {\"collection\": " : "\n    {\"collection\": ", out);
+      report__json_str(out, plan->jobs[i].collection);
+      fputs(", \"file\": ", out);
+      report__json_str(out, plan->jobs[i].path);
+      fprintf(out,
+              ", \"processed\": %" PRIu64 ", \"prior\": %" PRId64
+              ", \"post\": %" PRId64 ", \"inserted\": %" PRIu64
+              ", \"rejected\": %" PRIu64 ", \"bytes\": %" PRIu64
+              ", \"elapsed_s\": %.6f, \"ok\": %s",
+              res->processed, res->prior, res->post, res->inserted,
+              res->rejected, res->bytes, res->elapsed_s,
+              res->ok ? "true" : "false");
+      if (!res->ok) {
+        fputs(", \"error\": ", out);
+        report__json_str(out, res->error.message);
+        fprintf(out, ", \"error_code\": %u", res->error.code);
+      }
+      fputc('}', out);
+    }
+    fputs("]}", out);
+  }
+  fputs("\n]", out);
+  const run_t *linear, *parallel;
+  report__pair(runs, n_runs, &linear, &parallel);
+  if (linear && parallel)
+    fprintf(out, ",\n \"speedup\": %.4f", report_speedup(linear, parallel));
+  fputs("}\n", out);
+}
+
+bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
+                       size_t n_runs, bson_error_t *error)
+{
+  size_t len = strlen(path) + 32;
+  char *tmp = malloc(len);
+  if (!tmp) {
+    bson_set_error(error, LOADER_ERROR_IO, ENOMEM, "out of memory");
+    return false;
+  }
+  snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+  bool ok = false;
+  FILE *f = fopen(tmp, "wx");
+  if (!f) {
+    bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno, "%s: %s", tmp,
+                   strerror(errno));
+    goto out_free;
+  }
+  report_json(f, plan, runs, n_runs);
+  if (ferror(f) | (fclose(f) != 0)) {
+    bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno,
+                   "%s: write failed: %s", tmp, strerror(errno));
+    unlink(tmp);
+    goto out_free;
+  }
+  if (rename(tmp, path) != 0) {
+    bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno, "%s: %s", path,
+                   strerror(errno));
+    unlink(tmp);
+    goto out_free;
+  }
+  ok = true;
+out_free:
+  free(tmp);
+  return ok;
+}

@@ -1,0 +1,150 @@
+/* sink: picks the implementation for a URI and forwards to it. */
+#include "loader/sink.h"
+#include "loader/error.h"
+#include "sink_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sink_factory {
+  const sink_ops_t *ops; /* the implementation */
+  void *state;           /* its shared state */
+};
+
+struct sink {
+  const sink_ops_t *ops; /* the implementation */
+  void *state;           /* this sink's state */
+};
+
+/* The implementations this build has, by URI scheme prefix. */
+static const struct {
+  const char *prefix;    /* what the URI starts with */
+  const sink_ops_t *ops; /* who handles it */
+} sink__schemes[] = {
+    {"mongodb://", &sink_mongo_ops},
+    {"mongodb+srv://", &sink_mongo_ops},
+};
+
+const char *sink_schemes(void)
+{
+  return "mongodb, mongodb+srv";
+}
+
+sink_factory_t *sink_factory_new(const sink_config_t *config,
+                                 bson_error_t *error)
+{
+  const sink_ops_t *ops = NULL;
+  if (config->dry_run) {
+    ops = &sink_null_ops;
+  } else {
+    for (size_t i = 0; i < sizeof sink__schemes / sizeof sink__schemes[0]; i++)
+      if (config->uri && strncmp(config->uri, sink__schemes[i].prefix,
+                                 strlen(sink__schemes[i].prefix)) == 0)
+        ops = sink__schemes[i].ops;
+  }
+  if (!ops) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "unsupported URI scheme (this build supports: %s)",
+                   sink_schemes());
+    return NULL;
+  }
+  sink_factory_t *f = calloc(1, sizeof *f);
+  if (!f) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return NULL;
+  }
+  f->ops = ops;
+  f->state = ops->factory_new(config, error);
+  if (!f->state) {
+    free(f);
+    return NULL;
+  }
+  return f;
+}
+
+bool sink_factory_check(sink_factory_t *f, bson_error_t *error)
+{
+  return f->ops->factory_check(f->state, error);
+}
+
+const char *sink_factory_db(const sink_factory_t *f)
+{
+  return f->ops->factory_db(f->state);
+}
+
+void sink_factory_destroy(sink_factory_t *f)
+{
+  if (!f)
+    return;
+  f->ops->factory_destroy(f->state);
+  free(f);
+}
+
+sink_t *sink_open(sink_factory_t *f, const char *collection,
+                  bson_error_t *error)
+{
+  sink_t *s = calloc(1, sizeof *s);
+  if (!s) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return NULL;
+  }
+  s->ops = f->ops;
+  s->state = f->ops->open(f->state, collection, error);
+  if (!s->state) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+bool sink_count(sink_t *s, int64_t *count, bson_error_t *error)
+{
+  return s->ops->count(s->state, count, error);
+}
+
+bool sink_drop(sink_t *s, bson_error_t *error)
+{
+  return s->ops->drop(s->state, error);
+}
+
+bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
+                bson_error_t *error)
+{
+  result->inserted = 0;
+  result->n_errors = 0;
+  return s->ops->write(s->state, batch, result, error);
+}
+
+void sink_close(sink_t *s)
+{
+  if (!s)
+    return;
+  s->ops->close(s->state);
+  free(s);
+}
+
+bool sink_result_add_error(sink_write_result_t *r, size_t index, int32_t code,
+                           const char *message)
+{
+  if (r->n_errors == r->cap_errors) {
+    size_t cap = r->cap_errors ? r->cap_errors * 2 : 16;
+    sink_doc_error_t *e = realloc(r->errors, cap * sizeof *e);
+    if (!e)
+      return false;
+    r->errors = e;
+    r->cap_errors = cap;
+  }
+  sink_doc_error_t *e = &r->errors[r->n_errors++];
+  e->index = index;
+  e->code = code;
+  snprintf(e->message, sizeof e->message, "%s", message ? message : "");
+  return true;
+}
+
+void sink_write_result_cleanup(sink_write_result_t *r)
+{
+  free(r->errors);
+  r->errors = NULL;
+  r->n_errors = r->cap_errors = 0;
+}

@@ -1,0 +1,34 @@
+/* The table of functions behind sink.h; one per database. Private to the
+ * sink_*.c files. */
+#ifndef LOADER_SINK_IMPL_H
+#define LOADER_SINK_IMPL_H
+
+#include "loader/sink.h"
+
+typedef struct sink_ops {
+  const char *name; /* "mongodb", "null", ... */
+  /* Creates the implementation's shared state from config. */
+  void *(*factory_new)(const sink_config_t *config, bson_error_t *error);
+  /* Checks the target is reachable. */
+  bool (*factory_check)(void *state, bson_error_t *error);
+  /* The database name used. */
+  const char *(*factory_db)(const void *state);
+  void (*factory_destroy)(void *state);
+  /* Opens one sink; returns its state. */
+  void *(*open)(void *state, const char *collection, bson_error_t *error);
+  bool (*count)(void *sink, int64_t *count, bson_error_t *error);
+  bool (*drop)(void *sink, bson_error_t *error);
+  bool (*write)(void *sink, const batch_t *batch, sink_write_result_t *result,
+                bson_error_t *error);
+  void (*close)(void *sink);
+} sink_ops_t;
+
+extern const sink_ops_t sink_mongo_ops;
+extern const sink_ops_t sink_null_ops;
+
+/* Appends one per-document error to result. Returns false when out of
+ * memory. */
+bool sink_result_add_error(sink_write_result_t *result, size_t index,
+                           int32_t code, const char *message);
+
+#endif

@@ -1,0 +1,259 @@
+/* sink_mongo: MongoDB through libmongoc.
+ *
+ * The factory owns one mongoc_client_pool_t; every sink pops its own client
+ * from it, so workers never share a connection or a lock on the hot path.
+ * Batches go out as one unordered bulk insert: documents the server refuses
+ * one by one (duplicate _id, validation) come back as writeErrors with their
+ * index in the batch; a failure of the whole batch (connection lost, server
+ * error) fails the write with the server's code. */
+#include "loader/error.h"
+#include "sink_impl.h"
+
+#include <mongoc/mongoc.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Without these, a server that isn't there costs 30 s per attempt. */
+#define SINK_MONGO_SELECTION_TIMEOUT_MS 5000
+#define SINK_MONGO_CONNECT_TIMEOUT_MS 5000
+
+typedef struct sink_mongo_factory {
+  mongoc_uri_t *uri;          /* parsed target URI */
+  mongoc_client_pool_t *pool; /* one client per open sink */
+  char *db;                   /* database name */
+} sink_mongo_factory_t;
+
+typedef struct sink_mongo {
+  sink_mongo_factory_t *factory; /* where the client came from */
+  mongoc_client_t *client;       /* this sink's own client */
+  mongoc_collection_t *coll;     /* the target collection */
+  bson_t bulk_opts;              /* {ordered: false} */
+  bson_t insert_opts;            /* {validate: false}: documents were built
+                                    and checked by the loader */
+} sink_mongo_t;
+
+static void sink_mongo__factory_destroy(void *state)
+{
+  sink_mongo_factory_t *f = state;
+  if (!f)
+    return;
+  mongoc_client_pool_destroy(f->pool);
+  mongoc_uri_destroy(f->uri);
+  free(f->db);
+  free(f);
+}
+
+static void *sink_mongo__factory_new(const sink_config_t *config,
+                                     bson_error_t *error)
+{
+  sink_mongo_factory_t *f = calloc(1, sizeof *f);
+  if (!f) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return NULL;
+  }
+  bson_error_t uri_error;
+  f->uri = mongoc_uri_new_with_error(config->uri, &uri_error);
+  if (!f->uri) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0, "invalid URI: %s",
+                   uri_error.message);
+    goto out_fail;
+  }
+  if (mongoc_uri_get_option_as_int32(
+          f->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, -1) == -1)
+    mongoc_uri_set_option_as_int32(f->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+                                   SINK_MONGO_SELECTION_TIMEOUT_MS);
+  if (mongoc_uri_get_option_as_int32(f->uri, MONGOC_URI_CONNECTTIMEOUTMS, -1) ==
+      -1)
+    mongoc_uri_set_option_as_int32(f->uri, MONGOC_URI_CONNECTTIMEOUTMS,
+                                   SINK_MONGO_CONNECT_TIMEOUT_MS);
+  if (!mongoc_uri_get_option_as_utf8(f->uri, MONGOC_URI_APPNAME, NULL))
+    mongoc_uri_set_appname(f->uri, "loader");
+
+  const char *db = config->db;
+  if (!db || !*db)
+    db = mongoc_uri_get_database(f->uri);
+  if (!db || !*db)
+    db = "loader";
+  f->db = strdup(db);
+
+  f->pool = mongoc_client_pool_new_with_error(f->uri, &uri_error);
+  if (!f->pool) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0, "invalid URI: %s",
+                   uri_error.message);
+    goto out_fail;
+  }
+  mongoc_client_pool_set_error_api(f->pool, MONGOC_ERROR_API_VERSION_2);
+  uint32_t max = config->workers + 2;
+  if (max < 100)
+    max = 100;
+  mongoc_client_pool_max_size(f->pool, max);
+  return f;
+
+out_fail:
+  sink_mongo__factory_destroy(f);
+  return NULL;
+}
+
+static bool sink_mongo__factory_check(void *state, bson_error_t *error)
+{
+  sink_mongo_factory_t *f = state;
+  mongoc_client_t *client = mongoc_client_pool_pop(f->pool);
+  bson_t ping = BSON_INITIALIZER;
+  BSON_APPEND_INT32(&ping, "ping", 1);
+  bool ok =
+      mongoc_client_command_simple(client, "admin", &ping, NULL, NULL, error);
+  bson_destroy(&ping);
+  mongoc_client_pool_push(f->pool, client);
+  return ok;
+}
+
+static const char *sink_mongo__factory_db(const void *state)
+{
+  return ((const sink_mongo_factory_t *)state)->db;
+}
+
+static void *sink_mongo__open(void *state, const char *collection,
+                              bson_error_t *error)
+{
+  (void)error;
+  sink_mongo_factory_t *f = state;
+  sink_mongo_t *s = calloc(1, sizeof *s);
+  if (!s) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return NULL;
+  }
+  s->factory = f;
+  s->client = mongoc_client_pool_pop(f->pool);
+  s->coll = mongoc_client_get_collection(s->client, f->db, collection);
+  bson_init(&s->bulk_opts);
+  BSON_APPEND_BOOL(&s->bulk_opts, "ordered", false);
+  bson_init(&s->insert_opts);
+  BSON_APPEND_BOOL(&s->insert_opts, "validate", false);
+  return s;
+}
+
+static bool sink_mongo__count(void *sink, int64_t *count, bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bson_t filter = BSON_INITIALIZER;
+  int64_t n = mongoc_collection_count_documents(s->coll, &filter, NULL, NULL,
+                                                NULL, error);
+  bson_destroy(&filter);
+  if (n < 0)
+    return false;
+  *count = n;
+  return true;
+}
+
+static bool sink_mongo__drop(void *sink, bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bson_error_t err;
+  if (mongoc_collection_drop_with_opts(s->coll, NULL, &err))
+    return true;
+  /* 26 NamespaceNotFound: nothing to drop. */
+  if (err.code == 26 || strstr(err.message, "ns not found"))
+    return true;
+  *error = err;
+  return false;
+}
+
+/* Returns true when error says the batch never got a complete answer: the
+ * connection or the server, not the documents. */
+static bool sink_mongo__is_transport(const bson_error_t *error)
+{
+  return error->domain == MONGOC_ERROR_STREAM ||
+         error->domain == MONGOC_ERROR_SERVER_SELECTION ||
+         error->domain == MONGOC_ERROR_PROTOCOL;
+}
+
+static bool sink_mongo__write(void *sink, const batch_t *batch,
+                              sink_write_result_t *result, bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bool ok = false;
+  bson_t reply;
+  mongoc_bulk_operation_t *bulk =
+      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
+  size_t len;
+  const uint8_t *data = batch_data(batch, &len);
+  size_t pos = 0;
+  while (pos + 4 <= len) {
+    uint32_t doc_len;
+    memcpy(&doc_len, data + pos, 4);
+    doc_len = BSON_UINT32_FROM_LE(doc_len);
+    bson_t doc;
+    if (doc_len < 5 || pos + doc_len > len ||
+        !bson_init_static(&doc, data + pos, doc_len)) {
+      bson_set_error(error, LOADER_ERROR_SINK, 0, "corrupt batch buffer");
+      mongoc_bulk_operation_destroy(bulk);
+      return false;
+    }
+    if (!mongoc_bulk_operation_insert_with_opts(bulk, &doc, &s->insert_opts,
+                                                error)) {
+      mongoc_bulk_operation_destroy(bulk);
+      return false;
+    }
+    pos += doc_len;
+  }
+
+  bool executed = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
+  bson_iter_t it, errs, one;
+  if (bson_iter_init_find(&it, &reply, "nInserted") &&
+      BSON_ITER_HOLDS_NUMBER(&it))
+    result->inserted = (uint64_t)bson_iter_as_int64(&it);
+  if (bson_iter_init_find(&it, &reply, "writeErrors") &&
+      BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs)) {
+    while (bson_iter_next(&errs)) {
+      if (!BSON_ITER_HOLDS_DOCUMENT(&errs) || !bson_iter_recurse(&errs, &one))
+        continue;
+      int64_t index = -1;
+      int32_t code = 0;
+      const char *msg = "";
+      while (bson_iter_next(&one)) {
+        const char *key = bson_iter_key(&one);
+        if (strcmp(key, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&one))
+          index = bson_iter_as_int64(&one);
+        else if (strcmp(key, "code") == 0 && BSON_ITER_HOLDS_NUMBER(&one))
+          code = (int32_t)bson_iter_as_int64(&one);
+        else if (strcmp(key, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&one))
+          msg = bson_iter_utf8(&one, NULL);
+      }
+      if (index >= 0 && (size_t)index < batch_count(batch) &&
+          !sink_result_add_error(result, (size_t)index, code, msg)) {
+        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+        goto out;
+      }
+    }
+  }
+  /* A batch that failed as a whole, as opposed to documents refused. */
+  ok = executed || (result->n_errors > 0 && !sink_mongo__is_transport(error));
+
+out:
+  bson_destroy(&reply);
+  mongoc_bulk_operation_destroy(bulk);
+  return ok;
+}
+
+static void sink_mongo__close(void *sink)
+{
+  sink_mongo_t *s = sink;
+  mongoc_collection_destroy(s->coll);
+  mongoc_client_pool_push(s->factory->pool, s->client);
+  bson_destroy(&s->bulk_opts);
+  bson_destroy(&s->insert_opts);
+  free(s);
+}
+
+const sink_ops_t sink_mongo_ops = {
+    .name = "mongodb",
+    .factory_new = sink_mongo__factory_new,
+    .factory_check = sink_mongo__factory_check,
+    .factory_db = sink_mongo__factory_db,
+    .factory_destroy = sink_mongo__factory_destroy,
+    .open = sink_mongo__open,
+    .count = sink_mongo__count,
+    .drop = sink_mongo__drop,
+    .write = sink_mongo__write,
+    .close = sink_mongo__close,
+};
