@@ -3,6 +3,7 @@
 #include "loader/cli.h"
 #include "loader/error.h"
 #include "loader/plan.h"
+#include "loader/rejects.h"
 #include "loader/report.h"
 #include "loader/run.h"
 #include "loader/sink.h"
@@ -73,6 +74,7 @@ int app_main(int argc, char **argv)
   run_t runs[2];
   size_t n_runs = 0;
   char *shown_uri = NULL;
+  rejects_t *rejects = NULL;
 
   cli_status_t status = cli_parse(argc, argv, &opts, &error);
   if (status != CLI_RUN) {
@@ -88,6 +90,9 @@ int app_main(int argc, char **argv)
   size_t workers = plan_workers(opts.workers, plan.n_jobs);
 
   mongoc_init();
+  /* The loader reports errors itself, with context; libmongoc's own log
+   * lines would only repeat them without it. */
+  mongoc_log_set_handler(NULL, NULL);
   shown_uri = util_redact_uri(opts.uri);
   sink_config_t config = {.uri = opts.uri,
                           .db = opts.db,
@@ -105,8 +110,33 @@ int app_main(int argc, char **argv)
     goto out_sinks;
   }
 
+  csv_field_t *fields = NULL;
+  csv_record_t header = {0};
+  if (opts.n_fields) {
+    fields = calloc(opts.n_fields, sizeof *fields);
+    if (!fields) {
+      fprintf(stderr, "loader: out of memory\n");
+      code = LOADER_EXIT_PARTIAL;
+      goto out_sinks;
+    }
+    for (size_t i = 0; i < opts.n_fields; i++)
+      fields[i] = (csv_field_t){opts.fields[i], strlen(opts.fields[i])};
+    header.fields = fields;
+    header.n_fields = opts.n_fields;
+  }
+  if (opts.rejects) {
+    rejects = rejects_open(opts.rejects, &error);
+    if (!rejects) {
+      fprintf(stderr, "loader: %s\n", error.message);
+      goto out_fields;
+    }
+  }
+
   app__install_signals();
   job_env_t env = {.sinks = sinks,
+                   .rejects = rejects,
+                   .max_errors = opts.max_errors,
+                   .header = opts.n_fields ? &header : NULL,
                    .dialect = &opts.dialect,
                    .doc = &opts.doc,
                    .batch_docs = opts.batch_size,
@@ -160,6 +190,13 @@ out_report:
   }
   for (size_t r = 0; r < n_runs; r++)
     run_cleanup(&runs[r]);
+  if (!rejects_close(rejects, &error)) {
+    fprintf(stderr, "loader: %s\n", error.message);
+    if (code == LOADER_EXIT_OK)
+      code = LOADER_EXIT_PARTIAL;
+  }
+out_fields:
+  free(fields);
 out_sinks:
   sink_factory_destroy(sinks);
 out_mongoc:

@@ -2,6 +2,7 @@
 #include "loader/batch.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct batch {
   bson_writer_t *writer; /* builds documents in place in buf */
@@ -12,6 +13,12 @@ struct batch {
   size_t max_bytes;      /* full at this many bytes */
   uint64_t *lines;       /* physical line of each document's record */
   uint64_t *offsets;     /* byte offset of each document's record */
+  bool keep_raw;         /* keep raw records */
+  char *raw;             /* raw records, back to back */
+  size_t raw_len;        /* bytes used in raw */
+  size_t raw_cap;        /* bytes allocated for raw */
+  size_t *raw_at;        /* offset of each document's raw record in raw */
+  size_t *raw_size;      /* its length */
 };
 
 static void *batch__realloc(void *mem, size_t num_bytes, void *ctx)
@@ -20,13 +27,20 @@ static void *batch__realloc(void *mem, size_t num_bytes, void *ctx)
   return realloc(mem, num_bytes);
 }
 
-batch_t *batch_new(size_t max_docs, size_t max_bytes)
+batch_t *batch_new(size_t max_docs, size_t max_bytes, bool keep_raw)
 {
   batch_t *b = calloc(1, sizeof *b);
   if (!b)
     return NULL;
   b->max_docs = max_docs ? max_docs : 1;
   b->max_bytes = max_bytes;
+  b->keep_raw = keep_raw;
+  if (keep_raw) {
+    b->raw_at = malloc(b->max_docs * sizeof *b->raw_at);
+    b->raw_size = malloc(b->max_docs * sizeof *b->raw_size);
+    if (!b->raw_at || !b->raw_size)
+      goto out_free;
+  }
   b->lines = malloc(b->max_docs * sizeof *b->lines);
   b->offsets = malloc(b->max_docs * sizeof *b->offsets);
   b->buf_len = 64 * 1024;
@@ -39,6 +53,8 @@ batch_t *batch_new(size_t max_docs, size_t max_bytes)
   return b;
 
 out_free:
+  free(b->raw_at);
+  free(b->raw_size);
   free(b->lines);
   free(b->offsets);
   free(b->buf);
@@ -46,11 +62,28 @@ out_free:
   return NULL;
 }
 
-bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset)
+bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset, const char *raw,
+                    size_t raw_len)
 {
   bson_t *doc;
   b->lines[b->n_docs] = line;
   b->offsets[b->n_docs] = offset;
+  if (b->keep_raw) {
+    if (b->raw_len + raw_len > b->raw_cap) {
+      size_t cap = b->raw_cap ? b->raw_cap : 64 * 1024;
+      while (cap < b->raw_len + raw_len)
+        cap *= 2;
+      char *p = realloc(b->raw, cap);
+      if (!p)
+        return NULL;
+      b->raw = p;
+      b->raw_cap = cap;
+    }
+    if (raw_len)
+      memcpy(b->raw + b->raw_len, raw, raw_len);
+    b->raw_at[b->n_docs] = b->raw_len;
+    b->raw_size[b->n_docs] = raw_len;
+  }
   if (!bson_writer_begin(b->writer, &doc))
     return NULL;
   return doc;
@@ -59,6 +92,8 @@ bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset)
 void batch_commit(batch_t *b)
 {
   bson_writer_end(b->writer);
+  if (b->keep_raw)
+    b->raw_len += b->raw_size[b->n_docs];
   b->n_docs++;
 }
 
@@ -94,6 +129,16 @@ uint64_t batch_offset(const batch_t *b, size_t i)
   return b->offsets[i];
 }
 
+const char *batch_raw(const batch_t *b, size_t i, size_t *len)
+{
+  if (!b->keep_raw) {
+    *len = 0;
+    return "";
+  }
+  *len = b->raw_size[i];
+  return b->raw + b->raw_at[i];
+}
+
 void batch_clear(batch_t *b)
 {
   /* libbson has no reset: a new writer over the same buffer (one small
@@ -105,6 +150,7 @@ void batch_clear(batch_t *b)
   bson_writer_destroy(b->writer);
   b->writer = w;
   b->n_docs = 0;
+  b->raw_len = 0;
 }
 
 void batch_destroy(batch_t *b)
@@ -115,5 +161,8 @@ void batch_destroy(batch_t *b)
   free(b->buf);
   free(b->lines);
   free(b->offsets);
+  free(b->raw);
+  free(b->raw_at);
+  free(b->raw_size);
   free(b);
 }

@@ -33,6 +33,20 @@ enum {
   OPT_VERSION,
   OPT_NO_INFER,
   OPT_IGNORE_BLANKS,
+  OPT_COLUMNS_HAVE_TYPES,
+  OPT_TYPES,
+  OPT_PARSE_GRACE,
+  OPT_DELIMITER,
+  OPT_TSV,
+  OPT_QUOTE,
+  OPT_TRIM,
+  OPT_SKIP_LINES,
+  OPT_COMMENT,
+  OPT_HEADER_LINE,
+  OPT_FIELDS,
+  OPT_FIELD_FILE,
+  OPT_REJECTS,
+  OPT_MAX_ERRORS,
 };
 
 /* One command-line option. */
@@ -65,10 +79,35 @@ static const cli_option_t cli__options[] = {
      "documents per insert batch (default 1000)"},
     {"batch-bytes", OPT_BATCH_BYTES, "N", NULL,
      "bytes per insert batch (default 8388608)"},
+    {"delimiter", OPT_DELIMITER, "C", "Input",
+     "field separator: , ; | tab or any byte (default ,)"},
+    {"tsv", OPT_TSV, NULL, NULL, "tab-separated: same as --delimiter tab"},
+    {"quote", OPT_QUOTE, "C", NULL, "quote character (default \")"},
+    {"trim", OPT_TRIM, NULL, NULL,
+     "strip spaces around unquoted fields (default: spaces are data)"},
+    {"skip-lines", OPT_SKIP_LINES, "N", NULL,
+     "skip N physical lines before the header"},
+    {"comment", OPT_COMMENT, "C", NULL, "skip lines that start with C"},
+    {"header-line", OPT_HEADER_LINE, NULL, NULL,
+     "the first record is the header (default)"},
+    {"fields", OPT_FIELDS, "A,B,..", NULL,
+     "field names for files without a header line"},
+    {"field-file", OPT_FIELD_FILE, "FILE", NULL,
+     "field names, one per line, for files without a header"},
     {"no-infer", OPT_NO_INFER, NULL, "Values",
-     "keep every value a string, exactly as in the file"},
+     "keep untyped values strings, exactly as in the file"},
+    {"types", OPT_TYPES, "LIST", NULL,
+     "column types, e.g. 'zip:string,age:int32,born:date(2006-01-02)'"},
+    {"columns-have-types", OPT_COLUMNS_HAVE_TYPES, NULL, NULL,
+     "header names may end in .TYPE(ARG), as in mongoimport"},
+    {"parse-grace", OPT_PARSE_GRACE, "MODE", NULL,
+     "value not fitting its type: stop|skip-row|skip-field|as-string"},
     {"ignore-blanks", OPT_IGNORE_BLANKS, NULL, NULL,
      "omit empty fields instead of storing \"\""},
+    {"rejects", OPT_REJECTS, "PATH", "Rejected rows",
+     "write every rejected row, with file, line and reason, to PATH"},
+    {"max-errors", OPT_MAX_ERRORS, "N", NULL,
+     "stop a job after N rejected rows (0: at the first; default: never)"},
     {"report-json", OPT_REPORT_JSON, "PATH", "Output",
      "write the report as JSON to PATH"},
     {"quiet", 'q', NULL, NULL, "print no report (errors still go to stderr)"},
@@ -120,21 +159,102 @@ static void cli__print_version(void)
          MONGOC_VERSION_S, BSON_VERSION_S, sink_schemes());
 }
 
-/* Parses a positive integer option value no larger than max. */
-static bool cli__size(const char *name, const char *text, size_t max,
-                      size_t *out, bson_error_t *error)
+/* Parses a whole-number option value from min to max. */
+static bool cli__number(const char *name, const char *text, uint64_t min,
+                        uint64_t max, uint64_t *out, bson_error_t *error)
 {
   char *end;
   errno = 0;
   unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end || v == 0 || v > max || text[0] == '-') {
+  if (errno || end == text || *end || v < min || v > max || text[0] == '-' ||
+      text[0] == '+' || text[0] == ' ') {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--%s: expected a whole number from 1 to %zu, got \"%s\"",
-                   name, max, text);
+                   "--%s: expected a whole number from %llu to %llu, got "
+                   "\"%s\"",
+                   name, (unsigned long long)min, (unsigned long long)max,
+                   text);
     return false;
   }
+  *out = v;
+  return true;
+}
+
+/* Parses a positive size option value no larger than max. */
+static bool cli__size(const char *name, const char *text, size_t max,
+                      size_t *out, bson_error_t *error)
+{
+  uint64_t v;
+  if (!cli__number(name, text, 1, max, &v, error))
+    return false;
   *out = (size_t)v;
   return true;
+}
+
+/* Parses a one-byte option value: the byte itself, "tab" or "\t". */
+static bool cli__byte(const char *name, const char *text, unsigned char *out,
+                      bson_error_t *error)
+{
+  if (strcmp(text, "tab") == 0 || strcmp(text, "\\t") == 0)
+    *out = '\t';
+  else if (strlen(text) == 1 && text[0] != '\n' && text[0] != '\r')
+    *out = (unsigned char)text[0];
+  else {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--%s: expected one character (or \"tab\"), got \"%s\"",
+                   name, text);
+    return false;
+  }
+  return true;
+}
+
+/* Appends a field name given on the command line or in a field file. */
+static bool cli__add_field(options_t *opts, const char *name, size_t len,
+                           bson_error_t *error)
+{
+  char **f = realloc(opts->fields, (opts->n_fields + 1) * sizeof *f);
+  char *copy = f ? strndup(name, len) : NULL;
+  if (f)
+    opts->fields = f;
+  if (!copy) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return false;
+  }
+  opts->fields[opts->n_fields++] = copy;
+  return true;
+}
+
+/* --fields a,b,c */
+static bool cli__fields(options_t *opts, const char *list, bson_error_t *error)
+{
+  for (const char *p = list;;) {
+    size_t len = strcspn(p, ",");
+    if (!cli__add_field(opts, p, len, error))
+      return false;
+    if (!p[len])
+      return true;
+    p += len + 1;
+  }
+}
+
+/* --field-file F: one name per line; empty lines are skipped. */
+static bool cli__field_file(options_t *opts, const char *path,
+                            bson_error_t *error)
+{
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno,
+                   "--field-file: %s: %s", path, strerror(errno));
+    return false;
+  }
+  char line[4096];
+  bool ok = true;
+  while (ok && fgets(line, sizeof line, f)) {
+    size_t len = strcspn(line, "\r\n");
+    if (len > 0)
+      ok = cli__add_field(opts, line, len, error);
+  }
+  fclose(f);
+  return ok;
 }
 
 static bool cli__replace(char **slot, const char *value, bson_error_t *error)
@@ -195,8 +315,10 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   opts->mode = CLI_MODE_PARALLEL;
   opts->batch_size = CLI_DEFAULT_BATCH;
   opts->batch_bytes = CLI_DEFAULT_BATCH_BYTES;
+  opts->max_errors = UINT64_MAX;
   csvr_dialect_default(&opts->dialect);
   docb_options_default(&opts->doc);
+  bool header_line = false;
 
   struct option longopts[CLI_N_OPTIONS + 1];
   char shortopts[2 * CLI_N_OPTIONS + 3];
@@ -281,6 +403,76 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
     case OPT_NO_INFER:
       opts->doc.infer = false;
       break;
+    case OPT_TYPES:
+      if (!docb_types_check(optarg, error) ||
+          !cli__replace(&opts->types, optarg, error))
+        return CLI_USAGE;
+      break;
+    case OPT_COLUMNS_HAVE_TYPES:
+      opts->doc.columns_have_types = true;
+      break;
+    case OPT_PARSE_GRACE: {
+      static const char *const modes[] = {"stop", "skip-row", "skip-field",
+                                          "as-string"};
+      size_t m;
+      for (m = 0; m < 4 && strcmp(optarg, modes[m]) != 0; m++)
+        ;
+      if (m == 4) {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--parse-grace: expected stop, skip-row, skip-field "
+                       "or as-string, got \"%s\"",
+                       optarg);
+        return CLI_USAGE;
+      }
+      opts->doc.grace = (docb_grace_t)m;
+      break;
+    }
+    case OPT_DELIMITER:
+      if (!cli__byte("delimiter", optarg, &opts->dialect.delimiter, error))
+        return CLI_USAGE;
+      break;
+    case OPT_TSV:
+      opts->dialect.delimiter = '\t';
+      break;
+    case OPT_QUOTE:
+      if (!cli__byte("quote", optarg, &opts->dialect.quote, error))
+        return CLI_USAGE;
+      break;
+    case OPT_TRIM:
+      opts->dialect.trim = true;
+      break;
+    case OPT_SKIP_LINES:
+      if (!cli__number("skip-lines", optarg, 0, UINT32_MAX,
+                       &opts->dialect.skip_lines, error))
+        return CLI_USAGE;
+      break;
+    case OPT_COMMENT: {
+      unsigned char comment;
+      if (!cli__byte("comment", optarg, &comment, error))
+        return CLI_USAGE;
+      opts->dialect.comment = comment;
+      break;
+    }
+    case OPT_HEADER_LINE:
+      header_line = true;
+      break;
+    case OPT_FIELDS:
+      if (!cli__fields(opts, optarg, error))
+        return CLI_USAGE;
+      break;
+    case OPT_FIELD_FILE:
+      if (!cli__field_file(opts, optarg, error))
+        return CLI_USAGE;
+      break;
+    case OPT_REJECTS:
+      if (!cli__replace(&opts->rejects, optarg, error))
+        return CLI_USAGE;
+      break;
+    case OPT_MAX_ERRORS:
+      if (!cli__number("max-errors", optarg, 0, UINT64_MAX - 1,
+                       &opts->max_errors, error))
+        return CLI_USAGE;
+      break;
     case OPT_IGNORE_BLANKS:
       opts->doc.ignore_blanks = true;
       break;
@@ -304,6 +496,18 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
     }
   }
 
+  if (header_line && opts->n_fields) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--header-line and --fields/--field-file exclude each "
+                   "other");
+    return CLI_USAGE;
+  }
+  if (opts->dialect.quote == opts->dialect.delimiter) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "the quote and the delimiter must differ");
+    return CLI_USAGE;
+  }
+  opts->doc.types = opts->types;
   if (opts->n_inputs == 0) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0, "no input files (see --help)");
     return CLI_USAGE;
@@ -321,6 +525,11 @@ void cli_options_cleanup(options_t *opts)
   free(opts->uri);
   free(opts->db);
   free(opts->report_json);
+  free(opts->types);
+  free(opts->rejects);
+  for (size_t i = 0; i < opts->n_fields; i++)
+    free(opts->fields[i]);
+  free(opts->fields);
   for (size_t i = 0; i < opts->n_inputs; i++) {
     free(opts->inputs[i].collection);
     free(opts->inputs[i].path);

@@ -9,9 +9,6 @@
 #include "loader/doc_builder.h"
 #include "loader/error.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +34,13 @@ struct doc_spec {
   docb_node_t *nodes;    /* the tree; nodes[0] is the root */
   size_t n_nodes;        /* nodes used */
   bool has_id;           /* a top-level "_id" column exists */
+  types_type_t *types;   /* each column's type */
 };
 
 struct docb {
   const doc_spec_t *spec;  /* the compiled header (borrowed) */
   bson_context_t *context; /* this worker's ObjectId generator */
+  types_scratch_t scratch; /* decoded binary values */
 };
 
 void docb_options_default(doc_options_t *options)
@@ -49,6 +48,94 @@ void docb_options_default(doc_options_t *options)
   options->infer = true;
   options->ignore_blanks = false;
   options->add_id = true;
+  options->columns_have_types = false;
+  options->types = NULL;
+  options->grace = DOCB_GRACE_SKIP_ROW;
+}
+
+/* Calls fn for each "name:TYPE(ARG)" entry of a --types list. Commas inside
+ * parentheses belong to the type. */
+static bool docb__each_type(const char *list,
+                            bool (*fn)(void *ctx, const char *name,
+                                       size_t name_len, const char *spec,
+                                       size_t spec_len, bson_error_t *error),
+                            void *ctx, bson_error_t *error)
+{
+  const char *p = list;
+  while (*p) {
+    const char *end = p;
+    int depth = 0;
+    while (*end && (depth > 0 || *end != ',')) {
+      depth += *end == '(' ? 1 : *end == ')' ? -1 : 0;
+      end++;
+    }
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    if (!colon || colon == p || colon + 1 == end) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--types: expected name:TYPE(ARG), got \"%.*s\"",
+                     (int)(end - p), p);
+      return false;
+    }
+    const char *spec = colon + 1;
+    size_t spec_len = (size_t)(end - spec);
+    /* "zip:string" is short for "zip:string()". */
+    char buf[512];
+    if (!memchr(spec, '(', spec_len) && spec_len < sizeof buf - 2) {
+      memcpy(buf, spec, spec_len);
+      memcpy(buf + spec_len, "()", 2);
+      spec = buf;
+      spec_len += 2;
+    }
+    if (!fn(ctx, p, (size_t)(colon - p), spec, spec_len, error))
+      return false;
+    p = *end ? end + 1 : end;
+  }
+  return true;
+}
+
+static bool docb__check_one(void *ctx, const char *name, size_t name_len,
+                            const char *spec, size_t spec_len,
+                            bson_error_t *error)
+{
+  (void)ctx;
+  types_type_t t;
+  if (!types_parse(spec, spec_len, &t, error)) {
+    char msg[sizeof error->message];
+    snprintf(msg, sizeof msg, "%s", error->message);
+    bson_set_error(error, LOADER_ERROR_USAGE, 0, "--types: %.*s: %s",
+                   (int)name_len, name, msg);
+    return false;
+  }
+  return true;
+}
+
+bool docb_types_check(const char *types, bson_error_t *error)
+{
+  return docb__each_type(types, docb__check_one, NULL, error);
+}
+
+/* Applies one --types entry to the spec's column of that name. */
+static bool docb__apply_one(void *ctx, const char *name, size_t name_len,
+                            const char *spec, size_t spec_len,
+                            bson_error_t *error)
+{
+  doc_spec_t *sp = ctx;
+  for (size_t i = 0; i < sp->n_columns; i++) {
+    const char *col = sp->names + sp->name_at[i];
+    if (strlen(col) == name_len && memcmp(col, name, name_len) == 0) {
+      if (types_parse(spec, spec_len, &sp->types[i], error))
+        return true;
+      char msg[sizeof error->message];
+      snprintf(msg, sizeof msg, "%s", error->message);
+      bson_set_error(error, LOADER_ERROR_INPUT, 0, "--types: %.*s: %s",
+                     (int)name_len, name, msg);
+      return false;
+    }
+  }
+  bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                 "--types names \"%.*s\", but the header has no such column",
+                 (int)name_len, name);
+  return false;
 }
 
 size_t docb_spec_columns(const doc_spec_t *spec)
@@ -164,26 +251,46 @@ doc_spec_t *docb_spec_new(const csv_record_t *header,
       (docb_node_t){"", 0, DOCB_NONE, DOCB_NONE, DOCB_NONE, DOCB_NONE};
   spec->n_nodes = 1;
 
+  spec->types =
+      calloc(header->n_fields ? header->n_fields : 1, sizeof *spec->types);
+  if (!spec->types)
+    goto out_oom;
   size_t at = 0;
   for (size_t i = 0; i < header->n_fields; i++) {
     const csv_field_t *f = &header->fields[i];
-    if (f->len == 0) {
-      bson_set_error(error, LOADER_ERROR_INPUT, 0,
-                     "header: column %zu has an empty name", i + 1);
-      goto out_fail;
-    }
-    if (memchr(f->data, '\0', f->len) ||
-        !bson_utf8_validate(f->data, f->len, false)) {
+    size_t len = f->len;
+    spec->types[i].kind = options->infer ? TYPES_AUTO : TYPES_STRING;
+    if (len > 0 && (memchr(f->data, '\0', len) ||
+                    !bson_utf8_validate(f->data, len, false))) {
       bson_set_error(error, LOADER_ERROR_INPUT, 0,
                      "header: column %zu has a name that is not valid UTF-8",
                      i + 1);
       goto out_fail;
     }
-    memcpy(spec->names + at, f->data, f->len);
-    spec->names[at + f->len] = '\0';
+    const char *tspec;
+    size_t tlen;
+    if (options->columns_have_types &&
+        types_split_suffix(f->data, f->len, &len, &tspec, &tlen) &&
+        !types_parse(tspec, tlen, &spec->types[i], error)) {
+      char msg[sizeof error->message];
+      snprintf(msg, sizeof msg, "%s", error->message);
+      bson_set_error(error, LOADER_ERROR_INPUT, 0, "header: column %zu: %s",
+                     i + 1, msg);
+      goto out_fail;
+    }
+    if (len == 0) {
+      bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                     "header: column %zu has an empty name", i + 1);
+      goto out_fail;
+    }
+    memcpy(spec->names + at, f->data, len);
+    spec->names[at + len] = '\0';
     spec->name_at[i] = at;
-    at += f->len + 1;
+    at += len + 1;
   }
+  if (options->types &&
+      !docb__each_type(options->types, docb__apply_one, spec, error))
+    goto out_fail;
   for (size_t i = 0; i < header->n_fields; i++) {
     if (!docb__insert(spec, i, error))
       goto out_fail;
@@ -207,6 +314,7 @@ void docb_spec_destroy(doc_spec_t *spec)
   free(spec->names);
   free(spec->name_at);
   free(spec->nodes);
+  free(spec->types);
   free(spec);
 }
 
@@ -229,111 +337,8 @@ void docb_destroy(docb_t *b)
   if (!b)
     return;
   bson_context_destroy(b->context);
+  free(b->scratch.buf);
   free(b);
-}
-
-/* Returns true when s[0..len) is a canonical decimal integer: an optional
- * '-', then "0" or a digit 1-9 followed by digits. "007", "+7" and "-0"
- * are not: they would not survive a round trip, so they stay strings. */
-static bool docb__is_canonical_int(const char *s, size_t len)
-{
-  size_t i = 0;
-  if (i < len && s[i] == '-')
-    i++;
-  if (i == len)
-    return false;
-  if (s[i] == '0')
-    return i + 1 == len && i == 0;
-  for (; i < len; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  return true;
-}
-
-/* Returns true when s[0..len) is a decimal number with a fraction or an
- * exponent, and no leading zeros or '+' in front:
- * -?(0|[1-9]d*)(.d+)?(e[+-]?d+)? */
-static bool docb__is_decimal(const char *s, size_t len)
-{
-  size_t i = 0;
-  bool frac_or_exp = false;
-  if (i < len && s[i] == '-')
-    i++;
-  if (i == len || s[i] < '0' || s[i] > '9')
-    return false;
-  if (s[i] == '0' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')
-    return false;
-  while (i < len && s[i] >= '0' && s[i] <= '9')
-    i++;
-  if (i < len && s[i] == '.') {
-    i++;
-    size_t digits = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-      i++;
-    if (i == digits)
-      return false;
-    frac_or_exp = true;
-  }
-  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-    i++;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-      i++;
-    size_t digits = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-      i++;
-    if (i == digits)
-      return false;
-    frac_or_exp = true;
-  }
-  return i == len && frac_or_exp;
-}
-
-/* Appends a value whose type is inferred from its text. */
-static bool docb__append_inferred(bson_t *doc, const char *key, size_t key_len,
-                                  const csv_field_t *f)
-{
-  const char *s = f->data;
-  size_t len = f->len;
-  int klen = (int)key_len;
-  switch (s[0]) {
-  case 't':
-    if (len == 4 && memcmp(s, "true", 4) == 0)
-      return bson_append_bool(doc, key, klen, true);
-    break;
-  case 'f':
-    if (len == 5 && memcmp(s, "false", 5) == 0)
-      return bson_append_bool(doc, key, klen, false);
-    break;
-  case '-':
-  case '0':
-  case '1':
-  case '2':
-  case '3':
-  case '4':
-  case '5':
-  case '6':
-  case '7':
-  case '8':
-  case '9':
-    if (len <= 20 && docb__is_canonical_int(s, len)) {
-      errno = 0;
-      long long v = strtoll(s, NULL, 10);
-      if (errno == 0) {
-        if (v >= INT32_MIN && v <= INT32_MAX)
-          return bson_append_int32(doc, key, klen, (int32_t)v);
-        return bson_append_int64(doc, key, klen, (int64_t)v);
-      }
-      /* Beyond int64: kept as text rather than rounded. */
-    } else if (docb__is_decimal(s, len)) {
-      double d = strtod(s, NULL);
-      if (isfinite(d))
-        return bson_append_double(doc, key, klen, d);
-    }
-    break;
-  default:
-    break;
-  }
-  return bson_append_utf8(doc, key, klen, s, (int)len);
 }
 
 /* Appends the children of node to doc. */
@@ -353,23 +358,47 @@ static bool docb__append_node(docb_t *b, const csv_record_t *rec, size_t node,
       continue;
     }
     const csv_field_t *f = &rec->fields[n->column];
+    const types_type_t *type = &spec->types[n->column];
     bool ok;
     if (f->len == 0) {
       if (spec->options.ignore_blanks)
         continue;
-      ok = bson_append_utf8(doc, n->key, (int)n->key_len, "", 0);
-    } else {
-      if (!bson_utf8_validate(f->data, f->len, true)) {
-        why->column = n->column + 1;
-        snprintf(why->reason, sizeof why->reason,
-                 "column \"%s\": invalid UTF-8", docb__name(spec, n->column));
-        return false;
-      }
-      if (spec->options.infer)
-        ok = docb__append_inferred(doc, n->key, n->key_len, f);
+      /* A blank in a typed column is a missing value, not a bad one. */
+      if (type->kind == TYPES_AUTO || type->kind == TYPES_STRING)
+        ok = bson_append_utf8(doc, n->key, (int)n->key_len, "", 0);
       else
-        ok = bson_append_utf8(doc, n->key, (int)n->key_len, f->data,
-                              (int)f->len);
+        ok = bson_append_null(doc, n->key, (int)n->key_len);
+    } else if (!bson_utf8_validate(f->data, f->len, true)) {
+      why->column = n->column + 1;
+      snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
+               docb__name(spec, n->column));
+      return false;
+    } else {
+      char bad[160];
+      bool too_large;
+      ok = types_append(doc, n->key, (int)n->key_len, type, f->data, f->len,
+                        &b->scratch, bad, sizeof bad, &too_large);
+      if (!ok && !too_large) {
+        if (why->skipped == 0 || spec->options.grace != DOCB_GRACE_SKIP_FIELD) {
+          why->column = n->column + 1;
+          snprintf(why->reason, sizeof why->reason, "column \"%s\": %s",
+                   docb__name(spec, n->column), bad);
+        }
+        switch (spec->options.grace) {
+        case DOCB_GRACE_STOP:
+          why->stop = true;
+          return false;
+        case DOCB_GRACE_SKIP_ROW:
+          return false;
+        case DOCB_GRACE_SKIP_FIELD:
+          why->skipped++;
+          continue;
+        case DOCB_GRACE_AS_STRING:
+          ok = bson_append_utf8(doc, n->key, (int)n->key_len, f->data,
+                                (int)f->len);
+          break;
+        }
+      }
     }
     if (!ok)
       goto out_too_large;
@@ -391,6 +420,8 @@ bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
   const doc_spec_t *spec = b->spec;
   why->column = 0;
   why->reason[0] = '\0';
+  why->stop = false;
+  why->skipped = 0;
   if (rec->problem) {
     snprintf(why->reason, sizeof why->reason, "%s", rec->problem);
     return false;

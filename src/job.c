@@ -30,9 +30,19 @@ typedef struct job_ctx {
   bool failed;              /* the job stopped: res->error says why */
 } job_ctx_t;
 
-/* Counts a rejected row and keeps the first few descriptions. */
-static void job__reject(job_ctx_t *ctx, uint64_t line, size_t column,
-                        const char *reason)
+static bool job__fail(job_ctx_t *ctx, uint32_t domain, const char *fmt,
+                      const char *detail)
+{
+  bson_set_error(&ctx->res->error, domain, 0, fmt, detail);
+  ctx->failed = true;
+  return false;
+}
+
+/* Counts a rejected row, keeps the first few descriptions, writes it to the
+ * rejects file. Returns false (the job stops) past --max-errors. */
+static bool job__reject(job_ctx_t *ctx, uint64_t line, uint64_t offset,
+                        size_t column, const char *reason, const char *raw,
+                        size_t raw_len)
 {
   job_result_t *res = ctx->res;
   res->rejected++;
@@ -44,6 +54,16 @@ static void job__reject(job_ctx_t *ctx, uint64_t line, size_t column,
     memcpy(s->reason, reason, n);
     s->reason[n] = '\0';
   }
+  if (ctx->env->rejects)
+    rejects_write(ctx->env->rejects, ctx->job->path, line, offset, column,
+                  reason, raw, raw_len);
+  if (res->rejected > ctx->env->max_errors) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%llu", (unsigned long long)ctx->env->max_errors);
+    return job__fail(ctx, LOADER_ERROR_INPUT,
+                     "stopped: more rows rejected than --max-errors %s", msg);
+  }
+  return true;
 }
 
 /* Writes the gathered batch. Documents the database refused become rejected
@@ -60,23 +80,38 @@ static bool job__flush(job_ctx_t *ctx)
     ctx->failed = true;
     return false;
   }
+  bool ok_to_go_on = true;
   for (size_t i = 0; i < ctx->wres.n_errors; i++) {
     const sink_doc_error_t *e = &ctx->wres.errors[i];
     char reason[sizeof e->message + 48];
     snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
              e->code, e->message);
-    job__reject(ctx, batch_line(ctx->batch, e->index), 0, reason);
+    size_t raw_len;
+    const char *raw = batch_raw(ctx->batch, e->index, &raw_len);
+    ok_to_go_on &= job__reject(ctx, batch_line(ctx->batch, e->index),
+                               batch_offset(ctx->batch, e->index), 0, reason,
+                               raw, raw_len);
   }
   batch_clear(ctx->batch);
-  return true;
+  return ok_to_go_on;
 }
 
-static bool job__fail(job_ctx_t *ctx, uint32_t domain, const char *fmt,
-                      const char *detail)
+/* Compiles the header (the file's first record, or --fields). */
+static bool job__header(job_ctx_t *ctx, const csv_record_t *rec)
 {
-  bson_set_error(&ctx->res->error, domain, 0, fmt, detail);
-  ctx->failed = true;
-  return false;
+  if (rec->problem)
+    return job__fail(ctx, LOADER_ERROR_INPUT, "header: %s", rec->problem);
+  bson_error_t error;
+  ctx->spec = docb_spec_new(rec, ctx->env->doc, &error);
+  if (!ctx->spec) {
+    ctx->res->error = error;
+    ctx->failed = true;
+    return false;
+  }
+  ctx->builder = docb_new(ctx->spec);
+  if (!ctx->builder)
+    return job__fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
+  return true;
 }
 
 /* csv_reader callback: the header first, then one document per record. */
@@ -86,38 +121,44 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   if (atomic_load_explicit(ctx->env->stop, memory_order_relaxed))
     return job__fail(ctx, LOADER_ERROR_INTERRUPTED, "%s", "interrupted");
 
-  if (!ctx->spec) {
-    if (rec->problem)
-      return job__fail(ctx, LOADER_ERROR_INPUT, "header: %s", rec->problem);
-    bson_error_t error;
-    ctx->spec = docb_spec_new(rec, ctx->env->doc, &error);
-    if (!ctx->spec) {
-      ctx->res->error = error;
-      ctx->failed = true;
-      return false;
-    }
-    ctx->builder = docb_new(ctx->spec);
-    if (!ctx->builder)
-      return job__fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
-    return true;
-  }
+  if (!ctx->spec)
+    return job__header(ctx, rec);
 
   ctx->res->processed++;
-  bson_t *doc = batch_begin(ctx->batch, rec->line, rec->offset);
+  bson_t *doc =
+      batch_begin(ctx->batch, rec->line, rec->offset, rec->raw, rec->raw_len);
   if (!doc)
     return job__fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
   doc_reject_t why;
   if (!docb_build(ctx->builder, rec, doc, &why)) {
     batch_rollback(ctx->batch);
-    job__reject(ctx, rec->line, why.column, why.reason);
+    if (!job__reject(ctx, rec->line, rec->offset, why.column, why.reason,
+                     rec->raw, rec->raw_len))
+      return false;
+    if (why.stop) {
+      char where[64];
+      snprintf(where, sizeof where, "line %llu, column %zu",
+               (unsigned long long)rec->line, why.column);
+      return job__fail(ctx, LOADER_ERROR_INPUT,
+                       "stopped at %s (--parse-grace stop)", where);
+    }
     return true;
   }
   if (doc->len > JOB_MAX_DOC_BYTES) {
     batch_rollback(ctx->batch);
-    job__reject(ctx, rec->line, 0, "document exceeds 16 MiB");
-    return true;
+    return job__reject(ctx, rec->line, rec->offset, 0,
+                       "document exceeds 16 MiB", rec->raw, rec->raw_len);
   }
   batch_commit(ctx->batch);
+  if (why.skipped && ctx->env->rejects) {
+    /* --parse-grace skip-field: the row loaded without some values; the
+     * rejects file keeps them, the row is not counted as rejected. */
+    char reason[sizeof why.reason + 64];
+    snprintf(reason, sizeof reason, "loaded without %zu field%s: %s",
+             why.skipped, why.skipped == 1 ? "" : "s", why.reason);
+    rejects_write(ctx->env->rejects, ctx->job->path, rec->line, rec->offset,
+                  why.column, reason, rec->raw, rec->raw_len);
+  }
   if (batch_is_full(ctx->batch))
     return job__flush(ctx);
   return true;
@@ -138,7 +179,8 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   reader = csvr_new(src, env->dialect, job->start, 1, job->end, &res->error);
   if (!reader)
     goto out;
-  ctx.batch = batch_new(env->batch_docs, env->batch_bytes);
+  ctx.batch =
+      batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
   if (!ctx.batch) {
     bson_set_error(&res->error, LOADER_ERROR_IO, 0, "out of memory");
     goto out;
@@ -147,6 +189,8 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   if (!ctx.sink)
     goto out;
   if (!sink_count(ctx.sink, &res->prior, &res->error))
+    goto out;
+  if (env->header && !job__header(&ctx, env->header))
     goto out;
 
   bson_error_t read_error;

@@ -22,13 +22,25 @@ static const struct {
   const char *prefix;    /* what the URI starts with */
   const sink_ops_t *ops; /* who handles it */
 } sink__schemes[] = {
-    {"mongodb://", &sink_mongo_ops},
-    {"mongodb+srv://", &sink_mongo_ops},
+    {"mongodb://", &sink_mongo_ops}, {"mongodb+srv://", &sink_mongo_ops},
+#ifdef LOADER_WITH_SQLITE
+    {"sqlite:", &sink_sqlite_ops},
+#endif
+#ifdef LOADER_WITH_MYSQL
+    {"mysql://", &sink_mysql_ops},   {"mariadb://", &sink_mysql_ops},
+#endif
 };
 
 const char *sink_schemes(void)
 {
-  return "mongodb, mongodb+srv";
+  return "mongodb, mongodb+srv"
+#ifdef LOADER_WITH_SQLITE
+         ", sqlite"
+#endif
+#ifdef LOADER_WITH_MYSQL
+         ", mysql, mariadb"
+#endif
+      ;
 }
 
 sink_factory_t *sink_factory_new(const sink_config_t *config,

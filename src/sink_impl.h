@@ -25,6 +25,12 @@ typedef struct sink_ops {
 
 extern const sink_ops_t sink_mongo_ops;
 extern const sink_ops_t sink_null_ops;
+#ifdef LOADER_WITH_SQLITE
+extern const sink_ops_t sink_sqlite_ops;
+#endif
+#ifdef LOADER_WITH_MYSQL
+extern const sink_ops_t sink_mysql_ops;
+#endif
 
 /* Appends one per-document error to result. Returns false when out of
  * memory. */

@@ -16,12 +16,17 @@
 
 typedef struct batch batch_t;
 
-/* Creates an empty batch, or returns NULL when out of memory. */
-batch_t *batch_new(size_t max_docs, size_t max_bytes);
+/* Creates an empty batch, or returns NULL when out of memory. With
+ * keep_raw, the batch also keeps each document's raw record (for the
+ * rejects file, when the database refuses a document). */
+batch_t *batch_new(size_t max_docs, size_t max_bytes, bool keep_raw);
 
-/* Starts a document for the record at line/offset and returns the bson_t to
- * fill; it stays valid until batch_commit() or batch_rollback(). */
-bson_t *batch_begin(batch_t *batch, uint64_t line, uint64_t offset);
+/* Starts a document for the record at line/offset (raw[0..raw_len): the
+ * record as in the file, copied only with keep_raw) and returns the bson_t
+ * to fill; it stays valid until batch_commit() or batch_rollback(). Returns
+ * NULL when out of memory. */
+bson_t *batch_begin(batch_t *batch, uint64_t line, uint64_t offset,
+                    const char *raw, size_t raw_len);
 
 /* Keeps the document begun last. */
 void batch_commit(batch_t *batch);
@@ -41,6 +46,9 @@ const uint8_t *batch_data(const batch_t *batch, size_t *len);
 /* Returns the line / byte offset of the record of document i. */
 uint64_t batch_line(const batch_t *batch, size_t i);
 uint64_t batch_offset(const batch_t *batch, size_t i);
+
+/* Returns the raw record of document i ("" without keep_raw). */
+const char *batch_raw(const batch_t *batch, size_t i, size_t *len);
 
 /* Empties the batch, keeping its memory for the next one. */
 void batch_clear(batch_t *batch);

@@ -9,6 +9,7 @@
 #include <bson/bson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "loader/csv_reader.h"
@@ -39,7 +40,14 @@ typedef struct options {
   bool quiet;            /* no report on stdout */
   char *report_json;     /* --report-json PATH, or NULL */
   csv_dialect_t dialect; /* how to read the files */
-  doc_options_t doc;     /* how to build the documents */
+  doc_options_t doc;     /* how to build the documents (doc.types points
+                            into types below) */
+  char *types;           /* --types list, or NULL */
+  char *rejects;         /* --rejects PATH, or NULL */
+  uint64_t max_errors;   /* --max-errors N; UINT64_MAX when unlimited */
+  char **fields;         /* --fields / --field-file names, or NULL: the
+                            first record of each file is its header */
+  size_t n_fields;       /* how many */
   input_t *inputs;       /* the FILE arguments, in order */
   size_t n_inputs;       /* how many */
 } options_t;

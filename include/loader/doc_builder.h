@@ -13,24 +13,45 @@
 #include <stddef.h>
 
 #include "loader/csv_reader.h"
+#include "loader/types.h"
+
+/* What a value that does not fit its declared type does (--parse-grace). */
+typedef enum docb_grace {
+  DOCB_GRACE_STOP,       /* the job stops at it */
+  DOCB_GRACE_SKIP_ROW,   /* its row is rejected (default) */
+  DOCB_GRACE_SKIP_FIELD, /* the row loads without that field */
+  DOCB_GRACE_AS_STRING,  /* the value loads as a string */
+} docb_grace_t;
 
 /* How values become BSON. */
 typedef struct doc_options {
-  bool infer;         /* infer int32/int64/double/bool from the text (else
-                         every value is a string, exactly as in the file) */
-  bool ignore_blanks; /* omit empty fields instead of storing "" */
-  bool add_id;        /* generate an ObjectId _id client-side when the
-                         header has no _id column */
+  bool infer;              /* infer int32/int64/double/bool from the text of
+                              untyped columns (else: strings, exactly as in
+                              the file) */
+  bool ignore_blanks;      /* omit empty fields instead of storing "" */
+  bool add_id;             /* generate an ObjectId _id client-side when the
+                              header has no _id column */
+  bool columns_have_types; /* header names may end in ".TYPE(ARG)" */
+  const char *types;       /* --types "name:TYPE(ARG),...", or NULL
+                              (borrowed) */
+  docb_grace_t grace;      /* what a value that doesn't fit its type does */
 } doc_options_t;
 
-/* The defaults: infer types, keep blanks as "", add _id. */
+/* The defaults: infer types, keep blanks as "", add _id, skip-row. */
 void docb_options_default(doc_options_t *options);
+
+/* Checks the syntax of a --types list ("name:TYPE(ARG),..."): returns false
+ * and fills error (LOADER_ERROR_USAGE) naming the bad entry. */
+bool docb_types_check(const char *types, bson_error_t *error);
 
 typedef struct doc_spec doc_spec_t;
 
-/* Compiles a header record into a spec. Returns NULL and fills error
- * (LOADER_ERROR_INPUT) naming the offending columns when a name is empty,
- * repeated, or conflicts with a dotted path ("a" and "a.b"). */
+/* Compiles a header record into a spec: names (with their ".TYPE(ARG)"
+ * suffix removed when options->columns_have_types), types from the suffixes
+ * and options->types, and the tree of dotted names. Returns NULL and fills
+ * error (LOADER_ERROR_INPUT) naming the offending columns when a name is
+ * empty, repeated, or conflicts with a dotted path ("a" and "a.b"), when a
+ * type is malformed, or when --types names a column the header lacks. */
 doc_spec_t *docb_spec_new(const csv_record_t *header,
                           const doc_options_t *options, bson_error_t *error);
 
@@ -40,10 +61,14 @@ size_t docb_spec_columns(const doc_spec_t *spec);
 /* Frees the spec; NULL is a no-op. */
 void docb_spec_destroy(doc_spec_t *spec);
 
-/* Why a record could not become a document. */
+/* Why a record could not become a document, or what was left out of it. */
 typedef struct doc_reject {
   size_t column;    /* 1-based column, or 0 when not about one column */
   char reason[256]; /* what was wrong, for a person */
+  bool stop;        /* --parse-grace stop: the job must stop here */
+  size_t skipped;   /* --parse-grace skip-field: fields left out of a
+                       document that was built (column and reason describe
+                       the first) */
 } doc_reject_t;
 
 typedef struct docb docb_t;
@@ -54,8 +79,10 @@ docb_t *docb_new(const doc_spec_t *spec);
 
 /* Appends the document for record to doc (an empty, initialised bson_t).
  * Returns false and fills why when the record is rejected (wrong field
- * count, invalid UTF-8, a value that doesn't fit its type); doc is then in an
- * undefined state and the caller discards it. */
+ * count, invalid UTF-8, a value that doesn't fit its type under skip-row or
+ * stop, a document too large); doc is then in an undefined state and the
+ * caller discards it. Returns true with why->skipped > 0 when skip-field
+ * left values out. */
 bool docb_build(docb_t *builder, const csv_record_t *record, bson_t *doc,
                 doc_reject_t *why);
 

@@ -15,6 +15,7 @@
 
 #include "loader/csv_reader.h"
 #include "loader/doc_builder.h"
+#include "loader/rejects.h"
 #include "loader/sink.h"
 
 /* How many rejected rows a job describes in its result; the rest are only
@@ -63,6 +64,12 @@ typedef struct job_env {
   size_t batch_docs;            /* documents per batch */
   size_t batch_bytes;           /* bytes per batch */
   atomic_bool *stop;            /* set when the run must stop (a signal) */
+  rejects_t *rejects;           /* where rejected rows are written, or NULL */
+  uint64_t max_errors;          /* a job stops when it has rejected more
+                                   rows than this (UINT64_MAX: never) */
+  const csv_record_t *header;   /* field names given on the command line
+                                   (--fields), or NULL: the first record of
+                                   each file is its header */
 } job_env_t;
 
 /* Runs job against env and fills *result. Never fails as a call: a job

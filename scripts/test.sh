@@ -1,0 +1,40 @@
+#!/bin/sh
+# The second command of the README: install, build, and pass the whole
+# test suite.
+#
+# 1. a warnings-as-errors build and every ctest (unit tests, the MongoDB test
+#    server's own tests, integration tests against live servers);
+# 2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
+# 3. the pool and parallel-load tests built with ThreadSanitizer.
+# Set MONGODB_URI to run the integration tests against a real mongod.
+# LOADER_TEST_QUICK=1 skips the sanitizer builds.
+set -eu
+cd "$(dirname "$0")/.."
+
+sh scripts/deps.sh
+jobs=$(nproc)
+
+run_suite() { # build-dir, cmake args..., then ctest -R filter in $FILTER
+  dir=$1
+  shift
+  cmake -S . -B "$dir" -DLOADER_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" >/dev/null
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${FILTER:+-R "$FILTER"})
+}
+
+echo "== build and test (warnings are errors)"
+FILTER="" run_suite build
+
+if [ "${LOADER_TEST_QUICK:-0}" != 1 ]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    FILTER="" run_suite build-asan -DLOADER_SANITIZE=address \
+    -DCMAKE_BUILD_TYPE=Debug
+
+  echo "== ThreadSanitizer"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    FILTER="unit_pool|unit_run|integration_load_mongo|server" \
+    run_suite build-tsan -DLOADER_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+fi
+echo "== all tests passed"

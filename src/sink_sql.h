@@ -1,0 +1,139 @@
+/* sink_sql: what the SQL sinks (sink_sqlite.c, sink_mysql.c) share: BSON
+ * documents seen as rows of a table.
+ *
+ * A document becomes a row by flattening: nested documents give dotted
+ * column names ("address.city"), the loader's generated ObjectId _id is left
+ * out, every other leaf is one column. A table made by the loader takes its
+ * columns from the first batch written to it, each typed by the widest value
+ * seen there (integer < real < text; binary is a blob). Later values are
+ * checked against the table's column types before anything is sent, so that
+ * no value is changed on the way in ("02942" is never stored as 2942): a
+ * value that does not fit is a per-document error naming the column. Private
+ * to the SQL sinks. */
+#ifndef LOADER_SINK_SQL_H
+#define LOADER_SINK_SQL_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loader/batch.h"
+
+/* What a column holds, as far as the loader's checks go. */
+typedef enum sql_class {
+  SQL_NONE = 0, /* nothing seen yet (while deriving a new table's types) */
+  SQL_INTEGER,  /* integers; booleans as 0/1; dates as ms since the epoch */
+  SQL_REAL,     /* floating point; integers are accepted */
+  SQL_TEXT,     /* text; numbers and booleans are stored as their text */
+  SQL_BLOB,     /* bytes; other values are stored as they are */
+  SQL_ANY,      /* a type the loader does not check (SQLite without a type,
+                   MySQL DATE, DECIMAL, ...): values go as they are and the
+                   database decides */
+} sql_class_t;
+
+/* One column of a table. */
+typedef struct sql_column {
+  char *name;      /* column name, dotted for nested fields (owned) */
+  sql_class_t cls; /* what it holds */
+} sql_column_t;
+
+/* The columns of a table, in order. */
+typedef struct sql_table {
+  sql_column_t *cols; /* the columns (owned) */
+  size_t n;           /* how many */
+  size_t cap;         /* allocated entries */
+} sql_table_t;
+
+/* Appends a column; returns false when out of memory. */
+bool sql_table_add(sql_table_t *t, const char *name, sql_class_t cls);
+
+/* Returns the index of column name, or -1. */
+long sql_table_find(const sql_table_t *t, const char *name);
+
+/* Frees the columns; the table is empty afterwards. */
+void sql_table_clear(sql_table_t *t);
+
+/* Returns the name of a class as SQLite declares it ("INTEGER", ...). */
+const char *sql_class_name(sql_class_t cls);
+
+/* The documents of a batch, split out of its packed buffer. */
+typedef struct sql_docs {
+  bson_t *docs; /* static views into the batch's buffer */
+  size_t n;     /* how many */
+  size_t cap;   /* allocated entries */
+} sql_docs_t;
+
+/* Splits batch into docs (reusing its memory). Returns false and fills error
+ * on a corrupt buffer or when out of memory. */
+bool sql_docs_split(sql_docs_t *docs, const batch_t *batch,
+                    bson_error_t *error);
+
+/* Frees what sql_docs_split() allocated. */
+void sql_docs_cleanup(sql_docs_t *docs);
+
+/* Derives the columns of a new table from docs: every leaf seen, in order of
+ * first appearance, typed by the widest value. Returns false and fills error
+ * when out of memory or a name is too long. */
+bool sql_table_derive(sql_table_t *t, const sql_docs_t *docs,
+                      bson_error_t *error);
+
+/* Checks the columns of docs against an existing table: every leaf must be a
+ * column. Returns false and fills error (naming the missing columns and the
+ * table's) when not. */
+bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
+                     const char *table, bson_error_t *error);
+
+/* How a value is sent. */
+typedef enum sql_kind {
+  SQLV_NULL,   /* NULL (a missing field, a BSON null) */
+  SQLV_INT,    /* i */
+  SQLV_DOUBLE, /* d */
+  SQLV_TEXT,   /* p, len: UTF-8 */
+  SQLV_BLOB,   /* p, len: bytes */
+} sql_kind_t;
+
+/* One value of a row, ready to bind. Text and blobs point into the batch or
+ * into buf, so a row lives as long as both. */
+typedef struct sql_value {
+  sql_kind_t kind; /* how to bind it */
+  int64_t i;       /* SQLV_INT */
+  double d;        /* SQLV_DOUBLE */
+  const char *p;   /* SQLV_TEXT / SQLV_BLOB data */
+  size_t len;      /* its length in bytes */
+  char buf[48];    /* a number or date rendered as text */
+} sql_value_t;
+
+/* Fills vals (t->n entries) with the row of doc. Returns false and writes
+ * why (cap bytes) when the document cannot be stored without changing a
+ * value: a leaf that is not a column, a value its column's type would
+ * change, a BSON type SQL has no place for (arrays, regexes, ...). */
+bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
+                      sql_value_t *vals, char *why, size_t cap);
+
+/* Appends text to a growing string; returns false when out of memory. */
+typedef struct sql_buf {
+  char *s;    /* NUL-terminated text (owned) */
+  size_t len; /* its length */
+  size_t cap; /* allocated bytes */
+} sql_buf_t;
+
+bool sql_buf_add(sql_buf_t *b, const char *text, size_t len);
+bool sql_buf_addz(sql_buf_t *b, const char *text);
+
+/* Appends name quoted with q ('"' for SQLite, '`' for MySQL), doubling q
+ * inside. */
+bool sql_buf_ident(sql_buf_t *b, const char *name, char q);
+
+/* Empties / frees the string. */
+void sql_buf_reset(sql_buf_t *b);
+void sql_buf_free(sql_buf_t *b);
+
+/* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.
+ * name is the environment variable. */
+unsigned sql_test_delay_ms(const char *name);
+
+/* Sleeps ms milliseconds. */
+void sql_sleep_ms(unsigned ms);
+
+#endif

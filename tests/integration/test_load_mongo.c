@@ -1,0 +1,562 @@
+/* The loader end to end against a live MongoDB: the test server started by
+ * the mongo_server fixture, or a real mongod when $MONGODB_URI is set.
+ *
+ * Every test runs the loader executable as a user would, then reads back
+ * what landed with libmongoc and compares it with the CSV field by field,
+ * and checks the report's tuple (processed, prior, post). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <mongoc/mongoc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "csv_expect.h"
+#include "run_loader.h"
+#include "test_server.h"
+#include "test_uri.h"
+
+static char *g_uri;               /* the live server */
+static char *g_db;                /* this process's database */
+static mongoc_client_t *g_client; /* for reading back */
+static char g_customers[1024];    /* data/customers.csv */
+static char g_products[1024];     /* data/products.csv */
+
+static int setup_all(void **state)
+{
+  (void)state;
+  g_uri = test_mongodb_uri();
+  if (!g_uri)
+    return -1;
+  g_db = test_db_name("load");
+  g_client = mongoc_client_new(g_uri);
+  if (!g_client)
+    return -1;
+  const char *src = getenv("LOADER_SOURCE_DIR");
+  snprintf(g_customers, sizeof g_customers, "%s/data/customers.csv",
+           src ? src : ".");
+  snprintf(g_products, sizeof g_products, "%s/data/products.csv",
+           src ? src : ".");
+  return 0;
+}
+
+static int teardown_all(void **state)
+{
+  (void)state;
+  mongoc_database_t *db = mongoc_client_get_database(g_client, g_db);
+  mongoc_database_drop(db, NULL);
+  mongoc_database_destroy(db);
+  mongoc_client_destroy(g_client);
+  free(g_uri);
+  free(g_db);
+  return 0;
+}
+
+static int64_t count_docs(const char *coll_name)
+{
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(g_client, g_db, coll_name);
+  bson_t filter = BSON_INITIALIZER;
+  bson_error_t error;
+  int64_t n = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL,
+                                                &error);
+  bson_destroy(&filter);
+  mongoc_collection_destroy(coll);
+  return n;
+}
+
+static void drop(const char *coll_name)
+{
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(g_client, g_db, coll_name);
+  mongoc_collection_drop(coll, NULL);
+  mongoc_collection_destroy(coll);
+}
+
+/* Compares collection coll_name with the CSV at path, matching rows by
+ * key; asserts every row landed exactly once and nothing else did. */
+static void assert_collection_matches(const char *coll_name, const char *path,
+                                      const char *key)
+{
+  csvx_table_t t;
+  assert_true(csvx_load(path, &t));
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(g_client, g_db, coll_name);
+  long compared = csvx_compare_collection(coll, &t, key);
+  mongoc_collection_destroy(coll);
+  assert_int_equal(compared, (long)t.n_rows);
+  assert_int_equal(count_docs(coll_name), (int64_t)t.n_rows);
+  csvx_free(&t);
+}
+
+/* Reads the JSON report at path. */
+static bson_t *load_report(const char *path)
+{
+  char *text = read_file_text(path);
+  assert_non_null(text);
+  bson_error_t error;
+  bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, &error);
+  if (!doc)
+    fprintf(stderr, "bad JSON report (%s):\n%s\n", error.message, text);
+  assert_non_null(doc);
+  free(text);
+  return doc;
+}
+
+/* Returns the number at dotted path in the report. */
+static int64_t report_int(const bson_t *report, const char *path)
+{
+  bson_iter_t it, found;
+  assert_true(bson_iter_init(&it, report));
+  if (!bson_iter_find_descendant(&it, path, &found)) {
+    fprintf(stderr, "report has no %s\n", path);
+    fail();
+  }
+  return bson_iter_as_int64(&found);
+}
+
+static const char *report_str(const bson_t *report, const char *path)
+{
+  bson_iter_t it, found;
+  assert_true(bson_iter_init(&it, report));
+  if (!bson_iter_find_descendant(&it, path, &found) ||
+      !BSON_ITER_HOLDS_UTF8(&found)) {
+    fprintf(stderr, "report has no string %s\n", path);
+    fail();
+  }
+  return bson_iter_utf8(&found, NULL);
+}
+
+static bool report_has(const bson_t *report, const char *path)
+{
+  bson_iter_t it, found;
+  return bson_iter_init(&it, report) &&
+         bson_iter_find_descendant(&it, path, &found);
+}
+
+/* Checks one job of a run: its tuple and that the accounting closes. */
+static void assert_job(const bson_t *report, int run, int job, const char *coll,
+                       int64_t processed, int64_t prior, int64_t post)
+{
+  char p[128];
+  snprintf(p, sizeof p, "runs.%d.jobs.%d.collection", run, job);
+  assert_string_equal(report_str(report, p), coll);
+  snprintf(p, sizeof p, "runs.%d.jobs.%d.processed", run, job);
+  assert_int_equal(report_int(report, p), processed);
+  snprintf(p, sizeof p, "runs.%d.jobs.%d.prior", run, job);
+  assert_int_equal(report_int(report, p), prior);
+  snprintf(p, sizeof p, "runs.%d.jobs.%d.post", run, job);
+  assert_int_equal(report_int(report, p), post);
+  snprintf(p, sizeof p, "runs.%d.jobs.%d.inserted", run, job);
+  assert_int_equal(report_int(report, p), post - prior);
+  snprintf(p, sizeof p, "runs.%d.jobs.%d.rejected", run, job);
+  assert_int_equal(report_int(report, p), processed - (post - prior));
+}
+
+/* Runs the loader on both sample files in mode ("--linear", "--parallel",
+ * "--compare") with --drop, and checks what landed. */
+static void load_samples(const char *mode, int expect_runs)
+{
+  char *json = test_tmp_path("report.json");
+  const char *args[] = {
+      "--uri",         g_uri, "--db",      g_db,       "--drop", mode,
+      "--report-json", json,  g_customers, g_products, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 0);
+  assert_non_null(strstr(o.out, "customers"));
+  assert_non_null(strstr(o.out, "products"));
+  if (expect_runs == 2)
+    assert_non_null(strstr(o.out, "speedup:"));
+  loader_output_free(&o);
+
+  bson_t *report = load_report(json);
+  for (int r = 0; r < expect_runs; r++) {
+    assert_job(report, r, 0, "customers", 5000, 0, 5000);
+    assert_job(report, r, 1, "products", 3000, 0, 3000);
+  }
+  char p[32];
+  snprintf(p, sizeof p, "runs.%d", expect_runs);
+  assert_false(report_has(report, p));
+  assert_int_equal(report_has(report, "speedup"), expect_runs == 2);
+  if (expect_runs == 2) {
+    assert_string_equal(report_str(report, "runs.0.mode"), "linear");
+    assert_string_equal(report_str(report, "runs.1.mode"), "parallel");
+    assert_int_equal(report_int(report, "runs.0.workers"), 1);
+  }
+  bson_destroy(report);
+  free(json);
+
+  assert_collection_matches("customers", g_customers, "customer_id");
+  assert_collection_matches("products", g_products, "sku");
+}
+
+static void test_linear(void **state)
+{
+  (void)state;
+  load_samples("--linear", 1);
+}
+
+static void test_parallel(void **state)
+{
+  (void)state;
+  load_samples("--parallel", 1);
+}
+
+static void test_compare(void **state)
+{
+  (void)state;
+  load_samples("--compare", 2);
+}
+
+/* Types the loader infers for the sample files, checked on one document. */
+static void test_inferred_types(void **state)
+{
+  (void)state;
+  const char *args[] = {"--uri",  g_uri, "--db",      g_db,
+                        "--drop", "-q",  g_customers, NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(g_client, g_db, "customers");
+  bson_t *filter = BCON_NEW("customer_id", BCON_INT32(4));
+  mongoc_cursor_t *cursor =
+      mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+  const bson_t *doc;
+  assert_true(mongoc_cursor_next(cursor, &doc));
+  bson_iter_t it;
+  assert_true(bson_iter_init_find(&it, doc, "_id"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_OID);
+  assert_true(bson_iter_init_find(&it, doc, "customer_id"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_INT32);
+  assert_true(bson_iter_init_find(&it, doc, "zip"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_UTF8); /* leading zeros */
+  assert_true(bson_iter_init_find(&it, doc, "phone"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_UTF8); /* leading + */
+  assert_true(bson_iter_init_find(&it, doc, "active"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_BOOL);
+  assert_true(bson_iter_init_find(&it, doc, "balance"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_DOUBLE);
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(filter);
+  mongoc_collection_destroy(coll);
+}
+
+/* Without --drop, a second load adds to the first: prior/post move
+ * 0 -> N, then N -> 2N. */
+static void test_accumulates_without_drop(void **state)
+{
+  (void)state;
+  drop("acc");
+  char *json = test_tmp_path("acc.json");
+  char in[1100];
+  snprintf(in, sizeof in, "acc=%s", g_products);
+  const char *args[] = {"--uri",         g_uri, "--db", g_db, "-q",
+                        "--report-json", json,  in,     NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  bson_t *r1 = load_report(json);
+  assert_job(r1, 0, 0, "acc", 3000, 0, 3000);
+  bson_destroy(r1);
+  assert_int_equal(run_loader(args, NULL), 0);
+  bson_t *r2 = load_report(json);
+  assert_job(r2, 0, 0, "acc", 3000, 3000, 6000);
+  bson_destroy(r2);
+  assert_int_equal(count_docs("acc"), 6000);
+  free(json);
+}
+
+/* 8 jobs on 2 workers: every file lands whole in its own collection. */
+static void test_eight_jobs_two_workers(void **state)
+{
+  (void)state;
+  const char *args[20] = {"--uri",  g_uri, "--db", g_db,
+                          "--drop", "-j",  "2",    "-q"};
+  size_t n = 8;
+  char *paths[8];
+  char specs[8][1100];
+  for (int i = 0; i < 8; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "eight%d.csv", i);
+    paths[i] = test_tmp_path(name);
+    assert_true(test_generate(i % 2 ? "products" : "customers", 500 + 37 * i,
+                              100 + i, paths[i]));
+    snprintf(specs[i], sizeof specs[i], "e%d=%s", i, paths[i]);
+    args[n++] = specs[i];
+  }
+  args[n] = NULL;
+  assert_int_equal(run_loader(args, NULL), 0);
+  for (int i = 0; i < 8; i++) {
+    char coll[8];
+    snprintf(coll, sizeof coll, "e%d", i);
+    assert_collection_matches(coll, paths[i], i % 2 ? "sku" : "customer_id");
+    free(paths[i]);
+  }
+}
+
+/* Writes text to a fresh temporary file and returns its path. */
+static char *write_tmp(const char *name, const char *text)
+{
+  char *path = test_tmp_path(name);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+/* A missing file is a usage error before anything is written. */
+static void test_missing_file(void **state)
+{
+  (void)state;
+  drop("products");
+  const char *args[] = {
+      "--uri", g_uri, "--db", g_db, g_products, "/nonexistent/nope.csv", NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 2);
+  assert_non_null(strstr(o.err, "/nonexistent/nope.csv"));
+  assert_non_null(strstr(o.err, "No such file"));
+  loader_output_free(&o);
+  assert_int_equal(count_docs("products"), 0);
+}
+
+/* A directory given as a file is a usage error too. */
+static void test_not_a_file(void **state)
+{
+  (void)state;
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "/tmp", NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 2);
+  assert_non_null(strstr(o.err, "/tmp: not a regular file"));
+  loader_output_free(&o);
+}
+
+/* An empty file fails its job (exit 1) while the others load. */
+static void test_empty_file(void **state)
+{
+  (void)state;
+  char *empty = write_tmp("empty.csv", "");
+  char spec[1100];
+  snprintf(spec, sizeof spec, "okp=%s", g_products);
+  const char *args[] = {"--uri",  g_uri, "--db", g_db,
+                        "--drop", empty, spec,   NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1);
+  assert_non_null(strstr(o.err, "empty.csv: empty file"));
+  assert_non_null(strstr(o.out, "FAILED"));
+  loader_output_free(&o);
+  assert_collection_matches("okp", g_products, "sku");
+  free(empty);
+}
+
+/* A header-only file loads nothing, says so, and is not an error. */
+static void test_header_only(void **state)
+{
+  (void)state;
+  char *path = write_tmp("hdr.csv", "a,b,c\n");
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--drop", path, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 0);
+  assert_non_null(strstr(o.err, "hdr.csv: warning: header only"));
+  loader_output_free(&o);
+  assert_int_equal(count_docs("hdr"), 0);
+  free(path);
+}
+
+/* Rows with the wrong number of fields are rejected with their lines; the
+ * others land; exit 1; the accounting closes. */
+static void test_ragged_rows(void **state)
+{
+  (void)state;
+  char *path = write_tmp("ragged.csv", "id,name\n"
+                                       "1,a\n"
+                                       "2,b,extra\n"
+                                       "3,c\n"
+                                       "4\n"
+                                       "5,e\n");
+  char *json = test_tmp_path("ragged.json");
+  const char *args[] = {"--uri",         g_uri, "--db", g_db, "--drop",
+                        "--report-json", json,  path,   NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1);
+  assert_non_null(strstr(o.err, "ragged.csv:3: expected 2 fields, found 3"));
+  assert_non_null(strstr(o.err, "ragged.csv:5: expected 2 fields, found 1"));
+  loader_output_free(&o);
+  bson_t *r = load_report(json);
+  assert_job(r, 0, 0, "ragged", 5, 0, 3);
+  assert_int_equal(report_int(r, "runs.0.jobs.0.rejected"), 2);
+  bson_destroy(r);
+  assert_int_equal(count_docs("ragged"), 3);
+  free(json);
+  free(path);
+}
+
+/* Duplicate _id values are refused by the server: each is a rejected row
+ * traced to its line, the rest land. */
+static void test_duplicate_ids(void **state)
+{
+  (void)state;
+  char *path = write_tmp("dups.csv", "_id,v\n"
+                                     "1,a\n"
+                                     "2,b\n"
+                                     "1,c\n"
+                                     "3,d\n"
+                                     "2,e\n");
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--drop", path, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1);
+  assert_non_null(strstr(o.err, "dups.csv:4: refused by the server (code "
+                                "11000)"));
+  assert_non_null(strstr(o.err, "dups.csv:6: refused by the server (code "
+                                "11000)"));
+  loader_output_free(&o);
+  assert_int_equal(count_docs("dups"), 3);
+  free(path);
+}
+
+/* Returns a loopback port nothing listens on. */
+static int closed_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* No server: exit 3, and the password in the URI is never printed. */
+static void test_no_server(void **state)
+{
+  (void)state;
+  char uri[256];
+  snprintf(uri, sizeof uri,
+           "mongodb://alice:s3cretpw@127.0.0.1:%d/?serverSelectionTimeoutMS="
+           "1500",
+           closed_port());
+  const char *args[] = {"--uri", uri, g_products, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 3);
+  assert_non_null(strstr(o.err, "cannot connect"));
+  assert_non_null(strstr(o.err, "alice:***@127.0.0.1"));
+  assert_null(strstr(o.err, "s3cretpw"));
+  assert_null(strstr(o.out, "s3cretpw"));
+  loader_output_free(&o);
+}
+
+static void test_bad_uri(void **state)
+{
+  (void)state;
+  const char *args[] = {"--uri", "mongodb://", g_products, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 2);
+  assert_non_null(strstr(o.err, "invalid URI"));
+  loader_output_free(&o);
+  const char *args2[] = {"--uri", "ftp://x", g_products, NULL};
+  assert_int_equal(run_loader(args2, &o), 2);
+  assert_non_null(strstr(o.err, "unsupported URI scheme"));
+  loader_output_free(&o);
+}
+
+static void test_usage_errors(void **state)
+{
+  (void)state;
+  loader_output_t o;
+  const char *a1[] = {"--no-such-option", g_products, NULL};
+  assert_int_equal(run_loader(a1, &o), 2);
+  assert_non_null(strstr(o.err, "unknown option --no-such-option"));
+  loader_output_free(&o);
+  const char *a2[] = {"--uri", g_uri, NULL};
+  assert_int_equal(run_loader(a2, &o), 2);
+  assert_non_null(strstr(o.err, "no input files"));
+  loader_output_free(&o);
+  const char *a3[] = {"--help", NULL};
+  assert_int_equal(run_loader(a3, &o), 0);
+  assert_non_null(strstr(o.out, "Exit codes:"));
+  loader_output_free(&o);
+}
+
+/* --dry-run needs no server and reports what would have been loaded. */
+static void test_dry_run_without_server(void **state)
+{
+  (void)state;
+  char uri[64];
+  snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d", closed_port());
+  char *json = test_tmp_path("dry.json");
+  const char *args[] = {
+      "--uri", uri,         "--dry-run", "--compare", "--report-json",
+      json,    g_customers, g_products,  NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 0);
+  assert_non_null(strstr(o.out, "dry run"));
+  loader_output_free(&o);
+  bson_t *r = load_report(json);
+  assert_job(r, 0, 0, "customers", 5000, 0, 5000);
+  assert_job(r, 1, 1, "products", 3000, 0, 3000);
+  bson_destroy(r);
+  free(json);
+}
+
+/* A server error mid-load fails that job with the server's code; the other
+ * job carries on; exit 1. Needs the test server's fault switch. */
+static void test_server_error_mid_load(void **state)
+{
+  (void)state;
+  if (getenv("MONGODB_URI") && *getenv("MONGODB_URI"))
+    skip(); /* fault injection exists only in mongo-test-server */
+  const char *extra[] = {"--fault", "error:every:3:8000", NULL};
+  test_server_t srv;
+  assert_true(test_server_spawn(extra, &srv));
+  char *json = test_tmp_path("fault.json");
+  /* customers: 5 batches of 1000 (the 3rd insert fails); products (a tiny
+   * slice) gets the 1st or 2nd. */
+  char *small = write_tmp("small.csv", "k,v\n1,a\n2,b\n");
+  const char *args[] = {
+      "--uri",         srv.uri, "--db", "faultdb",   "--linear",
+      "--report-json", json,    small,  g_customers, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1);
+  assert_non_null(strstr(o.err, "customers.csv"));
+  assert_non_null(strstr(o.err, "(error 8000)"));
+  loader_output_free(&o);
+  bson_t *r = load_report(json);
+  assert_job(r, 0, 0, "small", 2, 0, 2);
+  bson_destroy(r);
+  test_server_stop(&srv);
+  free(small);
+  free(json);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_linear),
+      cmocka_unit_test(test_parallel),
+      cmocka_unit_test(test_compare),
+      cmocka_unit_test(test_inferred_types),
+      cmocka_unit_test(test_accumulates_without_drop),
+      cmocka_unit_test(test_eight_jobs_two_workers),
+      cmocka_unit_test(test_missing_file),
+      cmocka_unit_test(test_not_a_file),
+      cmocka_unit_test(test_empty_file),
+      cmocka_unit_test(test_header_only),
+      cmocka_unit_test(test_ragged_rows),
+      cmocka_unit_test(test_duplicate_ids),
+      cmocka_unit_test(test_no_server),
+      cmocka_unit_test(test_bad_uri),
+      cmocka_unit_test(test_usage_errors),
+      cmocka_unit_test(test_dry_run_without_server),
+      cmocka_unit_test(test_server_error_mid_load),
+  };
+  mongoc_init();
+  int failed = cmocka_run_group_tests(tests, setup_all, teardown_all);
+  mongoc_cleanup();
+  return failed;
+}
