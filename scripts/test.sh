@@ -5,7 +5,8 @@
 # 1. a warnings-as-errors build and every ctest (unit tests, the MongoDB test
 #    server's own tests, integration tests against live servers);
 # 2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
-# 3. the pool and parallel-load tests built with ThreadSanitizer.
+# 3. the fuzz target for record -> BSON, for a bounded time;
+# 4. the pool and parallel-load tests built with ThreadSanitizer.
 # Set MONGODB_URI to run the integration tests against a real mongod.
 # LOADER_TEST_QUICK=1 skips the sanitizer builds.
 set -eu
@@ -31,6 +32,18 @@ if [ "${LOADER_TEST_QUICK:-0}" != 1 ]; then
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     FILTER="" run_suite build-asan -DLOADER_SANITIZE=address \
     -DCMAKE_BUILD_TYPE=Debug
+
+  echo "== fuzz: record -> BSON (libFuzzer + ASan, ${LOADER_FUZZ_SECONDS:-60} s)"
+  CC=clang cmake -S . -B build-fuzz -DLOADER_FUZZ=ON -DLOADER_WERROR=ON \
+    -DLOADER_SANITIZE=address -DLOADER_BUILD_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzz_record >/dev/null
+  mkdir -p build-fuzz/corpus
+  build-fuzz/tests/fuzz/fuzz_record -max_total_time="${LOADER_FUZZ_SECONDS:-60}" \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    build-fuzz/corpus tests/fuzz/corpus 2>build-fuzz/fuzz.log ||
+    { tail -50 build-fuzz/fuzz.log; exit 1; }
+  grep -E "^stat::number_of_executed_units" build-fuzz/fuzz.log || true
 
   echo "== ThreadSanitizer"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \

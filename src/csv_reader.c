@@ -15,6 +15,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,7 @@ struct csvr {
   bool stop;                /* the consumer asked to stop */
   uint64_t empty_lines;     /* empty lines skipped */
   uint64_t done_offset;     /* offset just past the last delivered record */
+  char problem[160];        /* the text of the last problem delivered */
 };
 
 void csvr_dialect_default(csv_dialect_t *dialect)
@@ -189,6 +191,18 @@ static void csvr__deliver(csvr_t *r, const char *problem)
 {
   csv_record_t rec;
   size_t raw_len = r->raw_len;
+  if (r->oversized) {
+    /* Too large to keep: say where it is instead, so it can be cut out of
+     * the file (dd skip=OFFSET count=BYTES). */
+    snprintf(r->problem, sizeof r->problem,
+             "record exceeds 16 MiB (lines %llu-%llu, %llu bytes at offset "
+             "%llu)",
+             (unsigned long long)r->rec_line, (unsigned long long)r->line,
+             (unsigned long long)(r->offset - r->rec_offset),
+             (unsigned long long)r->rec_offset);
+    problem = r->problem;
+    raw_len = 0;
+  }
   while (raw_len > 0 &&
          (r->raw[raw_len - 1] == '\n' || r->raw[raw_len - 1] == '\r'))
     raw_len--;
