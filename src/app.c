@@ -9,6 +9,7 @@
 #include "loader/sink.h"
 #include "loader/util.h"
 
+#include <errno.h>
 #include <mongoc/mongoc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,33 @@ static void app__install_signals(void)
 static void app__usage_error(const bson_error_t *error)
 {
   fprintf(stderr, "loader: %s\n", error->message);
+}
+
+/* Reads the first line of --password-file into the URI's user. */
+static bool app__apply_password_file(options_t *opts, bson_error_t *error)
+{
+  FILE *f = fopen(opts->password_file, "r");
+  if (!f) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0, "--password-file: %s: %s",
+                   opts->password_file, strerror(errno));
+    return false;
+  }
+  char line[1024] = "";
+  if (!fgets(line, sizeof line, f))
+    line[0] = '\0';
+  fclose(f);
+  line[strcspn(line, "\r\n")] = '\0';
+  char *uri = util_uri_with_password(opts->uri, line);
+  explicit_bzero(line, sizeof line);
+  if (!uri) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--password-file: the URI must name a user and no "
+                   "password (mongodb://USER@host/...)");
+    return false;
+  }
+  free(opts->uri);
+  opts->uri = uri;
+  return true;
 }
 
 /* Drops each distinct collection of the plan once. */
@@ -89,6 +117,11 @@ int app_main(int argc, char **argv)
   }
   size_t workers = plan_workers(opts.workers, plan.n_jobs);
 
+  if (opts.password_file && !app__apply_password_file(&opts, &error)) {
+    app__usage_error(&error);
+    goto out_options;
+  }
+
   mongoc_init();
   /* The loader reports errors itself, with context; libmongoc's own log
    * lines would only repeat them without it. */
@@ -97,7 +130,11 @@ int app_main(int argc, char **argv)
   sink_config_t config = {.uri = opts.uri,
                           .db = opts.db,
                           .dry_run = opts.dry_run,
-                          .workers = (unsigned)workers};
+                          .workers = (unsigned)workers,
+                          .mode = opts.mode_write,
+                          .upsert_fields =
+                              (const char *const *)opts.upsert_fields,
+                          .n_upsert_fields = opts.n_upsert_fields};
   sinks = sink_factory_new(&config, &error);
   if (!sinks) {
     fprintf(stderr, "loader: %s: %s\n", shown_uri, error.message);
@@ -136,6 +173,8 @@ int app_main(int argc, char **argv)
   job_env_t env = {.sinks = sinks,
                    .rejects = rejects,
                    .max_errors = opts.max_errors,
+                   .retries = opts.retries,
+                   .retry_max_wait_ms = opts.retry_max_wait_ms,
                    .header = opts.n_fields ? &header : NULL,
                    .dialect = &opts.dialect,
                    .doc = &opts.doc,

@@ -47,6 +47,12 @@ enum {
   OPT_FIELD_FILE,
   OPT_REJECTS,
   OPT_MAX_ERRORS,
+  OPT_RETRIES,
+  OPT_RETRY_MAX_WAIT,
+  OPT_MODE,
+  OPT_UPSERT_FIELDS,
+  OPT_ID_FROM,
+  OPT_PASSWORD_FILE,
 };
 
 /* One command-line option. */
@@ -64,6 +70,12 @@ static const cli_option_t cli__options[] = {
      "target server (default $MONGODB_URI, else " CLI_DEFAULT_URI ")"},
     {"db", OPT_DB, "NAME", NULL,
      "database (default: the URI's, else \"loader\")"},
+    {"password-file", OPT_PASSWORD_FILE, "FILE", NULL,
+     "read the URI's password from FILE (keeps it out of ps)"},
+    {"mode", OPT_MODE, "MODE", NULL,
+     "insert (default), upsert (replace) or merge ($set) documents"},
+    {"upsert-fields", OPT_UPSERT_FIELDS, "A,B", NULL,
+     "fields that identify a document to upsert or merge (default _id)"},
     {"drop", OPT_DROP, NULL, NULL,
      "drop each collection before loading (before each run)"},
     {"dry-run", OPT_DRY_RUN, NULL, NULL,
@@ -79,6 +91,10 @@ static const cli_option_t cli__options[] = {
      "documents per insert batch (default 1000)"},
     {"batch-bytes", OPT_BATCH_BYTES, "N", NULL,
      "bytes per insert batch (default 8388608)"},
+    {"retries", OPT_RETRIES, "N", NULL,
+     "retries of a batch after a transient error (default 5)"},
+    {"retry-max-wait", OPT_RETRY_MAX_WAIT, "SECONDS", NULL,
+     "longest wait between retries (default 10)"},
     {"delimiter", OPT_DELIMITER, "C", "Input",
      "field separator: , ; | tab or any byte (default ,)"},
     {"tsv", OPT_TSV, NULL, NULL, "tab-separated: same as --delimiter tab"},
@@ -102,6 +118,8 @@ static const cli_option_t cli__options[] = {
      "header names may end in .TYPE(ARG), as in mongoimport"},
     {"parse-grace", OPT_PARSE_GRACE, "MODE", NULL,
      "value not fitting its type: stop|skip-row|skip-field|as-string"},
+    {"id-from", OPT_ID_FROM, "HOW", NULL,
+     "_id: objectid (default), line, none, or key columns A[,B]"},
     {"ignore-blanks", OPT_IGNORE_BLANKS, NULL, NULL,
      "omit empty fields instead of storing \"\""},
     {"rejects", OPT_REJECTS, "PATH", "Rejected rows",
@@ -319,6 +337,9 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   csvr_dialect_default(&opts->dialect);
   docb_options_default(&opts->doc);
   bool header_line = false;
+  bool id_given = false;
+  opts->retries = 5;
+  opts->retry_max_wait_ms = 10000;
 
   struct option longopts[CLI_N_OPTIONS + 1];
   char shortopts[2 * CLI_N_OPTIONS + 3];
@@ -468,6 +489,77 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       if (!cli__replace(&opts->rejects, optarg, error))
         return CLI_USAGE;
       break;
+    case OPT_RETRIES: {
+      uint64_t v;
+      if (!cli__number("retries", optarg, 0, 100, &v, error))
+        return CLI_USAGE;
+      opts->retries = (unsigned)v;
+      break;
+    }
+    case OPT_RETRY_MAX_WAIT: {
+      uint64_t v;
+      if (!cli__number("retry-max-wait", optarg, 0, 3600, &v, error))
+        return CLI_USAGE;
+      opts->retry_max_wait_ms = (unsigned)v * 1000u;
+      break;
+    }
+    case OPT_MODE:
+      if (strcmp(optarg, "insert") == 0)
+        opts->mode_write = SINK_MODE_INSERT;
+      else if (strcmp(optarg, "upsert") == 0)
+        opts->mode_write = SINK_MODE_UPSERT;
+      else if (strcmp(optarg, "merge") == 0)
+        opts->mode_write = SINK_MODE_MERGE;
+      else {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--mode: expected insert, upsert or merge, got \"%s\"",
+                       optarg);
+        return CLI_USAGE;
+      }
+      break;
+    case OPT_UPSERT_FIELDS:
+      for (const char *p = optarg;;) {
+        size_t len = strcspn(p, ",");
+        char **f = realloc(opts->upsert_fields,
+                           (opts->n_upsert_fields + 1) * sizeof *f);
+        if (!f)
+          return CLI_USAGE;
+        opts->upsert_fields = f;
+        if (len == 0 || !(f[opts->n_upsert_fields] = strndup(p, len))) {
+          bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                         "--upsert-fields: empty field name in \"%s\"", optarg);
+          return CLI_USAGE;
+        }
+        opts->n_upsert_fields++;
+        if (!p[len])
+          break;
+        p += len + 1;
+      }
+      break;
+    case OPT_ID_FROM:
+      if (strcmp(optarg, "objectid") == 0) {
+        opts->doc.id_from = DOCB_ID_OBJECTID;
+      } else if (strcmp(optarg, "line") == 0) {
+        opts->doc.id_from = DOCB_ID_LINE;
+      } else if (strcmp(optarg, "none") == 0) {
+        opts->doc.add_id = false;
+      } else if (!*optarg || strstr(optarg, ",,") || optarg[0] == ',') {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--id-from: expected objectid, line, none or column "
+                       "names, got \"%s\"",
+                       optarg);
+        return CLI_USAGE;
+      } else {
+        opts->doc.id_from = DOCB_ID_FIELDS;
+        if (!cli__replace(&opts->id_fields, optarg, error))
+          return CLI_USAGE;
+      }
+      id_given = true;
+      break;
+    case OPT_PASSWORD_FILE:
+      if (!cli__replace(&opts->password_file, optarg, error))
+        return CLI_USAGE;
+      break;
     case OPT_MAX_ERRORS:
       if (!cli__number("max-errors", optarg, 0, UINT64_MAX - 1,
                        &opts->max_errors, error))
@@ -508,6 +600,11 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
     return CLI_USAGE;
   }
   opts->doc.types = opts->types;
+  opts->doc.id_fields = opts->id_fields;
+  /* Upserts replace or update by the upsert fields: a new ObjectId would
+   * clash with the _id of the document they match. */
+  if (opts->mode_write != SINK_MODE_INSERT && !id_given)
+    opts->doc.add_id = false;
   if (opts->n_inputs == 0) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0, "no input files (see --help)");
     return CLI_USAGE;
@@ -527,6 +624,11 @@ void cli_options_cleanup(options_t *opts)
   free(opts->report_json);
   free(opts->types);
   free(opts->rejects);
+  free(opts->id_fields);
+  free(opts->password_file);
+  for (size_t i = 0; i < opts->n_upsert_fields; i++)
+    free(opts->upsert_fields[i]);
+  free(opts->upsert_fields);
   for (size_t i = 0; i < opts->n_fields; i++)
     free(opts->fields[i]);
   free(opts->fields);

@@ -35,12 +35,15 @@ struct doc_spec {
   size_t n_nodes;        /* nodes used */
   bool has_id;           /* a top-level "_id" column exists */
   types_type_t *types;   /* each column's type */
+  size_t *id_columns;    /* columns making up _id (--id-from FIELDS) */
+  size_t n_id_columns;   /* how many */
 };
 
 struct docb {
   const doc_spec_t *spec;  /* the compiled header (borrowed) */
   bson_context_t *context; /* this worker's ObjectId generator */
   types_scratch_t scratch; /* decoded binary values */
+  uint32_t id_seed;        /* the file's identity, for --id-from line */
 };
 
 void docb_options_default(doc_options_t *options)
@@ -51,6 +54,8 @@ void docb_options_default(doc_options_t *options)
   options->columns_have_types = false;
   options->types = NULL;
   options->grace = DOCB_GRACE_SKIP_ROW;
+  options->id_from = DOCB_ID_OBJECTID;
+  options->id_fields = NULL;
 }
 
 /* Calls fn for each "name:TYPE(ARG)" entry of a --types list. Commas inside
@@ -225,6 +230,39 @@ static bool docb__insert(doc_spec_t *spec, size_t column, bson_error_t *error)
   }
 }
 
+/* Resolves the --id-from FIELD[,FIELD] names to columns. */
+static bool docb__resolve_id(doc_spec_t *spec, const char *list,
+                             bson_error_t *error)
+{
+  for (const char *p = list;;) {
+    size_t len = strcspn(p, ",");
+    size_t c;
+    for (c = 0; c < spec->n_columns; c++) {
+      const char *name = docb__name(spec, c);
+      if (strlen(name) == len && memcmp(name, p, len) == 0)
+        break;
+    }
+    if (c == spec->n_columns) {
+      bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                     "--id-from names \"%.*s\", but the header has no such "
+                     "column",
+                     (int)len, p);
+      return false;
+    }
+    size_t *cols =
+        realloc(spec->id_columns, (spec->n_id_columns + 1) * sizeof *cols);
+    if (!cols) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    spec->id_columns = cols;
+    spec->id_columns[spec->n_id_columns++] = c;
+    if (!p[len])
+      return true;
+    p += len + 1;
+  }
+}
+
 doc_spec_t *docb_spec_new(const csv_record_t *header,
                           const doc_options_t *options, bson_error_t *error)
 {
@@ -297,6 +335,9 @@ doc_spec_t *docb_spec_new(const csv_record_t *header,
     if (strcmp(docb__name(spec, i), "_id") == 0)
       spec->has_id = true;
   }
+  if (options->id_from == DOCB_ID_FIELDS && options->id_fields &&
+      !docb__resolve_id(spec, options->id_fields, error))
+    goto out_fail;
   return spec;
 
 out_oom:
@@ -315,6 +356,7 @@ void docb_spec_destroy(doc_spec_t *spec)
   free(spec->name_at);
   free(spec->nodes);
   free(spec->types);
+  free(spec->id_columns);
   free(spec);
 }
 
@@ -341,6 +383,71 @@ void docb_destroy(docb_t *b)
   free(b);
 }
 
+/* What appending one value did. */
+typedef enum docb_put {
+  DOCB_PUT_OK,     /* the value was appended */
+  DOCB_PUT_SKIP,   /* nothing was appended, and that is fine */
+  DOCB_PUT_REJECT, /* the record is rejected: why says so */
+} docb_put_t;
+
+/* Appends column's value of rec to doc under key, as the column's type and
+ * the grace mode want. */
+static docb_put_t docb__append_value(docb_t *b, const csv_record_t *rec,
+                                     size_t column, bson_t *doc,
+                                     const char *key, int key_len,
+                                     doc_reject_t *why)
+{
+  const doc_spec_t *spec = b->spec;
+  const csv_field_t *f = &rec->fields[column];
+  const types_type_t *type = &spec->types[column];
+  bool ok;
+  if (f->len == 0) {
+    if (spec->options.ignore_blanks)
+      return DOCB_PUT_SKIP;
+    /* A blank in a typed column is a missing value, not a bad one. */
+    if (type->kind == TYPES_AUTO || type->kind == TYPES_STRING)
+      ok = bson_append_utf8(doc, key, key_len, "", 0);
+    else
+      ok = bson_append_null(doc, key, key_len);
+  } else if (!bson_utf8_validate(f->data, f->len, true)) {
+    why->column = column + 1;
+    snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
+             docb__name(spec, column));
+    return DOCB_PUT_REJECT;
+  } else {
+    char bad[160];
+    bool too_large;
+    ok = types_append(doc, key, key_len, type, f->data, f->len, &b->scratch,
+                      bad, sizeof bad, &too_large);
+    if (!ok && !too_large) {
+      if (why->skipped == 0 || spec->options.grace != DOCB_GRACE_SKIP_FIELD) {
+        why->column = column + 1;
+        snprintf(why->reason, sizeof why->reason, "column \"%s\": %s",
+                 docb__name(spec, column), bad);
+      }
+      switch (spec->options.grace) {
+      case DOCB_GRACE_STOP:
+        why->stop = true;
+        return DOCB_PUT_REJECT;
+      case DOCB_GRACE_SKIP_ROW:
+        return DOCB_PUT_REJECT;
+      case DOCB_GRACE_SKIP_FIELD:
+        why->skipped++;
+        return DOCB_PUT_SKIP;
+      case DOCB_GRACE_AS_STRING:
+        ok = bson_append_utf8(doc, key, key_len, f->data, (int)f->len);
+        break;
+      }
+    }
+  }
+  if (ok)
+    return DOCB_PUT_OK;
+  why->column = 0;
+  snprintf(why->reason, sizeof why->reason,
+           "document exceeds the maximum BSON size");
+  return DOCB_PUT_REJECT;
+}
+
 /* Appends the children of node to doc. */
 static bool docb__append_node(docb_t *b, const csv_record_t *rec, size_t node,
                               bson_t *doc, doc_reject_t *why)
@@ -349,67 +456,68 @@ static bool docb__append_node(docb_t *b, const csv_record_t *rec, size_t node,
   for (size_t c = spec->nodes[node].first_child; c != DOCB_NONE;
        c = spec->nodes[c].next_sibling) {
     const docb_node_t *n = &spec->nodes[c];
-    if (n->column == DOCB_NONE) {
-      bson_t child;
-      if (!bson_append_document_begin(doc, n->key, (int)n->key_len, &child) ||
-          !docb__append_node(b, rec, c, &child, why) ||
-          !bson_append_document_end(doc, &child))
-        goto out_too_large;
+    if (n->column != DOCB_NONE) {
+      if (docb__append_value(b, rec, n->column, doc, n->key, (int)n->key_len,
+                             why) == DOCB_PUT_REJECT)
+        return false;
       continue;
     }
-    const csv_field_t *f = &rec->fields[n->column];
-    const types_type_t *type = &spec->types[n->column];
-    bool ok;
-    if (f->len == 0) {
-      if (spec->options.ignore_blanks)
-        continue;
-      /* A blank in a typed column is a missing value, not a bad one. */
-      if (type->kind == TYPES_AUTO || type->kind == TYPES_STRING)
-        ok = bson_append_utf8(doc, n->key, (int)n->key_len, "", 0);
-      else
-        ok = bson_append_null(doc, n->key, (int)n->key_len);
-    } else if (!bson_utf8_validate(f->data, f->len, true)) {
-      why->column = n->column + 1;
-      snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
-               docb__name(spec, n->column));
+    bson_t child;
+    if (!bson_append_document_begin(doc, n->key, (int)n->key_len, &child) ||
+        !docb__append_node(b, rec, c, &child, why) ||
+        !bson_append_document_end(doc, &child)) {
+      if (!why->reason[0])
+        snprintf(why->reason, sizeof why->reason,
+                 "document exceeds the maximum BSON size");
       return false;
-    } else {
-      char bad[160];
-      bool too_large;
-      ok = types_append(doc, n->key, (int)n->key_len, type, f->data, f->len,
-                        &b->scratch, bad, sizeof bad, &too_large);
-      if (!ok && !too_large) {
-        if (why->skipped == 0 || spec->options.grace != DOCB_GRACE_SKIP_FIELD) {
-          why->column = n->column + 1;
-          snprintf(why->reason, sizeof why->reason, "column \"%s\": %s",
-                   docb__name(spec, n->column), bad);
-        }
-        switch (spec->options.grace) {
-        case DOCB_GRACE_STOP:
-          why->stop = true;
-          return false;
-        case DOCB_GRACE_SKIP_ROW:
-          return false;
-        case DOCB_GRACE_SKIP_FIELD:
-          why->skipped++;
-          continue;
-        case DOCB_GRACE_AS_STRING:
-          ok = bson_append_utf8(doc, n->key, (int)n->key_len, f->data,
-                                (int)f->len);
-          break;
-        }
-      }
     }
-    if (!ok)
-      goto out_too_large;
   }
   return true;
+}
 
-out_too_large:
-  if (!why->reason[0]) {
-    why->column = 0;
-    snprintf(why->reason, sizeof why->reason,
-             "document exceeds the maximum BSON size");
+/* Appends the _id the options ask for. */
+static bool docb__append_id(docb_t *b, const csv_record_t *rec, bson_t *doc,
+                            doc_reject_t *why)
+{
+  const doc_spec_t *spec = b->spec;
+  bson_oid_t oid;
+  switch (spec->options.id_from) {
+  case DOCB_ID_OBJECTID:
+    bson_oid_init(&oid, b->context);
+    return bson_append_oid(doc, "_id", 3, &oid);
+  case DOCB_ID_LINE: {
+    /* 4 bytes of the file's identity, 8 of the physical line: the same
+     * record of the same file gets the same _id in every run. */
+    uint32_t seed = b->id_seed;
+    uint64_t line = rec->line;
+    for (int i = 3; i >= 0; i--, seed >>= 8)
+      oid.bytes[i] = (uint8_t)seed;
+    for (int i = 11; i >= 4; i--, line >>= 8)
+      oid.bytes[i] = (uint8_t)line;
+    return bson_append_oid(doc, "_id", 3, &oid);
+  }
+  case DOCB_ID_FIELDS: {
+    if (spec->n_id_columns == 1) {
+      if (docb__append_value(b, rec, spec->id_columns[0], doc, "_id", 3, why) ==
+          DOCB_PUT_OK)
+        return true;
+      if (!why->reason[0])
+        snprintf(why->reason, sizeof why->reason,
+                 "no value for _id (--id-from)");
+      return false;
+    }
+    bson_t id;
+    if (!bson_append_document_begin(doc, "_id", 3, &id))
+      return false;
+    for (size_t i = 0; i < spec->n_id_columns; i++) {
+      size_t c = spec->id_columns[i];
+      const char *name = docb__name(spec, c);
+      if (docb__append_value(b, rec, c, &id, name, (int)strlen(name), why) ==
+          DOCB_PUT_REJECT)
+        return false;
+    }
+    return bson_append_document_end(doc, &id);
+  }
   }
   return false;
 }
@@ -431,10 +539,16 @@ bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
              spec->n_columns, rec->n_fields);
     return false;
   }
-  if (spec->options.add_id && !spec->has_id) {
-    bson_oid_t oid;
-    bson_oid_init(&oid, b->context);
-    bson_append_oid(doc, "_id", 3, &oid);
+  if (spec->options.add_id && !spec->has_id &&
+      !docb__append_id(b, rec, doc, why)) {
+    if (!why->reason[0])
+      snprintf(why->reason, sizeof why->reason, "cannot build _id");
+    return false;
   }
   return docb__append_node(b, rec, 0, doc, why);
+}
+
+void docb_set_id_seed(docb_t *b, uint32_t seed)
+{
+  b->id_seed = seed;
 }

@@ -13,6 +13,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 
 /* MongoDB's maxBsonObjectSize. */
 #define JOB_MAX_DOC_BYTES (16u * 1024u * 1024u)
@@ -66,23 +70,77 @@ static bool job__reject(job_ctx_t *ctx, uint64_t line, uint64_t offset,
   return true;
 }
 
-/* Writes the gathered batch. Documents the database refused become rejected
- * rows, traced to their lines; a failed batch fails the job. */
+/* Sleeps ms milliseconds, waking early when the run is asked to stop. */
+static void job__backoff(const job_env_t *env, unsigned ms)
+{
+  while (ms > 0 && !atomic_load_explicit(env->stop, memory_order_relaxed)) {
+    unsigned step = ms < 50 ? ms : 50;
+    struct timespec ts = {0, (long)step * 1000000L};
+    nanosleep(&ts, NULL);
+    ms -= step;
+  }
+}
+
+/* Returns true when a document error says the document is already there:
+ * a duplicate key on _id. */
+static bool job__is_dup_id(const sink_doc_error_t *e)
+{
+  return e->code == 11000 && strstr(e->message, "_id_") != NULL;
+}
+
+/* Writes the gathered batch. A transient failure (connection lost, primary
+ * stepped down) is retried with exponential backoff on a fresh connection;
+ * the batch's documents carry their _id from the first attempt, so a
+ * document that landed before the failure comes back as a duplicate _id on
+ * the retry and is counted as inserted, not rejected. Documents the
+ * database refused become rejected rows, traced to their lines; a batch
+ * that still fails fails the job. */
 static bool job__flush(job_ctx_t *ctx)
 {
+  const job_env_t *env = ctx->env;
   if (batch_count(ctx->batch) == 0)
     return true;
   bson_error_t error;
-  bool ok = sink_write(ctx->sink, ctx->batch, &ctx->wres, &error);
-  ctx->res->inserted += ctx->wres.inserted;
-  if (!ok) {
-    ctx->res->error = error;
-    ctx->failed = true;
-    return false;
+  unsigned attempt = 0;
+  while (!sink_write(ctx->sink, ctx->batch, &ctx->wres, &error)) {
+    if (attempt >= env->retries || !sink_is_transient(ctx->sink, &error) ||
+        atomic_load_explicit(env->stop, memory_order_relaxed)) {
+      ctx->res->inserted += ctx->wres.inserted;
+      ctx->res->updated += ctx->wres.updated;
+      if (attempt > 0) {
+        char msg[sizeof error.message];
+        snprintf(msg, sizeof msg, "%s", error.message);
+        bson_set_error(&error, error.domain, error.code,
+                       "%s (after %u retries)", msg, attempt);
+      }
+      ctx->res->error = error;
+      ctx->failed = true;
+      return false;
+    }
+    unsigned wait = 100u << (attempt < 16 ? attempt : 16);
+    if (wait > env->retry_max_wait_ms)
+      wait = env->retry_max_wait_ms;
+    attempt++;
+    ctx->res->retries++;
+    job__backoff(env, wait);
+    /* A fresh connection: close this client, pop another. */
+    sink_close(ctx->sink);
+    ctx->sink = sink_open(env->sinks, ctx->job->collection, &error);
+    if (!ctx->sink) {
+      ctx->res->error = error;
+      ctx->failed = true;
+      return false;
+    }
   }
+  ctx->res->inserted += ctx->wres.inserted;
+  ctx->res->updated += ctx->wres.updated;
   bool ok_to_go_on = true;
   for (size_t i = 0; i < ctx->wres.n_errors; i++) {
     const sink_doc_error_t *e = &ctx->wres.errors[i];
+    if (attempt > 0 && job__is_dup_id(e)) {
+      ctx->res->inserted++; /* landed during a failed attempt */
+      continue;
+    }
     char reason[sizeof e->message + 48];
     snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
              e->code, e->message);
@@ -94,6 +152,33 @@ static bool job__flush(job_ctx_t *ctx)
   }
   batch_clear(ctx->batch);
   return ok_to_go_on;
+}
+
+/* Returns a hash of the job's identity (collection, file, size, mtime), the
+ * part of --id-from line ids that tells files apart. FNV-1a, 32 bits. */
+static uint32_t job__identity(const job_t *job)
+{
+  uint32_t h = 2166136261u;
+  struct stat st;
+  char real[PATH_MAX];
+  const char *path = realpath(job->path, real) ? real : job->path;
+  uint64_t parts[3] = {0, 0, 0};
+  if (stat(job->path, &st) == 0) {
+    parts[0] = (uint64_t)st.st_size;
+    parts[1] = (uint64_t)st.st_mtim.tv_sec;
+    parts[2] = (uint64_t)st.st_mtim.tv_nsec;
+  }
+  const char *strs[2] = {job->collection, path};
+  for (int s = 0; s < 2; s++)
+    for (const char *p = strs[s];; p++) {
+      h = (h ^ (uint8_t)*p) * 16777619u;
+      if (!*p)
+        break;
+    }
+  const uint8_t *b = (const uint8_t *)parts;
+  for (size_t i = 0; i < sizeof parts; i++)
+    h = (h ^ b[i]) * 16777619u;
+  return h;
 }
 
 /* Compiles the header (the file's first record, or --fields). */
@@ -111,6 +196,7 @@ static bool job__header(job_ctx_t *ctx, const csv_record_t *rec)
   ctx->builder = docb_new(ctx->spec);
   if (!ctx->builder)
     return job__fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
+  docb_set_id_seed(ctx->builder, job__identity(ctx->job));
   return true;
 }
 

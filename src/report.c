@@ -169,6 +169,13 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
         report__job_error(err, label, job, res);
         continue;
       }
+      if (res->processed != res->inserted + res->updated + res->rejected)
+        fprintf(err,
+                "loader: %s%s: accounting does not close: processed %" PRIu64
+                " != inserted %" PRIu64 " + updated %" PRIu64
+                " + rejected %" PRIu64 "\n",
+                label, job->path, res->processed, res->inserted, res->updated,
+                res->rejected);
       if (res->processed == 0)
         fprintf(err, "loader: %s%s: warning: header only, no data rows\n",
                 label, job->path);
@@ -234,11 +241,12 @@ void report_json(FILE *out, const plan_t *plan, const run_t *runs,
       fprintf(out,
               ", \"processed\": %" PRIu64 ", \"prior\": %" PRId64
               ", \"post\": %" PRId64 ", \"inserted\": %" PRIu64
-              ", \"rejected\": %" PRIu64 ", \"bytes\": %" PRIu64
+              ", \"updated\": %" PRIu64 ", \"rejected\": %" PRIu64
+              ", \"retries\": %" PRIu64 ", \"bytes\": %" PRIu64
               ", \"elapsed_s\": %.6f, \"ok\": %s",
               res->processed, res->prior, res->post, res->inserted,
-              res->rejected, res->bytes, res->elapsed_s,
-              res->ok ? "true" : "false");
+              res->updated, res->rejected, res->retries, res->bytes,
+              res->elapsed_s, res->ok ? "true" : "false");
       if (!res->ok) {
         fputs(", \"error\": ", out);
         report__json_str(out, res->error.message);

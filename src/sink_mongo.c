@@ -10,6 +10,7 @@
 #include "sink_impl.h"
 
 #include <mongoc/mongoc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,10 @@ typedef struct sink_mongo_factory {
   mongoc_uri_t *uri;          /* parsed target URI */
   mongoc_client_pool_t *pool; /* one client per open sink */
   char *db;                   /* database name */
+  sink_mode_t mode;           /* insert, upsert or merge */
+  char **upsert_fields;       /* fields that select the document to replace
+                                 or update (owned) */
+  size_t n_upsert_fields;     /* how many (at least 1: _id by default) */
 } sink_mongo_factory_t;
 
 typedef struct sink_mongo {
@@ -30,6 +35,9 @@ typedef struct sink_mongo {
   bson_t bulk_opts;              /* {ordered: false} */
   bson_t insert_opts;            /* {validate: false}: documents were built
                                     and checked by the loader */
+  bson_t upsert_opts;            /* {upsert: true, validate: false} */
+  size_t *op_doc;                /* batch index of each bulk operation */
+  size_t op_cap;                 /* entries allocated in op_doc */
 } sink_mongo_t;
 
 static void sink_mongo__factory_destroy(void *state)
@@ -40,6 +48,9 @@ static void sink_mongo__factory_destroy(void *state)
   mongoc_client_pool_destroy(f->pool);
   mongoc_uri_destroy(f->uri);
   free(f->db);
+  for (size_t i = 0; i < f->n_upsert_fields; i++)
+    free(f->upsert_fields[i]);
+  free(f->upsert_fields);
   free(f);
 }
 
@@ -75,6 +86,22 @@ static void *sink_mongo__factory_new(const sink_config_t *config,
   if (!db || !*db)
     db = "loader";
   f->db = strdup(db);
+  f->mode = config->mode;
+  size_t n = config->n_upsert_fields ? config->n_upsert_fields : 1;
+  f->upsert_fields = calloc(n, sizeof *f->upsert_fields);
+  if (!f->db || !f->upsert_fields) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    goto out_fail;
+  }
+  for (size_t i = 0; i < n; i++) {
+    f->upsert_fields[i] =
+        strdup(config->n_upsert_fields ? config->upsert_fields[i] : "_id");
+    if (!f->upsert_fields[i]) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      goto out_fail;
+    }
+    f->n_upsert_fields = i + 1;
+  }
 
   f->pool = mongoc_client_pool_new_with_error(f->uri, &uri_error);
   if (!f->pool) {
@@ -129,6 +156,8 @@ static void *sink_mongo__open(void *state, const char *collection,
   BSON_APPEND_BOOL(&s->bulk_opts, "ordered", false);
   bson_init(&s->insert_opts);
   BSON_APPEND_BOOL(&s->insert_opts, "validate", false);
+  bson_init(&s->upsert_opts);
+  BSON_APPEND_BOOL(&s->upsert_opts, "upsert", true);
   return s;
 }
 
@@ -167,6 +196,69 @@ static bool sink_mongo__is_transport(const bson_error_t *error)
          error->domain == MONGOC_ERROR_PROTOCOL;
 }
 
+/* Server codes a write may be retried after (the retryable-writes
+ * specification's list): the server was not primary, shutting down,
+ * unreachable, or timed out. */
+static bool sink_mongo__is_transient(const bson_error_t *error)
+{
+  static const uint32_t codes[] = {6,    7,     89,    91,    189,   262,
+                                   9001, 10107, 11600, 11602, 13435, 13436,
+                                   63,   150,   64,    10058};
+  if (sink_mongo__is_transport(error))
+    return true;
+  if (error->domain != MONGOC_ERROR_SERVER &&
+      error->domain != MONGOC_ERROR_WRITE_CONCERN)
+    return false;
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+    if (error->code == codes[i])
+      return true;
+  return false;
+}
+
+/* Builds the selector of an upsert: the document's upsert fields. Returns
+ * false, naming the field, when the document lacks one. */
+static bool sink_mongo__selector(const sink_mongo_factory_t *f,
+                                 const bson_t *doc, bson_t *selector,
+                                 char *missing, size_t cap)
+{
+  for (size_t i = 0; i < f->n_upsert_fields; i++) {
+    bson_iter_t it, found;
+    if (!bson_iter_init(&it, doc) ||
+        !bson_iter_find_descendant(&it, f->upsert_fields[i], &found)) {
+      snprintf(missing, cap, "upsert field \"%s\" is missing",
+               f->upsert_fields[i]);
+      return false;
+    }
+    bson_append_value(selector, f->upsert_fields[i], -1,
+                      bson_iter_value(&found));
+  }
+  return true;
+}
+
+/* Adds one document to the bulk operation, as the mode wants. Returns
+ * false with error when libmongoc refuses it. */
+static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
+                            const bson_t *doc, const bson_t *selector,
+                            bson_error_t *error)
+{
+  switch (s->factory->mode) {
+  case SINK_MODE_UPSERT:
+    return mongoc_bulk_operation_replace_one_with_opts(bulk, selector, doc,
+                                                       &s->upsert_opts, error);
+  case SINK_MODE_MERGE: {
+    bson_t update = BSON_INITIALIZER;
+    BSON_APPEND_DOCUMENT(&update, "$set", doc);
+    bool ok = mongoc_bulk_operation_update_one_with_opts(
+        bulk, selector, &update, &s->upsert_opts, error);
+    bson_destroy(&update);
+    return ok;
+  }
+  default:
+    return mongoc_bulk_operation_insert_with_opts(bulk, doc, &s->insert_opts,
+                                                  error);
+  }
+}
+
 static bool sink_mongo__write(void *sink, const batch_t *batch,
                               sink_write_result_t *result, bson_error_t *error)
 {
@@ -178,7 +270,19 @@ static bool sink_mongo__write(void *sink, const batch_t *batch,
   size_t len;
   const uint8_t *data = batch_data(batch, &len);
   size_t pos = 0;
-  while (pos + 4 <= len) {
+  size_t n_docs = batch_count(batch);
+  if (n_docs > s->op_cap) {
+    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
+    if (!p) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      mongoc_bulk_operation_destroy(bulk);
+      return false;
+    }
+    s->op_doc = p;
+    s->op_cap = n_docs;
+  }
+  size_t n_ops = 0;
+  for (size_t i = 0; pos + 4 <= len; i++) {
     uint32_t doc_len;
     memcpy(&doc_len, data + pos, 4);
     doc_len = BSON_UINT32_FROM_LE(doc_len);
@@ -189,19 +293,42 @@ static bool sink_mongo__write(void *sink, const batch_t *batch,
       mongoc_bulk_operation_destroy(bulk);
       return false;
     }
-    if (!mongoc_bulk_operation_insert_with_opts(bulk, &doc, &s->insert_opts,
-                                                error)) {
+    pos += doc_len;
+    bson_t selector = BSON_INITIALIZER;
+    char missing[160];
+    if (s->factory->mode != SINK_MODE_INSERT &&
+        !sink_mongo__selector(s->factory, &doc, &selector, missing,
+                              sizeof missing)) {
+      bson_destroy(&selector);
+      if (!sink_result_add_error(result, i, 0, missing)) {
+        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+        mongoc_bulk_operation_destroy(bulk);
+        return false;
+      }
+      continue;
+    }
+    bool added = sink_mongo__add(s, bulk, &doc, &selector, error);
+    bson_destroy(&selector);
+    if (!added) {
       mongoc_bulk_operation_destroy(bulk);
       return false;
     }
-    pos += doc_len;
+    s->op_doc[n_ops++] = i;
+  }
+  if (n_ops == 0) {
+    mongoc_bulk_operation_destroy(bulk);
+    return true;
   }
 
   bool executed = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
   bson_iter_t it, errs, one;
-  if (bson_iter_init_find(&it, &reply, "nInserted") &&
+  bool upsert = s->factory->mode != SINK_MODE_INSERT;
+  if (bson_iter_init_find(&it, &reply, upsert ? "nUpserted" : "nInserted") &&
       BSON_ITER_HOLDS_NUMBER(&it))
     result->inserted = (uint64_t)bson_iter_as_int64(&it);
+  if (upsert && bson_iter_init_find(&it, &reply, "nMatched") &&
+      BSON_ITER_HOLDS_NUMBER(&it))
+    result->updated = (uint64_t)bson_iter_as_int64(&it);
   if (bson_iter_init_find(&it, &reply, "writeErrors") &&
       BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs)) {
     while (bson_iter_next(&errs)) {
@@ -219,8 +346,8 @@ static bool sink_mongo__write(void *sink, const batch_t *batch,
         else if (strcmp(key, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&one))
           msg = bson_iter_utf8(&one, NULL);
       }
-      if (index >= 0 && (size_t)index < batch_count(batch) &&
-          !sink_result_add_error(result, (size_t)index, code, msg)) {
+      if (index >= 0 && (size_t)index < n_ops &&
+          !sink_result_add_error(result, s->op_doc[index], code, msg)) {
         bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
         goto out;
       }
@@ -242,6 +369,8 @@ static void sink_mongo__close(void *sink)
   mongoc_client_pool_push(s->factory->pool, s->client);
   bson_destroy(&s->bulk_opts);
   bson_destroy(&s->insert_opts);
+  bson_destroy(&s->upsert_opts);
+  free(s->op_doc);
   free(s);
 }
 
@@ -256,4 +385,6 @@ const sink_ops_t sink_mongo_ops = {
     .drop = sink_mongo__drop,
     .write = sink_mongo__write,
     .close = sink_mongo__close,
+    .is_transient = sink_mongo__is_transient,
+    .supports_upsert = true,
 };

@@ -90,4 +90,5 @@ const sink_ops_t sink_null_ops = {
     .drop = sink_null__drop,
     .write = sink_null__write,
     .close = sink_null__close,
+    .supports_upsert = true,
 };

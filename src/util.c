@@ -44,6 +44,37 @@ char *util_redact_uri(const char *uri)
   return out;
 }
 
+char *util_uri_with_password(const char *uri, const char *password)
+{
+  const char *scheme_end = strstr(uri, "://");
+  if (!scheme_end)
+    return NULL;
+  const char *auth = scheme_end + 3;
+  const char *path = auth + strcspn(auth, "/?");
+  const char *at = NULL;
+  for (const char *p = auth; p < path; p++)
+    if (*p == '@')
+      at = p;
+  if (!at || at == auth || memchr(auth, ':', (size_t)(at - auth)))
+    return NULL;
+  size_t len = strlen(uri) + 3 * strlen(password) + 2;
+  char *out = malloc(len);
+  if (!out)
+    return NULL;
+  size_t n = (size_t)(at - uri);
+  memcpy(out, uri, n);
+  out[n++] = ':';
+  for (const unsigned char *p = (const unsigned char *)password; *p; p++) {
+    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+        (*p >= '0' && *p <= '9') || strchr("-._~", *p))
+      out[n++] = (char)*p;
+    else
+      n += (size_t)snprintf(out + n, 4, "%%%02X", *p);
+  }
+  strcpy(out + n, at);
+  return out;
+}
+
 char *util_collection_from_path(const char *path)
 {
   const char *base = strrchr(path, '/');

@@ -14,6 +14,7 @@
 
 #include "loader/csv_reader.h"
 #include "loader/doc_builder.h"
+#include "loader/sink.h"
 
 /* One FILE argument: "path.csv" or "name=path.csv". */
 typedef struct input {
@@ -29,27 +30,34 @@ typedef enum cli_mode {
 } cli_mode_t;
 
 typedef struct options {
-  char *uri;             /* target URI (--uri, $MONGODB_URI, or default) */
-  char *db;              /* database name (--db), or NULL for the URI's */
-  cli_mode_t mode;       /* --linear / --parallel / --compare */
-  size_t workers;        /* -j, 0 = number of CPUs */
-  size_t batch_size;     /* documents per batch */
-  size_t batch_bytes;    /* bytes per batch (--batch-bytes) */
-  bool drop;             /* drop each collection before loading */
-  bool dry_run;          /* build documents, write nothing */
-  bool quiet;            /* no report on stdout */
-  char *report_json;     /* --report-json PATH, or NULL */
-  csv_dialect_t dialect; /* how to read the files */
-  doc_options_t doc;     /* how to build the documents (doc.types points
-                            into types below) */
-  char *types;           /* --types list, or NULL */
-  char *rejects;         /* --rejects PATH, or NULL */
-  uint64_t max_errors;   /* --max-errors N; UINT64_MAX when unlimited */
-  char **fields;         /* --fields / --field-file names, or NULL: the
-                            first record of each file is its header */
-  size_t n_fields;       /* how many */
-  input_t *inputs;       /* the FILE arguments, in order */
-  size_t n_inputs;       /* how many */
+  char *uri;                  /* target URI (--uri, $MONGODB_URI, or default) */
+  char *db;                   /* database name (--db), or NULL for the URI's */
+  cli_mode_t mode;            /* --linear / --parallel / --compare */
+  size_t workers;             /* -j, 0 = number of CPUs */
+  size_t batch_size;          /* documents per batch */
+  size_t batch_bytes;         /* bytes per batch (--batch-bytes) */
+  bool drop;                  /* drop each collection before loading */
+  bool dry_run;               /* build documents, write nothing */
+  bool quiet;                 /* no report on stdout */
+  char *report_json;          /* --report-json PATH, or NULL */
+  csv_dialect_t dialect;      /* how to read the files */
+  doc_options_t doc;          /* how to build the documents (doc.types points
+                                 into types below) */
+  char *types;                /* --types list, or NULL */
+  char *rejects;              /* --rejects PATH, or NULL */
+  uint64_t max_errors;        /* --max-errors N; UINT64_MAX when unlimited */
+  char **fields;              /* --fields / --field-file names, or NULL: the
+                                 first record of each file is its header */
+  size_t n_fields;            /* how many */
+  unsigned retries;           /* --retries N */
+  unsigned retry_max_wait_ms; /* --retry-max-wait, in milliseconds */
+  sink_mode_t mode_write;     /* --mode insert|upsert|merge */
+  char **upsert_fields;       /* --upsert-fields names, or NULL for _id */
+  size_t n_upsert_fields;     /* how many */
+  char *id_fields;            /* --id-from FIELD[,FIELD] list, or NULL */
+  char *password_file;        /* --password-file PATH, or NULL */
+  input_t *inputs;            /* the FILE arguments, in order */
+  size_t n_inputs;            /* how many */
 } options_t;
 
 /* What cli_parse() decided. */

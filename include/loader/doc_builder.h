@@ -23,14 +23,25 @@ typedef enum docb_grace {
   DOCB_GRACE_AS_STRING,  /* the value loads as a string */
 } docb_grace_t;
 
+/* Where a document's _id comes from when the header has no _id column
+ * (--id-from). */
+typedef enum docb_id {
+  DOCB_ID_OBJECTID, /* a new ObjectId per document (default) */
+  DOCB_ID_LINE,     /* an ObjectId made of the file's identity and the
+                       record's physical line: the same in every run */
+  DOCB_ID_FIELDS,   /* the value of key columns (several: a document) */
+} docb_id_t;
+
 /* How values become BSON. */
 typedef struct doc_options {
   bool infer;              /* infer int32/int64/double/bool from the text of
                               untyped columns (else: strings, exactly as in
                               the file) */
   bool ignore_blanks;      /* omit empty fields instead of storing "" */
-  bool add_id;             /* generate an ObjectId _id client-side when the
-                              header has no _id column */
+  bool add_id;             /* give each document an _id when the header has
+                              no _id column (--id-from none: don't) */
+  docb_id_t id_from;       /* how that _id is made */
+  const char *id_fields;   /* --id-from FIELD[,FIELD] (borrowed) */
   bool columns_have_types; /* header names may end in ".TYPE(ARG)" */
   const char *types;       /* --types "name:TYPE(ARG),...", or NULL
                               (borrowed) */
@@ -85,6 +96,9 @@ docb_t *docb_new(const doc_spec_t *spec);
  * left values out. */
 bool docb_build(docb_t *builder, const csv_record_t *record, bson_t *doc,
                 doc_reject_t *why);
+
+/* Sets the file identity --id-from line mixes into each _id. */
+void docb_set_id_seed(docb_t *builder, uint32_t seed);
 
 /* Frees the builder; NULL is a no-op. */
 void docb_destroy(docb_t *builder);

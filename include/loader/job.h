@@ -39,11 +39,14 @@ typedef struct job_reject {
 } job_reject_t;
 
 /* What one job did: the tuple (processed, prior, post, elapsed) and the
- * accounting around it. processed = inserted + rejected always; post - prior
- * = inserted unless someone else wrote to the collection meanwhile. */
+ * accounting around it. processed = inserted + updated + rejected always; post
+ * - prior = inserted unless someone else wrote to the collection meanwhile. */
 typedef struct job_result {
   uint64_t processed;   /* data records read (the header not counted) */
   uint64_t inserted;    /* documents the database acknowledged */
+  uint64_t updated;     /* documents that replaced or updated existing
+                           ones (--mode upsert/merge) */
+  uint64_t retries;     /* batch writes retried after transient errors */
   uint64_t rejected;    /* records refused, by the loader or the database */
   uint64_t bytes;       /* input bytes read */
   uint64_t empty_lines; /* empty lines skipped */
@@ -67,6 +70,9 @@ typedef struct job_env {
   rejects_t *rejects;           /* where rejected rows are written, or NULL */
   uint64_t max_errors;          /* a job stops when it has rejected more
                                    rows than this (UINT64_MAX: never) */
+  unsigned retries;             /* retries of a batch after a transient
+                                   error */
+  unsigned retry_max_wait_ms;   /* cap of the exponential backoff */
   const csv_record_t *header;   /* field names given on the command line
                                    (--fields), or NULL: the first record of
                                    each file is its header */

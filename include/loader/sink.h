@@ -29,7 +29,9 @@ typedef struct sink_doc_error {
 
 /* What a batch write did. */
 typedef struct sink_write_result {
-  uint64_t inserted;        /* documents that landed */
+  uint64_t inserted;        /* documents that landed as new documents */
+  uint64_t updated;         /* documents that replaced or updated an
+                               existing one (upsert and merge modes) */
   sink_doc_error_t *errors; /* documents refused, by index (owned; reused) */
   size_t n_errors;          /* how many */
   size_t cap_errors;        /* allocated entries of errors */
@@ -39,11 +41,24 @@ typedef struct sink_write_result {
 void sink_write_result_cleanup(sink_write_result_t *result);
 
 /* Settings of a factory. */
+/* How documents are written (--mode). */
+typedef enum sink_mode {
+  SINK_MODE_INSERT, /* insert; an existing _id is a duplicate-key error */
+  SINK_MODE_UPSERT, /* replace the document matching the upsert fields, or
+                       insert it */
+  SINK_MODE_MERGE,  /* set the document's fields on the one matching the
+                       upsert fields, or insert it */
+} sink_mode_t;
+
 typedef struct sink_config {
   const char *uri;  /* target URI; NULL with dry_run */
   const char *db;   /* database name, or NULL for the URI's, else "loader" */
   bool dry_run;     /* use the null sink: no server, nothing written */
   unsigned workers; /* how many sinks may be open at once */
+  sink_mode_t mode; /* insert, upsert or merge */
+  const char *const *upsert_fields; /* fields that identify a document in
+                                       upsert and merge modes (borrowed) */
+  size_t n_upsert_fields;           /* how many; 0 means _id */
 } sink_config_t;
 
 /* Creates the factory for config's URI scheme. Returns NULL and fills error
@@ -85,6 +100,11 @@ bool sink_drop(sink_t *sink, bson_error_t *error);
  * then holds what the server acknowledged, if anything. */
 bool sink_write(sink_t *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
+
+/* Returns true when error is worth retrying the batch for: the connection
+ * dropped, the server was not primary or was shutting down, or the server
+ * labelled the error retryable. */
+bool sink_is_transient(const sink_t *sink, const bson_error_t *error);
 
 /* Closes the sink (for MongoDB: pushes its client back). NULL is a no-op. */
 void sink_close(sink_t *sink);

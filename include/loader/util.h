@@ -12,6 +12,12 @@ double util_now(void);
  * Never returns NULL; the caller frees the result with free(). */
 char *util_redact_uri(const char *uri);
 
+/* Returns uri with password, percent-encoded, set as its user's password
+ * ("scheme://user@host" -> "scheme://user:PASSWORD@host"), newly
+ * allocated. Returns NULL when uri names no user, or has a password
+ * already. */
+char *util_uri_with_password(const char *uri, const char *password);
+
 /* Returns the file name of path without directories and without its last
  * extension ("data/customers.csv" -> "customers"; "a.csv.gz" -> "a"), newly
  * allocated; the caller frees it. */

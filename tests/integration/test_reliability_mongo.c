@@ -1,0 +1,357 @@
+/* Nothing lost, nothing doubled: the loader against the test server's fault
+ * switches (connections dropped before or after a batch is applied,
+ * retryable errors), upsert and merge modes run twice, deterministic ids,
+ * and a clean stop on SIGINT.
+ *
+ * After each faulty load, every row of the input must be in the collection
+ * exactly once: the count is exact and no customer_id appears twice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <mongoc/mongoc.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv_expect.h"
+#include "run_loader.h"
+#include "test_server.h"
+#include "test_uri.h"
+
+#define BIG_ROWS 100000
+
+static char *g_uri;
+static char *g_db;
+static mongoc_client_t *g_client;
+static char *g_big;           /* BIG_ROWS customers */
+static char g_products[1024]; /* data/products.csv */
+
+extern char **environ;
+
+static int setup_all(void **state)
+{
+  (void)state;
+  g_uri = test_mongodb_uri();
+  if (!g_uri)
+    return -1;
+  g_db = test_db_name("rel");
+  g_client = mongoc_client_new(g_uri);
+  g_big = test_tmp_path("big.csv");
+  if (!test_generate("customers", BIG_ROWS, 42, g_big))
+    return -1;
+  const char *src = getenv("LOADER_SOURCE_DIR");
+  snprintf(g_products, sizeof g_products, "%s/data/products.csv",
+           src ? src : ".");
+  return g_client ? 0 : -1;
+}
+
+static int teardown_all(void **state)
+{
+  (void)state;
+  mongoc_database_t *db = mongoc_client_get_database(g_client, g_db);
+  mongoc_database_drop(db, NULL);
+  mongoc_database_destroy(db);
+  mongoc_client_destroy(g_client);
+  free(g_uri);
+  free(g_db);
+  free(g_big);
+  return 0;
+}
+
+/* Asserts collection holds customer_id 1..rows, each exactly once. */
+static void assert_each_once(mongoc_client_t *client, const char *db,
+                             const char *coll_name, long rows)
+{
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(client, db, coll_name);
+  bson_t filter = BSON_INITIALIZER;
+  bson_t *opts = BCON_NEW("projection", "{", "customer_id", BCON_INT32(1), "}");
+  mongoc_cursor_t *cur =
+      mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
+  unsigned char *seen = calloc((size_t)rows + 1, 1);
+  long n = 0;
+  const bson_t *doc;
+  while (mongoc_cursor_next(cur, &doc)) {
+    bson_iter_t it;
+    assert_true(bson_iter_init_find(&it, doc, "customer_id"));
+    long id = (long)bson_iter_as_int64(&it);
+    assert_true(id >= 1 && id <= rows);
+    if (seen[id])
+      fprintf(stderr, "customer_id %ld landed twice\n", id);
+    assert_false(seen[id]);
+    seen[id] = 1;
+    n++;
+  }
+  bson_error_t error;
+  assert_false(mongoc_cursor_error(cur, &error));
+  assert_int_equal(n, rows);
+  free(seen);
+  mongoc_cursor_destroy(cur);
+  bson_destroy(opts);
+  bson_destroy(&filter);
+  mongoc_collection_destroy(coll);
+}
+
+static int64_t report_int(const char *json_path, const char *path)
+{
+  char *text = read_file_text(json_path);
+  assert_non_null(text);
+  bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, NULL);
+  assert_non_null(doc);
+  bson_iter_t it, found;
+  assert_true(bson_iter_init(&it, doc));
+  assert_true(bson_iter_find_descendant(&it, path, &found));
+  int64_t v = bson_iter_as_int64(&found);
+  bson_destroy(doc);
+  free(text);
+  return v;
+}
+
+/* Loads the big file into a private server started with fault, and checks
+ * that every row landed exactly once. */
+static void load_with_fault(const char *fault, const char *const *extra)
+{
+  const char *srv_args[] = {"--fault", fault, NULL};
+  test_server_t srv;
+  assert_true(test_server_spawn(srv_args, &srv));
+  mongoc_client_t *client = mongoc_client_new(srv.uri);
+  char *json = test_tmp_path("fault.json");
+  char spec[1100];
+  snprintf(spec, sizeof spec, "c=%s", g_big);
+  const char *args[24] = {
+      "--uri", srv.uri, "--db",          "rel", "--retry-max-wait",
+      "1",     "-q",    "--report-json", json};
+  size_t n = 9;
+  for (size_t i = 0; extra && extra[i]; i++)
+    args[n++] = extra[i];
+  args[n++] = spec;
+  args[n] = NULL;
+  loader_output_t o;
+  int status = run_loader(args, &o);
+  if (status != 0)
+    fprintf(stderr, "fault %s: exit %d\n%s", fault, status, o.err);
+  assert_int_equal(status, 0);
+  loader_output_free(&o);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.processed"), BIG_ROWS);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.inserted"), BIG_ROWS);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.rejected"), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.post"), BIG_ROWS);
+  assert_true(report_int(json, "runs.0.jobs.0.retries") >= 1);
+  assert_each_once(client, "rel", "c", BIG_ROWS);
+  mongoc_client_destroy(client);
+  test_server_stop(&srv);
+  free(json);
+}
+
+static void test_drop_before_apply(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  load_with_fault("drop-before-apply:5", NULL);
+  load_with_fault("drop-before-apply:every:13", NULL);
+}
+
+static void test_drop_after_apply(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  /* The batch landed but the loader never heard: the retry's duplicate
+   * _ids must count as inserted, not as rejects, and nothing doubles. */
+  load_with_fault("drop-after-apply:3", NULL);
+  load_with_fault("drop-after-apply:every:17", NULL);
+  const char *line_ids[] = {"--id-from", "line", NULL};
+  load_with_fault("drop-after-apply:every:7", line_ids);
+}
+
+static void test_retryable_errors(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  load_with_fault("error:2:91", NULL);           /* ShutdownInProgress */
+  load_with_fault("error:every:11:189", NULL);   /* PrimarySteppedDown */
+  load_with_fault("error:every:23:10107", NULL); /* NotWritablePrimary */
+}
+
+/* A non-retryable error is not retried: the job fails with the code. */
+static void test_non_retryable_error(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  const char *srv_args[] = {"--fault", "error:2:2", NULL}; /* BadValue */
+  test_server_t srv;
+  assert_true(test_server_spawn(srv_args, &srv));
+  const char *args[] = {"--uri", srv.uri, "--db", "rel", "-q", g_big, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1);
+  assert_non_null(strstr(o.err, "(error 2)"));
+  assert_null(strstr(o.err, "retries"));
+  loader_output_free(&o);
+  test_server_stop(&srv);
+}
+
+/* Upsert and merge twice over the same file leave the collection as once. */
+static void run_mode_twice(const char *mode, const char *coll)
+{
+  char *json = test_tmp_path("mode.json");
+  char spec[1100];
+  snprintf(spec, sizeof spec, "%s=%s", coll, g_products);
+  const char *args[] = {
+      "--uri", g_uri,           "--db", g_db, "--mode", mode, "--upsert-fields",
+      "sku",   "--report-json", json,   "-q", spec,     NULL};
+  mongoc_collection_t *c = mongoc_client_get_collection(g_client, g_db, coll);
+  mongoc_collection_drop(c, NULL);
+  assert_int_equal(run_loader(args, NULL), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.inserted"), 3000);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.updated"), 0);
+  assert_int_equal(run_loader(args, NULL), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.inserted"), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.updated"), 3000);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.prior"), 3000);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.post"), 3000);
+  csvx_table_t t;
+  assert_true(csvx_load(g_products, &t));
+  assert_int_equal(csvx_compare_collection(c, &t, "sku"), 3000);
+  csvx_free(&t);
+  mongoc_collection_destroy(c);
+  free(json);
+}
+
+static void test_upsert_twice(void **state)
+{
+  (void)state;
+  run_mode_twice("upsert", "ups");
+}
+
+static void test_merge_twice(void **state)
+{
+  (void)state;
+  run_mode_twice("merge", "mrg");
+}
+
+/* --id-from line: loading the same file again cannot double it. */
+static void test_line_ids_idempotent(void **state)
+{
+  (void)state;
+  char spec[1100];
+  snprintf(spec, sizeof spec, "lineids=%s", g_products);
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--id-from",
+                        "line",  "-q",  spec,   NULL};
+  mongoc_collection_t *c =
+      mongoc_client_get_collection(g_client, g_db, "lineids");
+  mongoc_collection_drop(c, NULL);
+  assert_int_equal(run_loader(args, NULL), 0);
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1); /* every row: duplicate _id */
+  assert_non_null(strstr(o.err, "3000 rows rejected in all"));
+  loader_output_free(&o);
+  csvx_table_t t;
+  assert_true(csvx_load(g_products, &t));
+  assert_int_equal(csvx_compare_collection(c, &t, "sku"), 3000);
+  csvx_free(&t);
+  mongoc_collection_destroy(c);
+}
+
+/* --id-from COLUMN: _id is that column's value. */
+static void test_id_from_column(void **state)
+{
+  (void)state;
+  char spec[1100];
+  snprintf(spec, sizeof spec, "byid=%s", g_products);
+  const char *args[] = {"--uri",     g_uri, "--db", g_db, "--drop",
+                        "--id-from", "sku", "-q",   spec, NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  mongoc_collection_t *c = mongoc_client_get_collection(g_client, g_db, "byid");
+  bson_t *filter = BCON_NEW("_id", BCON_UTF8("SKU-000004"));
+  mongoc_cursor_t *cur =
+      mongoc_collection_find_with_opts(c, filter, NULL, NULL);
+  const bson_t *doc;
+  assert_true(mongoc_cursor_next(cur, &doc));
+  bson_iter_t it;
+  assert_true(bson_iter_init_find(&it, doc, "sku"));
+  assert_string_equal(bson_iter_utf8(&it, NULL), "SKU-000004");
+  mongoc_cursor_destroy(cur);
+  bson_destroy(filter);
+  mongoc_collection_destroy(c);
+}
+
+/* SIGINT stops the load cleanly: exit 130, a partial report, and what
+ * the report says landed is what is in the collection. */
+static void test_sigint_stops_cleanly(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  const char *srv_args[] = {"--delay-ms", "20", NULL};
+  test_server_t srv;
+  assert_true(test_server_spawn(srv_args, &srv));
+  char *json = test_tmp_path("int.json");
+  char *out = test_tmp_path("int.out");
+  char spec[1100];
+  snprintf(spec, sizeof spec, "c=%s", g_big);
+  const char *bin = getenv("LOADER_BIN");
+  char *argv[] = {(char *)bin, "--uri",        srv.uri, "--db",
+                  "rel",       "--batch-size", "500",   "--report-json",
+                  json,        spec,           NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  pid_t pid;
+  assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  struct timespec ts = {1, 0};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGINT);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 130);
+  char *text = read_file_text(out);
+  assert_non_null(strstr(text, "interrupted"));
+  free(text);
+  int64_t inserted = report_int(json, "runs.0.jobs.0.inserted");
+  assert_true(inserted > 0 && inserted < BIG_ROWS);
+  mongoc_client_t *client = mongoc_client_new(srv.uri);
+  mongoc_collection_t *c = mongoc_client_get_collection(client, "rel", "c");
+  bson_t filter = BSON_INITIALIZER;
+  assert_int_equal(
+      mongoc_collection_count_documents(c, &filter, NULL, NULL, NULL, NULL),
+      inserted);
+  mongoc_collection_destroy(c);
+  mongoc_client_destroy(client);
+  test_server_stop(&srv);
+  free(json);
+  free(out);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_drop_before_apply),
+      cmocka_unit_test(test_drop_after_apply),
+      cmocka_unit_test(test_retryable_errors),
+      cmocka_unit_test(test_non_retryable_error),
+      cmocka_unit_test(test_upsert_twice),
+      cmocka_unit_test(test_merge_twice),
+      cmocka_unit_test(test_line_ids_idempotent),
+      cmocka_unit_test(test_id_from_column),
+      cmocka_unit_test(test_sigint_stops_cleanly),
+  };
+  mongoc_init();
+  int failed = cmocka_run_group_tests(tests, setup_all, teardown_all);
+  mongoc_cleanup();
+  return failed;
+}
