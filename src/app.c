@@ -1,5 +1,6 @@
 /* app: the whole program between main() and the exit code. */
 #include "loader/app.h"
+#include "loader/checkpoint.h"
 #include "loader/cli.h"
 #include "loader/error.h"
 #include "loader/plan.h"
@@ -103,6 +104,7 @@ int app_main(int argc, char **argv)
   size_t n_runs = 0;
   char *shown_uri = NULL;
   rejects_t *rejects = NULL;
+  checkpoint_t *checkpoint = NULL;
 
   cli_status_t status = cli_parse(argc, argv, &opts, &error);
   if (status != CLI_RUN) {
@@ -162,15 +164,26 @@ int app_main(int argc, char **argv)
     header.n_fields = opts.n_fields;
   }
   if (opts.rejects) {
-    rejects = rejects_open(opts.rejects, &error);
+    rejects = rejects_open(opts.rejects, opts.resume, &error);
     if (!rejects) {
       fprintf(stderr, "loader: %s\n", error.message);
       goto out_fields;
     }
   }
 
+  if (opts.checkpoint) {
+    checkpoint = checkpoint_open(opts.checkpoint, plan.jobs, plan.n_jobs,
+                                 opts.resume, &error);
+    if (!checkpoint) {
+      app__usage_error(&error);
+      code = LOADER_EXIT_USAGE;
+      goto out_rejects;
+    }
+  }
+
   app__install_signals();
   job_env_t env = {.sinks = sinks,
+                   .checkpoint = checkpoint,
                    .rejects = rejects,
                    .max_errors = opts.max_errors,
                    .retries = opts.retries,
@@ -229,6 +242,13 @@ out_report:
   }
   for (size_t r = 0; r < n_runs; r++)
     run_cleanup(&runs[r]);
+  if (code == LOADER_EXIT_INTERRUPTED && checkpoint)
+    fprintf(stderr,
+            "loader: interrupted; progress is in %s: run the same command "
+            "with --resume to finish\n",
+            opts.checkpoint);
+out_rejects:
+  checkpoint_destroy(checkpoint);
   if (!rejects_close(rejects, &error)) {
     fprintf(stderr, "loader: %s\n", error.message);
     if (code == LOADER_EXIT_OK)

@@ -53,6 +53,8 @@ enum {
   OPT_UPSERT_FIELDS,
   OPT_ID_FROM,
   OPT_PASSWORD_FILE,
+  OPT_CHECKPOINT,
+  OPT_RESUME,
 };
 
 /* One command-line option. */
@@ -122,6 +124,10 @@ static const cli_option_t cli__options[] = {
      "_id: objectid (default), line, none, or key columns A[,B]"},
     {"ignore-blanks", OPT_IGNORE_BLANKS, NULL, NULL,
      "omit empty fields instead of storing \"\""},
+    {"checkpoint", OPT_CHECKPOINT, "PATH", "Resuming",
+     "record each job's progress in PATH after every batch"},
+    {"resume", OPT_RESUME, NULL, NULL,
+     "continue the load recorded in --checkpoint PATH"},
     {"rejects", OPT_REJECTS, "PATH", "Rejected rows",
      "write every rejected row, with file, line and reason, to PATH"},
     {"max-errors", OPT_MAX_ERRORS, "N", NULL,
@@ -556,6 +562,13 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       }
       id_given = true;
       break;
+    case OPT_CHECKPOINT:
+      if (!cli__replace(&opts->checkpoint, optarg, error))
+        return CLI_USAGE;
+      break;
+    case OPT_RESUME:
+      opts->resume = true;
+      break;
     case OPT_PASSWORD_FILE:
       if (!cli__replace(&opts->password_file, optarg, error))
         return CLI_USAGE;
@@ -599,6 +612,25 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
                    "the quote and the delimiter must differ");
     return CLI_USAGE;
   }
+  if (opts->resume && !opts->checkpoint) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--resume needs --checkpoint PATH");
+    return CLI_USAGE;
+  }
+  if (opts->resume && (opts->drop || opts->mode == CLI_MODE_COMPARE)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--resume cannot be combined with --drop or --compare");
+    return CLI_USAGE;
+  }
+  if (opts->checkpoint && opts->mode == CLI_MODE_COMPARE) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--checkpoint cannot be combined with --compare");
+    return CLI_USAGE;
+  }
+  /* Resumable loads need ids that are the same in every run, so that a
+   * batch written again after a crash cannot double. */
+  if (opts->checkpoint && !id_given)
+    opts->doc.id_from = DOCB_ID_LINE;
   opts->doc.types = opts->types;
   opts->doc.id_fields = opts->id_fields;
   /* Upserts replace or update by the upsert fields: a new ObjectId would
@@ -626,6 +658,7 @@ void cli_options_cleanup(options_t *opts)
   free(opts->rejects);
   free(opts->id_fields);
   free(opts->password_file);
+  free(opts->checkpoint);
   for (size_t i = 0; i < opts->n_upsert_fields; i++)
     free(opts->upsert_fields[i]);
   free(opts->upsert_fields);

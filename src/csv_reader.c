@@ -59,6 +59,7 @@ struct csvr {
   uint64_t empty_lines;     /* empty lines skipped */
   uint64_t done_offset;     /* offset just past the last delivered record */
   char problem[160];        /* the text of the last problem delivered */
+  uint64_t piece_end;       /* offset just past the piece being parsed */
 };
 
 void csvr_dialect_default(csv_dialect_t *dialect)
@@ -216,6 +217,7 @@ static void csvr__deliver(csvr_t *r, const char *problem)
   rec.line = r->rec_line;
   rec.end_line = r->line;
   rec.offset = r->rec_offset;
+  rec.end_offset = r->piece_end;
   rec.raw = r->raw ? r->raw : "";
   rec.raw_len = raw_len;
   rec.problem = problem;
@@ -283,6 +285,7 @@ static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
         goto out_oom;
       memcpy(r->raw + r->raw_len, p, len);
       r->raw_len += len;
+      r->piece_end = r->offset + len;
       if (csv_parse(&r->parser, p, len, csvr__on_field, csvr__on_row, r) !=
           len) {
         bson_set_error(error, LOADER_ERROR_INPUT, 0, "libcsv: %s",
@@ -300,6 +303,7 @@ static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
     r->at_line_start = true;
     r->skipping_line = false;
     if (r->oversized && r->in_record) {
+      r->piece_end = r->offset;
       r->line--; /* end_line is the line the record was given up on */
       csvr__deliver(r, "record exceeds 16 MiB");
       r->line++;
@@ -343,6 +347,7 @@ bool csvr_read(csvr_t *r, csvr_record_fn fn, void *ctx, bson_error_t *error)
   if (r->stop)
     return true;
   /* End of input: a last record without a line terminator. */
+  r->piece_end = r->offset;
   if (r->in_record && r->oversized) {
     csvr__deliver(r, "record exceeds 16 MiB");
   } else if (r->in_record) {

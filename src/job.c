@@ -8,6 +8,7 @@
  * is read, so a job holds one block, one record and one batch whatever the
  * size of its file. */
 #include "loader/job.h"
+#include "loader/checkpoint.h"
 #include "loader/error.h"
 #include "loader/util.h"
 
@@ -32,6 +33,10 @@ typedef struct job_ctx {
   docb_t *builder;          /* builds documents from records */
   sink_write_result_t wres; /* per-document errors of the last write */
   bool failed;              /* the job stopped: res->error says why */
+  uint64_t next_offset;     /* just past the last record dealt with */
+  uint64_t next_line;       /* the physical line there */
+  bool maybe_landed;        /* the next batch may hold documents an
+                               interrupted run already wrote (--resume) */
 } job_ctx_t;
 
 static bool job__fail(job_ctx_t *ctx, uint32_t domain, const char *fmt,
@@ -79,6 +84,31 @@ static void job__backoff(const job_env_t *env, unsigned ms)
     nanosleep(&ts, NULL);
     ms -= step;
   }
+}
+
+/* Records how far the job got, once its rejected rows are on disk. */
+static bool job__checkpoint(job_ctx_t *ctx, bool done)
+{
+  ctx->res->next_line = ctx->next_line;
+  if (!ctx->env->checkpoint)
+    return true;
+  if (ctx->env->rejects)
+    rejects_flush(ctx->env->rejects);
+  const job_result_t *r = ctx->res;
+  checkpoint_entry_t e = {.offset = ctx->next_offset,
+                          .line = ctx->next_line,
+                          .processed = r->processed,
+                          .inserted = r->inserted,
+                          .updated = r->updated,
+                          .rejected = r->rejected,
+                          .prior = r->prior,
+                          .done = done};
+  bson_error_t error;
+  if (checkpoint_put(ctx->env->checkpoint, ctx->job->index, &e, &error))
+    return true;
+  ctx->res->error = error;
+  ctx->failed = true;
+  return false;
 }
 
 /* Returns true when a document error says the document is already there:
@@ -135,9 +165,11 @@ static bool job__flush(job_ctx_t *ctx)
   ctx->res->inserted += ctx->wres.inserted;
   ctx->res->updated += ctx->wres.updated;
   bool ok_to_go_on = true;
+  bool maybe_landed = attempt > 0 || ctx->maybe_landed;
+  ctx->maybe_landed = false;
   for (size_t i = 0; i < ctx->wres.n_errors; i++) {
     const sink_doc_error_t *e = &ctx->wres.errors[i];
-    if (attempt > 0 && job__is_dup_id(e)) {
+    if (maybe_landed && job__is_dup_id(e)) {
       ctx->res->inserted++; /* landed during a failed attempt */
       continue;
     }
@@ -151,7 +183,7 @@ static bool job__flush(job_ctx_t *ctx)
                                raw, raw_len);
   }
   batch_clear(ctx->batch);
-  return ok_to_go_on;
+  return ok_to_go_on && job__checkpoint(ctx, false);
 }
 
 /* Returns a hash of the job's identity (collection, file, size, mtime), the
@@ -204,13 +236,22 @@ static bool job__header(job_ctx_t *ctx, const csv_record_t *rec)
 static bool job__on_record(void *p, const csv_record_t *rec)
 {
   job_ctx_t *ctx = p;
-  if (atomic_load_explicit(ctx->env->stop, memory_order_relaxed))
+  if (atomic_load_explicit(ctx->env->stop, memory_order_relaxed)) {
+    /* A clean stop: what was read is written (and checkpointed) first. */
+    if (ctx->spec && !job__flush(ctx))
+      return false;
     return job__fail(ctx, LOADER_ERROR_INTERRUPTED, "%s", "interrupted");
+  }
 
-  if (!ctx->spec)
+  if (!ctx->spec) {
+    ctx->next_offset = rec->end_offset;
+    ctx->next_line = rec->end_line + 1;
     return job__header(ctx, rec);
+  }
 
   ctx->res->processed++;
+  ctx->next_offset = rec->end_offset;
+  ctx->next_line = rec->end_line + 1;
   bson_t *doc =
       batch_begin(ctx->batch, rec->line, rec->offset, rec->raw, rec->raw_len);
   if (!doc)
@@ -250,6 +291,33 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   return true;
 }
 
+/* csv_reader callback that compiles the header and stops. */
+static bool job__on_header(void *p, const csv_record_t *rec)
+{
+  job__header(p, rec);
+  return false;
+}
+
+/* Reads just the header of the job's file (when resuming mid-file). */
+static bool job__read_header(job_ctx_t *ctx)
+{
+  bool ok = false;
+  bson_error_t error;
+  source_t *src = source_open(ctx->job->path, 0, &error);
+  csvr_t *reader =
+      src ? csvr_new(src, ctx->env->dialect, 0, 1, UINT64_MAX, &error) : NULL;
+  if (reader && csvr_read(reader, job__on_header, ctx, &error))
+    ok = ctx->spec != NULL || ctx->failed;
+  if (!reader || !ok) {
+    if (!ctx->failed)
+      ctx->res->error = error;
+    ok = false;
+  }
+  csvr_destroy(reader);
+  source_close(src);
+  return ok && !ctx->failed;
+}
+
 void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
 {
   double t0 = util_now();
@@ -258,13 +326,14 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   job_ctx_t ctx = {.job = job, .env = env, .res = res};
   source_t *src = NULL;
   csvr_t *reader = NULL;
+  uint64_t start = job->start;
+  uint64_t line = 1;
+  checkpoint_entry_t cp;
+  bool resumed =
+      env->checkpoint && checkpoint_get(env->checkpoint, job->index, &cp);
+  ctx.next_offset = start;
+  ctx.next_line = line;
 
-  src = source_open(job->path, job->start, &res->error);
-  if (!src)
-    goto out;
-  reader = csvr_new(src, env->dialect, job->start, 1, job->end, &res->error);
-  if (!reader)
-    goto out;
   ctx.batch =
       batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
   if (!ctx.batch) {
@@ -276,9 +345,32 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     goto out;
   if (!sink_count(ctx.sink, &res->prior, &res->error))
     goto out;
+  if (resumed) {
+    /* Continue after the last acknowledged batch; the tuple covers the
+     * whole load, from the first run's prior on. */
+    res->resumed = true;
+    res->processed = cp.processed;
+    res->inserted = cp.inserted;
+    res->updated = cp.updated;
+    res->rejected = cp.rejected;
+    res->prior = cp.prior;
+    start = ctx.next_offset = cp.offset;
+    line = ctx.next_line = cp.line;
+    ctx.maybe_landed = true;
+    if (cp.done)
+      goto out_done;
+    if (!env->header && cp.offset > job->start && !job__read_header(&ctx))
+      goto out;
+  }
   if (env->header && !job__header(&ctx, env->header))
     goto out;
 
+  src = source_open(job->path, start, &res->error);
+  if (!src)
+    goto out;
+  reader = csvr_new(src, env->dialect, start, line, job->end, &res->error);
+  if (!reader)
+    goto out;
   bson_error_t read_error;
   if (!csvr_read(reader, job__on_record, &ctx, &read_error)) {
     res->error = read_error;
@@ -291,11 +383,18 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
                    "empty file: no header line");
     goto out;
   }
+  ctx.next_offset = csvr_offset(reader);
+  if (!job__checkpoint(&ctx, true))
+    goto out;
+out_done:
   if (!sink_count(ctx.sink, &res->post, &res->error))
     goto out;
+  res->next_line = ctx.next_line;
   res->ok = true;
 
 out:
+  if (!res->ok)
+    res->next_line = ctx.next_line;
   if (reader)
     res->empty_lines = csvr_empty_lines(reader);
   if (src)

@@ -45,10 +45,12 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
       plan_cleanup(plan);
       return false;
     }
-    plan->jobs[plan->n_jobs++] = (job_t){.collection = in->collection,
-                                         .path = in->path,
-                                         .start = 0,
-                                         .end = UINT64_MAX};
+    size_t index = plan->n_jobs++;
+    plan->jobs[index] = (job_t){.collection = in->collection,
+                                .path = in->path,
+                                .start = 0,
+                                .end = UINT64_MAX,
+                                .index = index};
   }
   return true;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct rejects {
@@ -46,7 +47,7 @@ static void rejects__field(FILE *f, const char *s, size_t len)
   fputc('"', f);
 }
 
-rejects_t *rejects_open(const char *path, bson_error_t *error)
+rejects_t *rejects_open(const char *path, bool append, bson_error_t *error)
 {
   rejects_t *r = calloc(1, sizeof *r);
   if (!r)
@@ -56,9 +57,21 @@ rejects_t *rejects_open(const char *path, bson_error_t *error)
   r->tmp = malloc(len);
   if (!r->path || !r->tmp)
     goto out_oom;
-  snprintf(r->tmp, len, "%s.tmp.%ld", path, (long)getpid());
-  int fd =
-      open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  snprintf(r->tmp, len, "%s.partial", path);
+  /* Resuming: go on with the rows of the interrupted run, whether it got
+   * to rename its file into place or not. */
+  struct stat st;
+  bool exists = false;
+  if (append) {
+    if (lstat(r->tmp, &st) == 0)
+      exists = true;
+    else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+      exists = rename(path, r->tmp) == 0;
+  }
+  int fd = open(r->tmp,
+                O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+                    (exists ? O_APPEND : O_TRUNC),
+                0644);
   if (fd < 0) {
     bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno, "--rejects: %s: %s",
                    r->tmp, strerror(errno));
@@ -71,7 +84,8 @@ rejects_t *rejects_open(const char *path, bson_error_t *error)
     goto out_oom;
   }
   pthread_mutex_init(&r->lock, NULL);
-  fputs("file,line,offset,column,reason,record\n", r->file);
+  if (!exists)
+    fputs("file,line,offset,column,reason,record\n", r->file);
   return r;
 
 out_oom:
@@ -106,6 +120,16 @@ bool rejects_write(rejects_t *r, const char *file, uint64_t line,
   bool ok = !ferror(r->file);
   if (!ok && !r->error)
     r->error = errno ? errno : EIO;
+  pthread_mutex_unlock(&r->lock);
+  return ok;
+}
+
+bool rejects_flush(rejects_t *r)
+{
+  pthread_mutex_lock(&r->lock);
+  bool ok = fflush(r->file) == 0;
+  if (!ok && !r->error)
+    r->error = errno;
   pthread_mutex_unlock(&r->lock);
   return ok;
 }

@@ -61,6 +61,12 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
                    sink_schemes());
     return NULL;
   }
+  if (config->mode != SINK_MODE_INSERT && !ops->supports_upsert) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--mode upsert/merge is not supported for %s targets",
+                   ops->name);
+    return NULL;
+  }
   sink_factory_t *f = calloc(1, sizeof *f);
   if (!f) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
@@ -124,8 +130,14 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error)
 {
   result->inserted = 0;
+  result->updated = 0;
   result->n_errors = 0;
   return s->ops->write(s->state, batch, result, error);
+}
+
+bool sink_is_transient(const sink_t *s, const bson_error_t *error)
+{
+  return s->ops->is_transient && s->ops->is_transient(error);
 }
 
 void sink_close(sink_t *s)

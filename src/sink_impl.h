@@ -21,6 +21,10 @@ typedef struct sink_ops {
   bool (*write)(void *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
   void (*close)(void *sink);
+  /* Whether an error of a failed write is worth a retry; NULL: never. */
+  bool (*is_transient)(const bson_error_t *error);
+  /* Whether SINK_MODE_UPSERT and SINK_MODE_MERGE are supported. */
+  bool supports_upsert;
 } sink_ops_t;
 
 extern const sink_ops_t sink_mongo_ops;

@@ -56,6 +56,8 @@ typedef struct options {
   size_t n_upsert_fields;     /* how many */
   char *id_fields;            /* --id-from FIELD[,FIELD] list, or NULL */
   char *password_file;        /* --password-file PATH, or NULL */
+  char *checkpoint;           /* --checkpoint PATH, or NULL */
+  bool resume;                /* --resume */
   input_t *inputs;            /* the FILE arguments, in order */
   size_t n_inputs;            /* how many */
 } options_t;

@@ -47,6 +47,9 @@ typedef struct csv_record {
   uint64_t line;             /* physical line (1-based) where it starts */
   uint64_t end_line;         /* physical line where it ends */
   uint64_t offset;           /* byte offset in the file where it starts */
+  uint64_t end_offset;       /* byte offset just past it and its line
+                                terminator: where the next record may
+                                start */
   const char *raw;           /* the record as it stood in the file, without
                                 its line terminator */
   size_t raw_len;            /* length of raw */

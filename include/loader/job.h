@@ -29,6 +29,7 @@ typedef struct job {
   uint64_t start;         /* byte offset where its first record starts */
   uint64_t end;           /* byte offset where the next job's range starts,
                              or UINT64_MAX */
+  size_t index;           /* position in the plan (the checkpoint's key) */
 } job_t;
 
 /* One rejected row, described for a person. */
@@ -53,6 +54,9 @@ typedef struct job_result {
   int64_t prior;        /* documents in the collection before, or -1 */
   int64_t post;         /* documents in the collection after, or -1 */
   double elapsed_s;     /* wall time of the job */
+  uint64_t next_line;   /* where a --resume would continue: the line
+                           after the last record dealt with */
+  bool resumed;         /* the job continued a checkpointed one */
   bool ok;              /* false: the job stopped early, see error */
   bson_error_t error;   /* why the job stopped, when !ok */
   job_reject_t samples[JOB_REJECT_SAMPLES]; /* the first rejected rows */
@@ -61,21 +65,22 @@ typedef struct job_result {
 
 /* What every job of a run shares. */
 typedef struct job_env {
-  sink_factory_t *sinks;        /* where documents go */
-  const csv_dialect_t *dialect; /* how to read the files */
-  const doc_options_t *doc;     /* how to build the documents */
-  size_t batch_docs;            /* documents per batch */
-  size_t batch_bytes;           /* bytes per batch */
-  atomic_bool *stop;            /* set when the run must stop (a signal) */
-  rejects_t *rejects;           /* where rejected rows are written, or NULL */
-  uint64_t max_errors;          /* a job stops when it has rejected more
-                                   rows than this (UINT64_MAX: never) */
-  unsigned retries;             /* retries of a batch after a transient
-                                   error */
-  unsigned retry_max_wait_ms;   /* cap of the exponential backoff */
-  const csv_record_t *header;   /* field names given on the command line
-                                   (--fields), or NULL: the first record of
-                                   each file is its header */
+  sink_factory_t *sinks;         /* where documents go */
+  const csv_dialect_t *dialect;  /* how to read the files */
+  const doc_options_t *doc;      /* how to build the documents */
+  size_t batch_docs;             /* documents per batch */
+  size_t batch_bytes;            /* bytes per batch */
+  atomic_bool *stop;             /* set when the run must stop (a signal) */
+  rejects_t *rejects;            /* where rejected rows are written, or NULL */
+  struct checkpoint *checkpoint; /* where progress is recorded, or NULL */
+  uint64_t max_errors;           /* a job stops when it has rejected more
+                                    rows than this (UINT64_MAX: never) */
+  unsigned retries;              /* retries of a batch after a transient
+                                    error */
+  unsigned retry_max_wait_ms;    /* cap of the exponential backoff */
+  const csv_record_t *header;    /* field names given on the command line
+                                    (--fields), or NULL: the first record of
+                                    each file is its header */
 } job_env_t;
 
 /* Runs job against env and fills *result. Never fails as a call: a job

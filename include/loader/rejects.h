@@ -5,8 +5,8 @@
  * column (empty when the problem is not one column's) and the raw record as
  * it stood in the file, so it can be fixed and fed again. All workers write
  * to one rejects_t; each row is written whole under a lock. The file is
- * written under a temporary name and renamed into place by rejects_close(),
- * so a reader never sees half of it; it never follows a symlink. */
+ * written as "PATH.partial" and renamed into place by rejects_close(), so a
+ * reader never sees half of it; it never follows a symlink. */
 #ifndef LOADER_REJECTS_H
 #define LOADER_REJECTS_H
 
@@ -17,9 +17,14 @@
 
 typedef struct rejects rejects_t;
 
-/* Creates the temporary file next to path and writes the header line.
+/* Creates "PATH.partial" and writes the header line; with append (--resume)
+ * goes on with the rows an interrupted run left in PATH.partial or PATH.
  * Returns NULL and fills error (LOADER_ERROR_IO) when it cannot. */
-rejects_t *rejects_open(const char *path, bson_error_t *error);
+rejects_t *rejects_open(const char *path, bool append, bson_error_t *error);
+
+/* Pushes the rows written so far to the file (before a checkpoint says
+ * they were dealt with). Thread-safe. */
+bool rejects_flush(rejects_t *rejects);
 
 /* Appends one rejected row. Thread-safe. column 0 leaves the column empty.
  * Returns false when the write failed (the first failure is kept and

@@ -337,6 +337,135 @@ static void test_sigint_stops_cleanly(void **state)
   free(out);
 }
 
+/* Starts the loader on the big file into srv with a checkpoint, and
+ * returns its pid. */
+static pid_t start_checkpointed(const test_server_t *srv, const char *cp,
+                                const char *rejects)
+{
+  static char spec[1100];
+  snprintf(spec, sizeof spec, "c=%s", g_big);
+  const char *bin = getenv("LOADER_BIN");
+  char *argv[] = {
+      (char *)bin, "--uri",     (char *)srv->uri, "--db", "rel", "--checkpoint",
+      (char *)cp,  "--rejects", (char *)rejects,  "-q",   spec,  NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+/* Resumes the checkpointed load; asserts it finishes and every row is in
+ * the collection exactly once. */
+static void resume_and_check(const test_server_t *srv, const char *cp,
+                             const char *rejects)
+{
+  char spec[1100];
+  snprintf(spec, sizeof spec, "c=%s", g_big);
+  char *json = test_tmp_path("resume.json");
+  const char *args[] = {"--uri",        srv->uri, "--db",          "rel",
+                        "--checkpoint", cp,       "--resume",      "--rejects",
+                        rejects,        "-q",     "--report-json", json,
+                        spec,           NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.processed"), BIG_ROWS);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.inserted"), BIG_ROWS);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.prior"), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.post"), BIG_ROWS);
+  mongoc_client_t *client = mongoc_client_new(srv->uri);
+  assert_each_once(client, "rel", "c", BIG_ROWS);
+  mongoc_client_destroy(client);
+  /* The rejects file is complete and in place: its header only. */
+  char *text = read_file_text(rejects);
+  assert_non_null(text);
+  assert_string_equal(text, "file,line,offset,column,reason,record\n");
+  free(text);
+  free(json);
+}
+
+/* kill -9 at several points of a long load, then --resume: the count is
+ * exact and nothing doubles. */
+static void test_kill_then_resume(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  static const long delays_ms[] = {150, 450, 900};
+  for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++) {
+    const char *srv_args[] = {"--delay-ms", "3", NULL};
+    test_server_t srv;
+    assert_true(test_server_spawn(srv_args, &srv));
+    char *cp = test_tmp_path("kill.checkpoint");
+    char *rejects = test_tmp_path("kill.rejects.csv");
+    unlink(cp);
+    unlink(rejects);
+    pid_t pid = start_checkpointed(&srv, cp, rejects);
+    struct timespec ts = {0, delays_ms[i] * 1000000L};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    resume_and_check(&srv, cp, rejects);
+    test_server_stop(&srv);
+    free(cp);
+    free(rejects);
+  }
+}
+
+/* SIGINT writes the checkpoint; --resume finishes the load. */
+static void test_sigint_then_resume(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  const char *srv_args[] = {"--delay-ms", "3", NULL};
+  test_server_t srv;
+  assert_true(test_server_spawn(srv_args, &srv));
+  char *cp = test_tmp_path("int.checkpoint");
+  char *rejects = test_tmp_path("int.rejects.csv");
+  unlink(cp);
+  unlink(rejects);
+  pid_t pid = start_checkpointed(&srv, cp, rejects);
+  struct timespec ts = {0, 400 * 1000000L};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGINT);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 130);
+  resume_and_check(&srv, cp, rejects);
+  test_server_stop(&srv);
+  free(cp);
+  free(rejects);
+}
+
+/* A file changed since the checkpoint refuses to resume, naming it. */
+static void test_changed_file_refuses_resume(void **state)
+{
+  (void)state;
+  char *path = test_tmp_path("changing.csv");
+  assert_true(test_generate("products", 300, 5, path));
+  char *cp = test_tmp_path("changing.checkpoint");
+  char spec[1100];
+  snprintf(spec, sizeof spec, "chg=%s", path);
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--checkpoint",
+                        cp,      "-q",  spec,   NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  FILE *f = fopen(path, "a");
+  fputs("SKU-999999,x,y,1.0,1,1.0,,2024-01-01T00:00:00Z\n", f);
+  fclose(f);
+  const char *again[] = {"--uri", g_uri,      "--db", g_db, "--checkpoint",
+                         cp,      "--resume", "-q",   spec, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(again, &o), 2);
+  assert_non_null(strstr(o.err, "changing.csv changed since the checkpoint"));
+  loader_output_free(&o);
+  free(cp);
+  free(path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -349,6 +478,9 @@ int main(void)
       cmocka_unit_test(test_line_ids_idempotent),
       cmocka_unit_test(test_id_from_column),
       cmocka_unit_test(test_sigint_stops_cleanly),
+      cmocka_unit_test(test_kill_then_resume),
+      cmocka_unit_test(test_sigint_then_resume),
+      cmocka_unit_test(test_changed_file_refuses_resume),
   };
   mongoc_init();
   int failed = cmocka_run_group_tests(tests, setup_all, teardown_all);
