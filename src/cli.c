@@ -55,6 +55,7 @@ enum {
   OPT_PASSWORD_FILE,
   OPT_CHECKPOINT,
   OPT_RESUME,
+  OPT_HELP_MARKDOWN,
 };
 
 /* One command-line option. */
@@ -137,6 +138,8 @@ static const cli_option_t cli__options[] = {
     {"quiet", 'q', NULL, NULL, "print no report (errors still go to stderr)"},
     {"help", 'h', NULL, NULL, "show this help and exit"},
     {"version", OPT_VERSION, NULL, NULL, "show the version and exit"},
+    {"help-markdown", OPT_HELP_MARKDOWN, NULL, NULL,
+     "print this option table as Markdown (for the README)"},
 };
 
 #define CLI_N_OPTIONS (sizeof cli__options / sizeof cli__options[0])
@@ -150,6 +153,8 @@ void cli_print_help(FILE *out)
                "name=path.csv.\n");
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
+    if (o->letter == OPT_HELP_MARKDOWN)
+      continue;
     if (o->group)
       fprintf(out, "\n%s:\n", o->group);
     char left[64];
@@ -175,6 +180,29 @@ void cli_print_help(FILE *out)
           "  2    usage error (bad option, missing file); nothing written\n"
           "  3    cannot connect to or authenticate with the server\n"
           "  130  interrupted (SIGINT/SIGTERM)\n");
+}
+
+/* Prints the option table as the Markdown table the README holds between
+ * its "options" markers (a test checks the two agree). */
+static void cli__print_markdown(FILE *out)
+{
+  fprintf(out, "| option | meaning |\n| --- | --- |\n");
+  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
+    const cli_option_t *o = &cli__options[i];
+    if (o->letter == OPT_HELP_MARKDOWN)
+      continue;
+    fprintf(out, "| ");
+    if (o->letter < 256)
+      fprintf(out, "`-%c`, ", o->letter);
+    fprintf(out, "`--%s%s%s` | ", o->name, o->arg ? " " : "",
+            o->arg ? o->arg : "");
+    for (const char *p = o->help; *p; p++) {
+      if (*p == '|')
+        fputc('\\', out); /* a table cell may not hold a bare '|' */
+      fputc(*p, out);
+    }
+    fprintf(out, " |\n");
+  }
 }
 
 static void cli__print_version(void)
@@ -589,6 +617,9 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       return CLI_EXIT;
     case OPT_VERSION:
       cli__print_version();
+      return CLI_EXIT;
+    case OPT_HELP_MARKDOWN:
+      cli__print_markdown(stdout);
       return CLI_EXIT;
     case ':':
       bson_set_error(error, LOADER_ERROR_USAGE, 0, "%s: needs an argument",
