@@ -56,6 +56,8 @@ enum {
   OPT_CHECKPOINT,
   OPT_RESUME,
   OPT_HELP_MARKDOWN,
+  OPT_SPLIT,
+  OPT_PART,
 };
 
 /* One command-line option. */
@@ -94,6 +96,10 @@ static const cli_option_t cli__options[] = {
      "documents per insert batch (default 1000)"},
     {"batch-bytes", OPT_BATCH_BYTES, "N", NULL,
      "bytes per insert batch (default 8388608)"},
+    {"split", OPT_SPLIT, "auto|N", NULL,
+     "cut each file into N byte ranges loaded in parallel"},
+    {"part", OPT_PART, "I/N", NULL,
+     "load only part I of N of each file (several processes share it)"},
     {"retries", OPT_RETRIES, "N", NULL,
      "retries of a batch after a transient error (default 5)"},
     {"retry-max-wait", OPT_RETRY_MAX_WAIT, "SECONDS", NULL,
@@ -590,6 +596,31 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       }
       id_given = true;
       break;
+    case OPT_SPLIT:
+      if (strcmp(optarg, "auto") == 0) {
+        opts->split_auto = true;
+      } else {
+        uint64_t v;
+        if (!cli__number("split", optarg, 1, 1024, &v, error))
+          return CLI_USAGE;
+        opts->split = (unsigned)v;
+      }
+      break;
+    case OPT_PART: {
+      unsigned i, n;
+      char end;
+      if (sscanf(optarg, "%u/%u%c", &i, &n, &end) != 2 || n == 0 || i == 0 ||
+          i > n || n > 1024) {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--part: expected I/N with 1 <= I <= N <= 1024, got "
+                       "\"%s\"",
+                       optarg);
+        return CLI_USAGE;
+      }
+      opts->part = i;
+      opts->part_of = n;
+      break;
+    }
     case OPT_CHECKPOINT:
       if (!cli__replace(&opts->checkpoint, optarg, error))
         return CLI_USAGE;

@@ -327,7 +327,7 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   source_t *src = NULL;
   csvr_t *reader = NULL;
   uint64_t start = job->start;
-  uint64_t line = 1;
+  uint64_t line = job->start_line ? job->start_line : 1;
   checkpoint_entry_t cp;
   bool resumed =
       env->checkpoint && checkpoint_get(env->checkpoint, job->index, &cp);
@@ -359,9 +359,10 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     ctx.maybe_landed = true;
     if (cp.done)
       goto out_done;
-    if (!env->header && cp.offset > job->start && !job__read_header(&ctx))
-      goto out;
   }
+  /* A part of a split file, or a resumed job: the header is at the top. */
+  if (!env->header && start > 0 && !job__read_header(&ctx))
+    goto out;
   if (env->header && !job__header(&ctx, env->header))
     goto out;
 

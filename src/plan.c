@@ -31,28 +31,159 @@ static bool plan__check_file(const char *path, bson_error_t *error)
   return true;
 }
 
+/* Where a part of a file starts. */
+typedef struct plan_cut {
+  uint64_t offset; /* byte offset of the first record of the part */
+  uint64_t line;   /* its physical line */
+} plan_cut_t;
+
+/* Files smaller than this are not split by --split auto. */
+#define PLAN_AUTO_SPLIT_MIN (8u * 1024u * 1024u)
+
+/* Finds where parts 1..parts-1 of path start: for each, the first record
+ * that starts at or after size * k / parts. A record starts after a line
+ * end outside quotes; whether a line end is inside quotes follows from the
+ * parity of the quote characters before it (a doubled quote counts twice
+ * and changes nothing). Comment and skipped lines are passed over, as the
+ * reader does. One pass over the file with memchr(); cuts[0] is the start
+ * of the file and cuts[parts] its end. */
+static bool plan__find_cuts(const char *path, const csv_dialect_t *d,
+                            uint64_t size, size_t parts, plan_cut_t *cuts,
+                            bson_error_t *error)
+{
+  bool ok = false;
+  FILE *f = fopen(path, "rb");
+  char *buf = malloc(1u << 20);
+  if (!f || !buf) {
+    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
+                   strerror(errno));
+    goto out;
+  }
+  cuts[0] = (plan_cut_t){0, 1};
+  size_t next = 1;
+  uint64_t target = size / parts;
+  bool in_quotes = false, line_start = true, skipping = false;
+  uint64_t line = 1, pos = 0;
+  size_t n;
+  while (next < parts && (n = fread(buf, 1, 1u << 20, f)) > 0) {
+    size_t i = 0;
+    while (i < n && next < parts) {
+      if (line_start) {
+        while (!in_quotes && next < parts && pos + i >= target) {
+          cuts[next++] = (plan_cut_t){pos + i, line};
+          target = size * next / parts;
+        }
+        line_start = false;
+        skipping = !in_quotes &&
+                   (line <= d->skip_lines ||
+                    (d->comment >= 0 && (unsigned char)buf[i] == d->comment));
+      }
+      const char *nl = memchr(buf + i, '\n', n - i);
+      size_t end = nl ? (size_t)(nl - buf) : n;
+      if (!skipping) {
+        for (const char *q = buf + i;
+             (q = memchr(q, d->quote, (size_t)(buf + end - q))) != NULL; q++)
+          in_quotes = !in_quotes;
+      }
+      if (nl) {
+        line++;
+        line_start = true;
+        i = end + 1;
+      } else {
+        i = n;
+      }
+    }
+    pos += n;
+  }
+  if (ferror(f)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
+                   strerror(errno));
+    goto out;
+  }
+  while (next < parts)
+    cuts[next++] = (plan_cut_t){size, line}; /* empty tail parts */
+  cuts[parts] = (plan_cut_t){size, line};
+  ok = true;
+out:
+  if (f)
+    fclose(f);
+  free(buf);
+  return ok;
+}
+
+/* Appends a job to the plan. */
+static bool plan__add(plan_t *plan, size_t *cap, const input_t *in,
+                      plan_cut_t from, plan_cut_t to, unsigned part,
+                      unsigned parts, bson_error_t *error)
+{
+  if (plan->n_jobs == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 8;
+    job_t *jobs = realloc(plan->jobs, ncap * sizeof *jobs);
+    if (!jobs) {
+      bson_set_error(error, LOADER_ERROR_IO, ENOMEM, "out of memory");
+      return false;
+    }
+    plan->jobs = jobs;
+    *cap = ncap;
+  }
+  size_t index = plan->n_jobs++;
+  plan->jobs[index] = (job_t){.collection = in->collection,
+                              .path = in->path,
+                              .start = from.offset,
+                              .end = to.offset,
+                              .index = index,
+                              .start_line = from.line,
+                              .part = part,
+                              .parts = parts};
+  return true;
+}
+
 bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
 {
   *plan = (plan_t){0};
-  plan->jobs = calloc(opts->n_inputs ? opts->n_inputs : 1, sizeof *plan->jobs);
-  if (!plan->jobs) {
-    bson_set_error(error, LOADER_ERROR_IO, ENOMEM, "out of memory");
-    return false;
-  }
+  size_t cap = 0;
+  size_t workers = plan_workers(opts->workers, SIZE_MAX);
   for (size_t i = 0; i < opts->n_inputs; i++) {
     const input_t *in = &opts->inputs[i];
-    if (!plan__check_file(in->path, error)) {
-      plan_cleanup(plan);
-      return false;
+    if (!plan__check_file(in->path, error))
+      goto out_fail;
+    struct stat st;
+    stat(in->path, &st);
+    uint64_t size = (uint64_t)st.st_size;
+    size_t parts = opts->part_of ? opts->part_of : opts->split;
+    if (!parts && opts->split_auto) {
+      size_t per_file = (workers + opts->n_inputs - 1) / opts->n_inputs;
+      parts = size >= PLAN_AUTO_SPLIT_MIN ? per_file : 1;
     }
-    size_t index = plan->n_jobs++;
-    plan->jobs[index] = (job_t){.collection = in->collection,
-                                .path = in->path,
-                                .start = 0,
-                                .end = UINT64_MAX,
-                                .index = index};
+    if (parts <= 1) {
+      plan_cut_t whole[2] = {{0, 1}, {UINT64_MAX, 0}};
+      if (!plan__add(plan, &cap, in, whole[0], whole[1], 0, 0, error))
+        goto out_fail;
+      continue;
+    }
+    plan_cut_t *cuts = calloc(parts + 1, sizeof *cuts);
+    if (!cuts ||
+        !plan__find_cuts(in->path, &opts->dialect, size, parts, cuts, error)) {
+      free(cuts);
+      goto out_fail;
+    }
+    cuts[parts].offset = UINT64_MAX; /* the last part reads to the end */
+    for (size_t k = 0; k < parts; k++) {
+      if (opts->part && k + 1 != opts->part)
+        continue;
+      if (!plan__add(plan, &cap, in, cuts[k], cuts[k + 1], (unsigned)k + 1,
+                     (unsigned)parts, error)) {
+        free(cuts);
+        goto out_fail;
+      }
+    }
+    free(cuts);
   }
   return true;
+
+out_fail:
+  plan_cleanup(plan);
+  return false;
 }
 
 size_t plan_workers(size_t requested, size_t n_jobs)

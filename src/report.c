@@ -41,6 +41,15 @@ static const char *report__status(const job_result_t *r)
   return r->rejected ? "rejected rows" : "ok";
 }
 
+/* The file column: the path, and the part of a split file. */
+static const char *report__file(const job_t *job, char *buf, size_t cap)
+{
+  if (!job->parts)
+    return job->path;
+  snprintf(buf, cap, "%s [%u/%u]", job->path, job->part, job->parts);
+  return buf;
+}
+
 double report_speedup(const run_t *linear, const run_t *parallel)
 {
   if (!linear || !parallel || parallel->elapsed_s <= 0)
@@ -66,9 +75,10 @@ void report_text(FILE *out, const plan_t *plan, const run_t *runs,
 {
   int wc = (int)strlen("collection");
   int wf = (int)strlen("file");
+  char fb[1100];
   for (size_t i = 0; i < plan->n_jobs; i++) {
     int c = (int)strlen(plan->jobs[i].collection);
-    int f = (int)strlen(plan->jobs[i].path);
+    int f = (int)strlen(report__file(&plan->jobs[i], fb, sizeof fb));
     wc = c > wc ? c : wc;
     wf = f > wf ? f : wf;
   }
@@ -88,7 +98,7 @@ void report_text(FILE *out, const plan_t *plan, const run_t *runs,
       rejected += res->rejected;
       fprintf(
           out, "%-*s  %-*s  %10s  %8s  %10s  %10s  %9.3f  %10s  %s\n", wc,
-          job->collection, wf, job->path,
+          job->collection, wf, report__file(job, fb, sizeof fb),
           report__num(res->processed, group, a, sizeof a),
           report__num(res->rejected, group, b, sizeof b),
           res->prior < 0
@@ -142,6 +152,41 @@ static void report__job_error(FILE *err, const char *label, const job_t *job,
     fprintf(err, "loader: %s%s: %s\n", label, job->path, e->message);
 }
 
+/* Returns true when another job writes job i's collection. */
+static bool report__shared(const plan_t *plan, size_t i)
+{
+  for (size_t j = 0; j < plan->n_jobs; j++)
+    if (j != i &&
+        strcmp(plan->jobs[j].collection, plan->jobs[i].collection) == 0)
+      return true;
+  return false;
+}
+
+/* For the first job of a collection several jobs wrote: the collection's
+ * count must have grown by what all of them inserted. */
+static void report__check_collection(FILE *err, const char *label,
+                                     const plan_t *plan, const run_t *run,
+                                     size_t i)
+{
+  if (!run->coll_prior || run->coll_prior[i] < 0 || run->coll_post[i] < 0)
+    return;
+  uint64_t inserted = 0;
+  for (size_t j = 0; j < plan->n_jobs; j++) {
+    if (strcmp(plan->jobs[j].collection, plan->jobs[i].collection) != 0)
+      continue;
+    if (!run->results[j].ok)
+      return; /* a failed job is reported already */
+    inserted += run->results[j].inserted;
+  }
+  int64_t grew = run->coll_post[i] - run->coll_prior[i];
+  if (grew != (int64_t)inserted)
+    fprintf(err,
+            "loader: %scollection \"%s\": accounting does not close: it "
+            "grew by %" PRId64 " but its jobs inserted %" PRIu64
+            " (did something else write to it during the load?)\n",
+            label, plan->jobs[i].collection, grew, inserted);
+}
+
 void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
                      size_t n_runs)
 {
@@ -176,9 +221,13 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
                 " + rejected %" PRIu64 "\n",
                 label, job->path, res->processed, res->inserted, res->updated,
                 res->rejected);
-      if (res->processed == 0)
+      if (res->processed == 0 && !job->parts)
         fprintf(err, "loader: %s%s: warning: header only, no data rows\n",
                 label, job->path);
+      if (report__shared(plan, i)) {
+        report__check_collection(err, label, plan, run, i);
+        continue;
+      }
       if (res->post - res->prior != (int64_t)res->inserted)
         fprintf(err,
                 "loader: %s%s: accounting does not close: post - prior = "
@@ -238,6 +287,9 @@ void report_json(FILE *out, const plan_t *plan, const run_t *runs,
       report__json_str(out, plan->jobs[i].collection);
       fputs(", \"file\": ", out);
       report__json_str(out, plan->jobs[i].path);
+      if (plan->jobs[i].parts)
+        fprintf(out, ", \"part\": %u, \"parts\": %u", plan->jobs[i].part,
+                plan->jobs[i].parts);
       fprintf(out,
               ", \"processed\": %" PRIu64 ", \"prior\": %" PRId64
               ", \"post\": %" PRId64 ", \"inserted\": %" PRIu64

@@ -5,6 +5,7 @@
 #include "loader/util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* One job handed to a pool worker. */
 typedef struct run_task {
@@ -19,6 +20,42 @@ static void run__task(void *p)
   job_run(t->job, t->env, t->result);
 }
 
+/* Returns the index of the first job writing jobs[i]'s collection, and
+ * whether any other job writes it too. */
+static size_t run__first_of(const job_t *jobs, size_t n_jobs, size_t i,
+                            bool *shared)
+{
+  size_t first = i;
+  *shared = false;
+  for (size_t j = 0; j < n_jobs; j++) {
+    if (j == i || strcmp(jobs[j].collection, jobs[i].collection) != 0)
+      continue;
+    *shared = true;
+    if (j < first)
+      first = j;
+  }
+  return first;
+}
+
+/* Counts the collections several jobs write, into counts[first job]. The
+ * per-job prior/post of such jobs overlap; the collection's own count
+ * before and after the whole run is what the accounting is checked on. */
+static void run__count_shared(const job_t *jobs, size_t n_jobs,
+                              const job_env_t *env, int64_t *counts)
+{
+  for (size_t i = 0; i < n_jobs; i++) {
+    bool shared;
+    counts[i] = -1;
+    if (run__first_of(jobs, n_jobs, i, &shared) != i || !shared)
+      continue;
+    bson_error_t error;
+    sink_t *sink = sink_open(env->sinks, jobs[i].collection, &error);
+    if (sink && !sink_count(sink, &counts[i], &error))
+      counts[i] = -1;
+    sink_close(sink);
+  }
+}
+
 bool run_jobs(const job_t *jobs, size_t n_jobs, run_mode_t mode, size_t workers,
               const job_env_t *env, run_t *run, bson_error_t *error)
 {
@@ -26,10 +63,14 @@ bool run_jobs(const job_t *jobs, size_t n_jobs, run_mode_t mode, size_t workers,
   run_task_t *tasks = NULL;
   *run = (run_t){.mode = mode, .n_jobs = n_jobs};
   run->results = calloc(n_jobs ? n_jobs : 1, sizeof *run->results);
-  if (!run->results) {
+  run->coll_prior = calloc(n_jobs ? n_jobs : 1, sizeof *run->coll_prior);
+  run->coll_post = calloc(n_jobs ? n_jobs : 1, sizeof *run->coll_post);
+  if (!run->results || !run->coll_prior || !run->coll_post) {
+    run_cleanup(run);
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
     return false;
   }
+  run__count_shared(jobs, n_jobs, env, run->coll_prior);
   double t0 = util_now();
   if (mode == RUN_LINEAR) {
     run->workers = 1;
@@ -57,6 +98,8 @@ bool run_jobs(const job_t *jobs, size_t n_jobs, run_mode_t mode, size_t workers,
 
 out:
   run->elapsed_s = util_now() - t0;
+  if (ok)
+    run__count_shared(jobs, n_jobs, env, run->coll_post);
   free(tasks);
   if (!ok)
     run_cleanup(run);
@@ -74,7 +117,10 @@ bool run_is_clean(const run_t *run)
 void run_cleanup(run_t *run)
 {
   free(run->results);
+  free(run->coll_prior);
+  free(run->coll_post);
   run->results = NULL;
+  run->coll_prior = run->coll_post = NULL;
   run->n_jobs = 0;
 }
 

@@ -58,6 +58,10 @@ typedef struct options {
   char *password_file;        /* --password-file PATH, or NULL */
   char *checkpoint;           /* --checkpoint PATH, or NULL */
   bool resume;                /* --resume */
+  unsigned split;             /* --split N: parts per file (0: none) */
+  bool split_auto;            /* --split auto: parts from workers and sizes */
+  unsigned part;              /* --part i/n: the i (1-based), or 0 */
+  unsigned part_of;           /* --part i/n: the n */
   input_t *inputs;            /* the FILE arguments, in order */
   size_t n_inputs;            /* how many */
 } options_t;

@@ -30,6 +30,9 @@ typedef struct job {
   uint64_t end;           /* byte offset where the next job's range starts,
                              or UINT64_MAX */
   size_t index;           /* position in the plan (the checkpoint's key) */
+  uint64_t start_line;    /* physical line at start (1 for a whole file) */
+  unsigned part;          /* 1-based part of a split file, or 0 */
+  unsigned parts;         /* how many parts the file was split into */
 } job_t;
 
 /* One rejected row, described for a person. */

@@ -21,6 +21,10 @@ typedef struct run {
   double elapsed_s;      /* wall time of the whole run */
   size_t n_jobs;         /* jobs in the run */
   job_result_t *results; /* one per job, in job order (owned) */
+  int64_t *coll_prior;   /* for the first job of a collection that several
+                            jobs write: the collection's count before the
+                            run; -1 otherwise (owned) */
+  int64_t *coll_post;    /* and after the run (owned) */
 } run_t;
 
 /* Runs jobs[0..n_jobs) in mode with up to workers threads and fills *run

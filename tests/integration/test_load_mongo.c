@@ -498,8 +498,12 @@ static void test_dry_run_without_server(void **state)
   assert_non_null(strstr(o.out, "dry run"));
   loader_output_free(&o);
   bson_t *r = load_report(json);
+  /* The dry run counts like an empty database: without --drop the
+   * parallel run finds what the linear run "wrote". */
   assert_job(r, 0, 0, "customers", 5000, 0, 5000);
-  assert_job(r, 1, 1, "products", 3000, 0, 3000);
+  assert_job(r, 0, 1, "products", 3000, 0, 3000);
+  assert_job(r, 1, 0, "customers", 5000, 5000, 10000);
+  assert_job(r, 1, 1, "products", 3000, 3000, 6000);
   bson_destroy(r);
   free(json);
 }
@@ -534,6 +538,88 @@ static void test_server_error_mid_load(void **state)
   free(json);
 }
 
+/* Writes PRODUCTS rows of products with a ragged row inserted before
+ * record `at`; returns the path and stores the ragged row's physical line
+ * in *bad_line. Records hold newlines inside quotes, so the record start is
+ * found by quote parity, as a user's editor would not. */
+static char *write_split_input(long rows, long at, long *bad_line)
+{
+  char *gen = test_tmp_path("split_src.csv");
+  assert_true(test_generate("products", rows, 11, gen));
+  char *text = read_file_text(gen);
+  assert_non_null(text);
+  long records = 0, line = 1;
+  bool quoted = false;
+  char *p = text;
+  for (; *p && records < at; p++) {
+    if (*p == '"')
+      quoted = !quoted;
+    if (*p == '\n') {
+      line++;
+      if (!quoted)
+        records++;
+    }
+  }
+  *bad_line = line;
+  char *path = test_tmp_path("split.csv");
+  FILE *f = fopen(path, "w");
+  fwrite(text, 1, (size_t)(p - text), f);
+  fputs("BROKEN,ROW\n", f);
+  fputs(p, f);
+  fclose(f);
+  free(text);
+  free(gen);
+  return path;
+}
+
+/* One big file split across workers: every row lands once, and the line
+ * of a bad row deep in a later part is exact. */
+static void test_split_one_big_file(void **state)
+{
+  (void)state;
+  long bad_line;
+  char *path = write_split_input(20000, 13000, &bad_line);
+  char spec[1100];
+  snprintf(spec, sizeof spec, "split=%s", path);
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--drop", "--split",
+                        "4",     "-j",  "2",    spec, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 1);
+  char want[1200];
+  snprintf(want, sizeof want, "split.csv:%ld: expected 8 fields, found 2",
+           bad_line);
+  assert_non_null(strstr(o.err, want));
+  assert_non_null(strstr(o.out, "[4/4]"));
+  assert_null(strstr(o.err, "accounting does not close"));
+  loader_output_free(&o);
+
+  csvx_table_t t;
+  assert_true(csvx_load(path, &t));
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(g_client, g_db, "split");
+  assert_int_equal(csvx_compare_collection(coll, &t, "sku"),
+                   (long)t.n_rows - 1);
+  assert_int_equal(count_docs("split"), (int64_t)t.n_rows - 1);
+  mongoc_collection_destroy(coll);
+
+  /* --part i/n from three separate runs: the same rows, once each. */
+  drop("parts");
+  snprintf(spec, sizeof spec, "parts=%s", path);
+  for (int i = 1; i <= 3; i++) {
+    char part[16];
+    snprintf(part, sizeof part, "%d/3", i);
+    const char *pargs[] = {"--uri", g_uri, "--db", g_db, "--part",
+                           part,    "-q",  spec,   NULL};
+    run_loader(pargs, NULL);
+  }
+  coll = mongoc_client_get_collection(g_client, g_db, "parts");
+  assert_int_equal(csvx_compare_collection(coll, &t, "sku"),
+                   (long)t.n_rows - 1);
+  mongoc_collection_destroy(coll);
+  csvx_free(&t);
+  free(path);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -554,6 +640,7 @@ int main(void)
       cmocka_unit_test(test_usage_errors),
       cmocka_unit_test(test_dry_run_without_server),
       cmocka_unit_test(test_server_error_mid_load),
+      cmocka_unit_test(test_split_one_big_file),
   };
   mongoc_init();
   int failed = cmocka_run_group_tests(tests, setup_all, teardown_all);
