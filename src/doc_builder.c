@@ -44,6 +44,8 @@ struct docb {
   bson_context_t *context; /* this worker's ObjectId generator */
   types_scratch_t scratch; /* decoded binary values */
   uint32_t id_seed;        /* the file's identity, for --id-from line */
+  bool ascii;              /* the record being built is pure ASCII: its
+                              fields need no UTF-8 validation */
 };
 
 void docb_options_default(doc_options_t *options)
@@ -409,7 +411,7 @@ static docb_put_t docb__append_value(docb_t *b, const csv_record_t *rec,
       ok = bson_append_utf8(doc, key, key_len, "", 0);
     else
       ok = bson_append_null(doc, key, key_len);
-  } else if (!bson_utf8_validate(f->data, f->len, true)) {
+  } else if (!b->ascii && !bson_utf8_validate(f->data, f->len, true)) {
     why->column = column + 1;
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));
@@ -522,6 +524,22 @@ static bool docb__append_id(docb_t *b, const csv_record_t *rec, bson_t *doc,
   return false;
 }
 
+/* Returns true when s[0..len) has no byte >= 0x80, eight bytes at a time:
+ * one pass over the record instead of a UTF-8 validation per field. */
+static bool docb__is_ascii(const char *s, size_t len)
+{
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    acc |= w;
+  }
+  for (; i < len; i++)
+    acc |= (uint8_t)s[i];
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
 bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
                 doc_reject_t *why)
 {
@@ -539,6 +557,9 @@ bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
              spec->n_columns, rec->n_fields);
     return false;
   }
+  /* Every field's bytes come from the raw record; a record without raw
+   * bytes (built by a caller) is validated field by field. */
+  b->ascii = rec->raw_len > 0 && docb__is_ascii(rec->raw, rec->raw_len);
   if (spec->options.add_id && !spec->has_id &&
       !docb__append_id(b, rec, doc, why)) {
     if (!why->reason[0])
