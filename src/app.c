@@ -105,6 +105,7 @@ int app_main(int argc, char **argv)
   char *shown_uri = NULL;
   rejects_t *rejects = NULL;
   checkpoint_t *checkpoint = NULL;
+  throttle_t *throttle = NULL;
 
   cli_status_t status = cli_parse(argc, argv, &opts, &error);
   if (status != CLI_RUN) {
@@ -181,8 +182,12 @@ int app_main(int argc, char **argv)
     }
   }
 
+  if (opts.max_rate)
+    throttle = throttle_new(opts.max_rate);
+
   app__install_signals();
   job_env_t env = {.sinks = sinks,
+                   .throttle = throttle,
                    .checkpoint = checkpoint,
                    .rejects = rejects,
                    .max_errors = opts.max_errors,
@@ -229,7 +234,8 @@ out_report:
     if (!opts.quiet) {
       if (opts.dry_run)
         printf("dry run: nothing was written\n");
-      report_text(stdout, &plan, runs, n_runs, false);
+      /* Thousands separators for people, plain digits for scripts. */
+      report_text(stdout, &plan, runs, n_runs, isatty(STDOUT_FILENO));
       fflush(stdout);
     }
     report_problems(stderr, &plan, runs, n_runs);
@@ -248,6 +254,7 @@ out_report:
             "with --resume to finish\n",
             opts.checkpoint);
 out_rejects:
+  throttle_destroy(throttle);
   checkpoint_destroy(checkpoint);
   if (!rejects_close(rejects, &error)) {
     fprintf(stderr, "loader: %s\n", error.message);

@@ -8,7 +8,10 @@
 #include "loader/util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <mongoc/mongoc.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -58,6 +61,8 @@ enum {
   OPT_HELP_MARKDOWN,
   OPT_SPLIT,
   OPT_PART,
+  OPT_MAX_RATE,
+  OPT_HELP_MAN,
 };
 
 /* One command-line option. */
@@ -100,6 +105,8 @@ static const cli_option_t cli__options[] = {
      "cut each file into N byte ranges loaded in parallel"},
     {"part", OPT_PART, "I/N", NULL,
      "load only part I of N of each file (several processes share it)"},
+    {"max-rate", OPT_MAX_RATE, "ROWS", NULL,
+     "at most ROWS rows a second across all workers"},
     {"retries", OPT_RETRIES, "N", NULL,
      "retries of a batch after a transient error (default 5)"},
     {"retry-max-wait", OPT_RETRY_MAX_WAIT, "SECONDS", NULL,
@@ -146,6 +153,8 @@ static const cli_option_t cli__options[] = {
     {"version", OPT_VERSION, NULL, NULL, "show the version and exit"},
     {"help-markdown", OPT_HELP_MARKDOWN, NULL, NULL,
      "print this option table as Markdown (for the README)"},
+    {"help-man", OPT_HELP_MAN, NULL, NULL,
+     "print the manual page (troff) (for the build)"},
 };
 
 #define CLI_N_OPTIONS (sizeof cli__options / sizeof cli__options[0])
@@ -159,7 +168,7 @@ void cli_print_help(FILE *out)
                "name=path.csv.\n");
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN)
+    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
       continue;
     if (o->group)
       fprintf(out, "\n%s:\n", o->group);
@@ -195,7 +204,7 @@ static void cli__print_markdown(FILE *out)
   fprintf(out, "| option | meaning |\n| --- | --- |\n");
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN)
+    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
       continue;
     fprintf(out, "| ");
     if (o->letter < 256)
@@ -209,6 +218,76 @@ static void cli__print_markdown(FILE *out)
     }
     fprintf(out, " |\n");
   }
+}
+
+/* Writes s with troff's special characters escaped. */
+static void cli__troff(FILE *out, const char *s)
+{
+  for (; *s; s++) {
+    if (*s == '\\')
+      fputs("\\e", out);
+    else if (*s == '-')
+      fputs("\\-", out);
+    else
+      fputc(*s, out);
+  }
+}
+
+/* Prints the manual page, loader(1), from the option table. */
+static void cli__print_man(FILE *out)
+{
+  fprintf(out,
+          ".TH LOADER 1 \"\" \"loader %s\" \"User Commands\"\n"
+          ".SH NAME\nloader \\- load CSV files into MongoDB, SQLite or "
+          "MySQL, in parallel\n"
+          ".SH SYNOPSIS\n.B loader\n[\\fIOPTIONS\\fR] \\fIFILE\\fR...\n"
+          ".SH DESCRIPTION\n"
+          "Loads every row of each FILE as a document into the "
+          "collection named after the file (or \\fIname\\fR=\\fIpath\\fR), "
+          "one job per file on a pool of worker threads, and reports per "
+          "job the rows processed, the collection's count before and "
+          "after, and the time taken. A directory loads its .csv, .tsv "
+          "and .gz files; \\fIname\\fR=\\- reads standard input.\n",
+          LOADER_VERSION);
+  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
+    const cli_option_t *o = &cli__options[i];
+    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
+      continue;
+    if (o->group) {
+      fputs(".SH ", out);
+      for (const char *g = o->group; *g; g++)
+        fputc(*g >= 'a' && *g <= 'z' ? *g - 32 : *g, out);
+      fputs("\n", out);
+    }
+    fputs(".TP\n", out);
+    if (o->letter < 256)
+      fprintf(out, "\\fB\\-%c\\fR, ", o->letter);
+    fputs("\\fB\\-\\-", out);
+    cli__troff(out, o->name);
+    fputs("\\fR", out);
+    if (o->arg) {
+      fputs(" \\fI", out);
+      cli__troff(out, o->arg);
+      fputs("\\fR", out);
+    }
+    fputs("\n", out);
+    cli__troff(out, o->help);
+    fputs("\n", out);
+  }
+  fputs(".SH EXIT STATUS\n"
+        ".TP\n0\nevery row loaded\n"
+        ".TP\n1\nfinished, but some rows were rejected or some jobs failed\n"
+        ".TP\n2\nusage error (bad option, missing file); nothing written\n"
+        ".TP\n3\ncannot connect to or authenticate with the server\n"
+        ".TP\n130\ninterrupted (SIGINT/SIGTERM)\n"
+        ".SH ENVIRONMENT\n.TP\nMONGODB_URI\nthe target when \\-\\-uri is not "
+        "given\n"
+        ".SH EXAMPLES\n.nf\nloader \\-\\-parallel customers.csv "
+        "products.csv\nloader \\-\\-compare \\-\\-drop data/\n"
+        "zcat big.csv.gz | loader big=\\-\n"
+        "loader \\-\\-checkpoint cp.json \\-\\-rejects bad.csv big.csv   "
+        "# then, after a crash: the same with \\-\\-resume\n.fi\n",
+        out);
 }
 
 static void cli__print_version(void)
@@ -327,43 +406,142 @@ static bool cli__replace(char **slot, const char *value, bson_error_t *error)
   return true;
 }
 
-/* Adds a FILE argument: "path" or "name=path". */
-static bool cli__add_input(options_t *opts, const char *arg,
-                           bson_error_t *error)
+/* Appends one input. */
+static bool cli__push_input(options_t *opts, char *collection, char *path,
+                            bson_error_t *error)
 {
   input_t *inputs =
       realloc(opts->inputs, (opts->n_inputs + 1) * sizeof *inputs);
-  if (!inputs) {
+  if (!inputs || !collection || !path) {
+    free(collection);
+    free(path);
+    if (inputs)
+      opts->inputs = inputs;
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
     return false;
   }
   opts->inputs = inputs;
-  input_t *in = &inputs[opts->n_inputs];
-  const char *eq = strchr(arg, '=');
-  const char *slash = strchr(arg, '/');
-  if (eq && (!slash || eq < slash)) {
-    in->collection = strndup(arg, (size_t)(eq - arg));
-    in->path = strdup(eq + 1);
-  } else {
-    in->path = strdup(arg);
-    in->collection = util_collection_from_path(arg);
-  }
-  if (!in->collection || !in->path) {
-    free(in->collection);
-    free(in->path);
-    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-    return false;
-  }
-  opts->n_inputs++;
-  if (!*in->collection || !*in->path || strchr(in->collection, '$') ||
-      strlen(in->collection) > 200) {
+  inputs[opts->n_inputs++] = (input_t){collection, path};
+  if (!*collection || strchr(collection, '$') || strlen(collection) > 200) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "%s: cannot name a collection \"%s\" (give "
                    "name=path with a name of 1-200 characters, no '$')",
-                   arg, in->collection);
+                   path, collection);
     return false;
   }
   return true;
+}
+
+/* Returns true for the files a directory argument loads. */
+static bool cli__loadable_name(const char *name)
+{
+  static const char *const ext[] = {".csv", ".tsv", ".csv.gz", ".tsv.gz"};
+  size_t len = strlen(name);
+  if (name[0] == '.')
+    return false;
+  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+    size_t e = strlen(ext[i]);
+    if (len > e && strcmp(name + len - e, ext[i]) == 0)
+      return true;
+  }
+  return false;
+}
+
+static int cli__cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the paths a FILE argument stands for, in sorted order: a directory's
+ * CSV/TSV files (also gzipped), or the matches of a glob the shell left
+ * alone; collection, when given, names the collection of all of them. */
+static bool cli__add_expanded(options_t *opts, const char *collection,
+                              const char *arg, bson_error_t *error)
+{
+  char **paths = NULL;
+  size_t n = 0;
+  struct stat st;
+  glob_t g = {0};
+  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+    DIR *dir = opendir(arg);
+    if (!dir) {
+      bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", arg,
+                     strerror(errno));
+      return false;
+    }
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+      if (!cli__loadable_name(e->d_name))
+        continue;
+      char **grown = realloc(paths, (n + 1) * sizeof *paths);
+      size_t len = strlen(arg) + strlen(e->d_name) + 2;
+      char *p = grown ? malloc(len) : NULL;
+      if (grown)
+        paths = grown;
+      if (!p)
+        break;
+      snprintf(p, len, "%s/%s", arg, e->d_name);
+      paths[n++] = p;
+    }
+    closedir(dir);
+    if (n == 0) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "%s: a directory with no .csv or .tsv files", arg);
+      free(paths);
+      return false;
+    }
+    qsort(paths, n, sizeof *paths, cli__cmp_str);
+  } else if (strpbrk(arg, "*?[") && stat(arg, &st) != 0) {
+    if (glob(arg, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0, "%s: no file matches", arg);
+      globfree(&g);
+      return false;
+    }
+  } else {
+    return cli__push_input(
+        opts, collection ? strdup(collection) : util_collection_from_path(arg),
+        strdup(arg), error);
+  }
+  bool ok = true;
+  size_t count = paths ? n : g.gl_pathc;
+  for (size_t i = 0; i < count && ok; i++) {
+    const char *p = paths ? paths[i] : g.gl_pathv[i];
+    ok = cli__push_input(
+        opts, collection ? strdup(collection) : util_collection_from_path(p),
+        strdup(p), error);
+  }
+  for (size_t i = 0; i < n; i++)
+    free(paths[i]);
+  free(paths);
+  globfree(&g);
+  return ok;
+}
+
+/* Adds a FILE argument: "path", "name=path", a directory, a glob, or
+ * "name=-" for standard input. */
+static bool cli__add_input(options_t *opts, const char *arg,
+                           bson_error_t *error)
+{
+  const char *eq = strchr(arg, '=');
+  const char *slash = strchr(arg, '/');
+  if (eq && (!slash || eq < slash)) {
+    char *name = strndup(arg, (size_t)(eq - arg));
+    if (!name) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    bool ok = strcmp(eq + 1, "-") == 0
+                  ? cli__push_input(opts, strdup(name), strdup("-"), error)
+                  : cli__add_expanded(opts, name, eq + 1, error);
+    free(name);
+    return ok;
+  }
+  if (strcmp(arg, "-") == 0) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "standard input needs a collection name: name=-");
+    return false;
+  }
+  return cli__add_expanded(opts, NULL, arg, error);
 }
 
 cli_status_t cli_parse(int argc, char **argv, options_t *opts,
@@ -621,6 +799,11 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       opts->part_of = n;
       break;
     }
+    case OPT_MAX_RATE:
+      if (!cli__number("max-rate", optarg, 1, UINT32_MAX, &opts->max_rate,
+                       error))
+        return CLI_USAGE;
+      break;
     case OPT_CHECKPOINT:
       if (!cli__replace(&opts->checkpoint, optarg, error))
         return CLI_USAGE;
@@ -651,6 +834,9 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       return CLI_EXIT;
     case OPT_HELP_MARKDOWN:
       cli__print_markdown(stdout);
+      return CLI_EXIT;
+    case OPT_HELP_MAN:
+      cli__print_man(stdout);
       return CLI_EXIT;
     case ':':
       bson_set_error(error, LOADER_ERROR_USAGE, 0, "%s: needs an argument",
@@ -687,6 +873,16 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   if (opts->checkpoint && opts->mode == CLI_MODE_COMPARE) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--checkpoint cannot be combined with --compare");
+    return CLI_USAGE;
+  }
+  size_t stdin_inputs = 0;
+  for (size_t i = 0; i < opts->n_inputs; i++)
+    stdin_inputs += strcmp(opts->inputs[i].path, "-") == 0;
+  if (stdin_inputs > 1 ||
+      (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE))) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "standard input can be read once: one name=- input, and "
+                   "no --checkpoint or --compare with it");
     return CLI_USAGE;
   }
   /* Resumable loads need ids that are the same in every run, so that a

@@ -132,6 +132,7 @@ static bool job__flush(job_ctx_t *ctx)
     return true;
   bson_error_t error;
   unsigned attempt = 0;
+  throttle_take(env->throttle, batch_count(ctx->batch), env->stop);
   while (!sink_write(ctx->sink, ctx->batch, &ctx->wres, &error)) {
     if (attempt >= env->retries || !sink_is_transient(ctx->sink, &error) ||
         atomic_load_explicit(env->stop, memory_order_relaxed)) {

@@ -1,6 +1,7 @@
 /* plan: files and options turned into jobs. */
 #include "loader/plan.h"
 #include "loader/error.h"
+#include "loader/source.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -12,6 +13,8 @@
 /* Checks that path can be loaded, before anything is written. */
 static bool plan__check_file(const char *path, bson_error_t *error)
 {
+  if (strcmp(path, "-") == 0)
+    return true; /* standard input */
   struct stat st;
   if (stat(path, &st) != 0) {
     bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
@@ -148,9 +151,15 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
     if (!plan__check_file(in->path, error))
       goto out_fail;
     struct stat st;
-    stat(in->path, &st);
-    uint64_t size = (uint64_t)st.st_size;
+    uint64_t size = stat(in->path, &st) == 0 ? (uint64_t)st.st_size : 0;
     size_t parts = opts->part_of ? opts->part_of : opts->split;
+    if (strcmp(in->path, "-") == 0 || source_is_gzip(in->path)) {
+      /* A stream cannot be cut into byte ranges: one job reads it. With
+       * --part, part 1 takes it whole. */
+      if (opts->part > 1)
+        continue;
+      parts = 1;
+    }
     if (!parts && opts->split_auto) {
       size_t per_file = (workers + opts->n_inputs - 1) / opts->n_inputs;
       parts = size >= PLAN_AUTO_SPLIT_MIN ? per_file : 1;

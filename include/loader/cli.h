@@ -62,6 +62,7 @@ typedef struct options {
   bool split_auto;            /* --split auto: parts from workers and sizes */
   unsigned part;              /* --part i/n: the i (1-based), or 0 */
   unsigned part_of;           /* --part i/n: the n */
+  uint64_t max_rate;          /* --max-rate rows a second, 0: unlimited */
   input_t *inputs;            /* the FILE arguments, in order */
   size_t n_inputs;            /* how many */
 } options_t;
