@@ -1,0 +1,50 @@
+#!/bin/sh
+# bench/run.sh: build the loader in Release into build-bench/, then run the
+# benchmark (bench/bench.py): prints a table, writes bench/results.json.
+#
+#   bench/run.sh                    the full run (a few minutes)
+#   bench/run.sh --quick            tiny sizes, one repetition: a smoke test
+#   bench/run.sh --build-dir build  use binaries already built there
+#
+# Other options go to bench/bench.py: bench/run.sh --help lists them.
+# Needs cmake, a C compiler, the project's libraries and python3.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+command -v python3 >/dev/null 2>&1 || {
+  echo "bench: python3 is needed to run the benchmark" >&2
+  exit 2
+}
+
+# With --build-dir, the caller built the binaries: build nothing.
+for arg in "$@"; do
+  case $arg in
+  --build-dir | --build-dir=* | -h | --help)
+    exec python3 bench/bench.py "$@" ;;
+  esac
+done
+
+build_dir=${BENCH_BUILD_DIR:-build-bench}
+jobs=${BENCH_BUILD_JOBS:-2}
+# The test server is built with the tests. If they do not configure (no
+# cmocka, or a test tree in the middle of a change), configure without them:
+# the end-to-end part then looks for build/mongo-test-server, else reports
+# itself unavailable.
+mkdir -p "$build_dir"
+if ! cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+  -DLOADER_BUILD_TESTS=ON >"$build_dir/configure.log" 2>&1; then
+  echo "bench: warning: configuring with the tests failed" \
+    "(see $build_dir/configure.log); building without them" >&2
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+    -DLOADER_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build "$build_dir" -j "$jobs" --target loader loader-gen csv-ceiling \
+  peak-rss >/dev/null
+if grep -q '^LOADER_BUILD_TESTS:BOOL=ON' "$build_dir/CMakeCache.txt"; then
+  cmake --build "$build_dir" -j "$jobs" --target mongo-test-server \
+    >/dev/null 2>&1 ||
+    echo "bench: warning: mongo-test-server did not build;" \
+      "the end-to-end part will be skipped" >&2
+fi
+exec python3 bench/bench.py --build-dir "$build_dir" "$@"
