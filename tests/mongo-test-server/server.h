@@ -1,0 +1,70 @@
+/* The test server's shared state and its connections: the listener, one
+ * thread per connection, and a registry so shutdown can wake them all. */
+#ifndef MTS_SERVER_H
+#define MTS_SERVER_H
+
+#include "fault.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Largest message accepted or sent (the handshake's maxMessageSizeBytes). */
+#define MTS_MAX_MESSAGE_SIZE 48000000
+
+/* Largest command body (mongod's BSONObjMaxInternalSize: 16 MiB + 16 KiB). */
+#define MTS_MAX_COMMAND_SIZE (16 * 1024 * 1024 + 16 * 1024)
+
+/* Wire version range reported in the handshake (6.0-era server). */
+#define MTS_MIN_WIRE_VERSION 0
+#define MTS_MAX_WIRE_VERSION 17
+
+typedef struct conn conn_t;
+
+/* Server-wide configuration, data and statistics. */
+typedef struct server {
+  store_t *store;     /* all databases */
+  fault_set_t faults; /* --fault switches and the insert counter */
+  int delay_ms;       /* --delay-ms: wait before every reply */
+  bool verbose;       /* --verbose: log commands to stderr */
+  int64_t start_us;   /* monotonic start time, for uptime */
+  atomic_int_fast64_t next_conn_id;   /* last connectionId handed out */
+  atomic_int_fast64_t conns_current;  /* open connections */
+  atomic_int_fast64_t conns_total;    /* connections accepted so far */
+  atomic_int_fast64_t zlib_in_comp;   /* zlib: compressed bytes received */
+  atomic_int_fast64_t zlib_in_plain;  /* zlib: their decompressed size */
+  atomic_int_fast64_t zlib_out_plain; /* zlib: reply bytes before compression */
+  atomic_int_fast64_t zlib_out_comp;  /* zlib: reply bytes sent compressed */
+  pthread_mutex_t conns_lock;         /* guards conns and wakes conns_done */
+  pthread_cond_t conns_done;          /* signalled when a connection ends */
+  conn_t *conns;                      /* live connections, a linked list */
+  bool stopping; /* shutdown began: refuse new connections */
+} server_t;
+
+/* One client connection, served by its own thread. */
+struct conn {
+  server_t *srv; /* the server */
+  int fd;        /* the socket; closed by the connection's thread */
+  int64_t id;    /* connectionId reported in hello */
+  bool zlib;     /* the client negotiated zlib compression */
+  conn_t *prev;  /* registry links, under srv->conns_lock */
+  conn_t *next;  /* registry links, under srv->conns_lock */
+};
+
+/* Initialises srv (store, locks, counters); false on OOM. Faults and
+ * options are filled in by the caller afterwards. */
+bool server_init(server_t *srv);
+
+/* Frees what server_init() and the caller's fault list allocated. */
+void server_cleanup(server_t *srv);
+
+/* Serves connections on the listening socket lfd until *stop becomes
+ * non-zero (set from a signal handler; SIGINT and SIGTERM must be blocked
+ * in the calling thread, and are unblocked only while waiting), then closes
+ * every connection and waits for their threads. */
+void server_run(server_t *srv, int lfd, volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,259 @@
+/* mongo-test-server's fault switches and command line, on private servers
+ * started with test_server_spawn(): connections dropped before or after an
+ * insert is applied, injected error codes with their labels, every-N
+ * faults, reply delays, exit codes and a clean stop on SIGTERM. Fault
+ * switches exist only in the test server: everything here is skipped when
+ * MONGODB_URI points at a real one. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <mongoc/mongoc.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_server.h"
+
+/* An empty filter for count_documents. */
+static bson_t match_all = BSON_INITIALIZER;
+
+/* Skips the test when running against a real server. */
+#define SKIP_IF_EXTERNAL()                                                     \
+  do {                                                                         \
+    if (test_server_external()) {                                              \
+      fprintf(stderr, "skipped: MONGODB_URI is set and fault switches exist "  \
+                      "only in mongo-test-server\n");                          \
+      skip();                                                                  \
+    }                                                                          \
+  } while (0)
+
+/* A client on server with retryable writes off: what the loader sees. */
+static mongoc_client_t *client_on(const test_server_t *server)
+{
+  char uri[128];
+  snprintf(uri, sizeof uri, "%s?retryWrites=false&appname=faults", server->uri);
+  mongoc_client_t *client = mongoc_client_new(uri);
+  assert_non_null(client);
+  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+  return client;
+}
+
+/* Starts a private server with one or two --fault switches (spec2 may be
+ * NULL). */
+static void spawn_with(const char *spec, const char *spec2,
+                       test_server_t *server)
+{
+  const char *args[] = {"--fault", spec, spec2 ? "--fault" : NULL, spec2, NULL};
+  assert_true(test_server_spawn(args, server));
+}
+
+/* Inserts ten documents {_id: base + i} in one insert command. */
+static bool insert_ten(mongoc_client_t *client, int base, bson_t *reply,
+                       bson_error_t *error)
+{
+  mongoc_collection_t *c = mongoc_client_get_collection(client, "f", "c");
+  bson_t *docs[10];
+  for (int i = 0; i < 10; i++)
+    docs[i] = BCON_NEW("_id", BCON_INT32(base + i));
+  bool ok = mongoc_collection_insert_many(c, (const bson_t **)docs, 10, NULL,
+                                          reply, error);
+  for (int i = 0; i < 10; i++)
+    bson_destroy(docs[i]);
+  mongoc_collection_destroy(c);
+  return ok;
+}
+
+/* Counts the documents, on a fresh client. */
+static int64_t count_on(const test_server_t *server)
+{
+  mongoc_client_t *client = client_on(server);
+  mongoc_collection_t *c = mongoc_client_get_collection(client, "f", "c");
+  bson_error_t error;
+  int64_t n = mongoc_collection_count_documents(c, &match_all, NULL, NULL, NULL,
+                                                &error);
+  if (n < 0)
+    fail_msg("count: %s", error.message);
+  mongoc_collection_destroy(c);
+  mongoc_client_destroy(client);
+  return n;
+}
+
+static void test_drop_before_apply(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  test_server_t server;
+  spawn_with("drop-before-apply:2", NULL, &server);
+  mongoc_client_t *client = client_on(&server);
+  bson_error_t error;
+  assert_true(insert_ten(client, 0, NULL, &error));
+  assert_false(insert_ten(client, 100, NULL, &error));
+  assert_int_equal(error.domain, MONGOC_ERROR_STREAM);
+  mongoc_client_destroy(client);
+  assert_int_equal(count_on(&server), 10); /* the second never landed */
+  test_server_stop(&server);
+}
+
+static void test_drop_after_apply(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  test_server_t server;
+  spawn_with("drop-after-apply:1", NULL, &server);
+  mongoc_client_t *client = client_on(&server);
+  bson_error_t error;
+  assert_false(insert_ten(client, 0, NULL, &error));
+  assert_int_equal(error.domain, MONGOC_ERROR_STREAM);
+  mongoc_client_destroy(client);
+  assert_int_equal(count_on(&server), 10); /* it landed all the same */
+  test_server_stop(&server);
+}
+
+static void test_error_code_and_label(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  test_server_t server;
+  spawn_with("error:1:91", NULL, &server);
+  mongoc_client_t *client = client_on(&server);
+  bson_error_t error;
+  bson_t reply;
+  assert_false(insert_ten(client, 0, &reply, &error));
+  assert_int_equal(error.code, 91);
+  bson_iter_t it, labels;
+  assert_true(bson_iter_init_find(&it, &reply, "errorLabels"));
+  assert_true(bson_iter_recurse(&it, &labels) && bson_iter_next(&labels));
+  assert_string_equal(bson_iter_utf8(&labels, NULL), "RetryableWriteError");
+  bson_destroy(&reply);
+  /* Only the first insert fails; nothing of it was applied. */
+  assert_true(insert_ten(client, 100, NULL, &error));
+  mongoc_client_destroy(client);
+  assert_int_equal(count_on(&server), 10);
+  test_server_stop(&server);
+}
+
+static void test_every_n(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  test_server_t server;
+  spawn_with("error:every:2:189", "drop-before-apply:every:5", &server);
+  mongoc_client_t *client = client_on(&server);
+  bson_error_t error;
+  int failed = 0;
+  for (int i = 0; i < 6; i++) {
+    if (!insert_ten(client, i * 100, NULL, &error)) {
+      failed++;
+      /* Inserts 2, 4, 6 get code 189; insert 5 loses its connection. */
+      if (i == 4)
+        assert_int_equal(error.domain, MONGOC_ERROR_STREAM);
+      else
+        assert_int_equal(error.code, 189);
+      assert_true(i % 2 == 1 || i == 4);
+    }
+  }
+  assert_int_equal(failed, 4);
+  mongoc_client_destroy(client);
+  assert_int_equal(count_on(&server), 20); /* inserts 1 and 3 */
+  test_server_stop(&server);
+}
+
+static void test_delay(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  test_server_t server;
+  const char *args[] = {"--delay-ms", "150", NULL};
+  assert_true(test_server_spawn(args, &server));
+  mongoc_client_t *client = client_on(&server);
+  bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
+  bson_error_t error;
+  assert_true(
+      mongoc_client_command_simple(client, "admin", ping, NULL, NULL, &error));
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  assert_true(
+      mongoc_client_command_simple(client, "admin", ping, NULL, NULL, &error));
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+  assert_true(ms >= 140); /* a lower bound only: never flaky */
+  bson_destroy(ping);
+  mongoc_client_destroy(client);
+  test_server_stop(&server);
+}
+
+/* Runs the server binary with args (NULL-terminated) and returns its exit
+ * status, or -1 when it did not exit normally. */
+static int run_server(const char *const *args)
+{
+  const char *bin = getenv("LOADER_TEST_SERVER_BIN");
+  const char *argv[8] = {bin};
+  for (int i = 0; args[i] && i < 6; i++)
+    argv[i + 1] = args[i];
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_command_line(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  assert_non_null(getenv("LOADER_TEST_SERVER_BIN"));
+  const char *help[] = {"--help", NULL};
+  const char *bad_opt[] = {"--no-such-option", NULL};
+  const char *bad_port[] = {"--port", "70000", NULL};
+  const char *public[] = {"--bind", "0.0.0.0", NULL};
+  const char *bad_fault[] = {"--fault", "drop-sometimes:3", NULL};
+  const char *bad_code[] = {"--fault", "error:1", NULL};
+  assert_int_equal(run_server(help), 0);
+  assert_int_equal(run_server(bad_opt), 2);
+  assert_int_equal(run_server(bad_port), 2);
+  assert_int_equal(run_server(public), 2);
+  assert_int_equal(run_server(bad_fault), 2);
+  assert_int_equal(run_server(bad_code), 2);
+
+  /* SIGTERM with a client connected: a clean exit 0. */
+  test_server_t server;
+  assert_true(test_server_spawn(NULL, &server));
+  mongoc_client_t *client = client_on(&server);
+  bson_error_t error;
+  assert_true(insert_ten(client, 0, NULL, &error));
+  kill(server.pid, SIGTERM);
+  int status;
+  assert_int_equal(waitpid(server.pid, &status, 0), server.pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  server.pid = 0;
+  mongoc_client_destroy(client);
+}
+
+int main(void)
+{
+  mongoc_init();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_drop_before_apply),
+      cmocka_unit_test(test_drop_after_apply),
+      cmocka_unit_test(test_error_code_and_label),
+      cmocka_unit_test(test_every_n),
+      cmocka_unit_test(test_delay),
+      cmocka_unit_test(test_command_line),
+  };
+  int failed = cmocka_run_group_tests_name("server_faults", tests, NULL, NULL);
+  mongoc_cleanup();
+  return failed;
+}
