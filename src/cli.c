@@ -422,7 +422,8 @@ static bool cli__push_input(options_t *opts, char *collection, char *path,
   }
   opts->inputs = inputs;
   inputs[opts->n_inputs++] = (input_t){collection, path};
-  if (!*collection || strchr(collection, '$') || strlen(collection) > 200) {
+  if (!*collection || !*path || strchr(collection, '$') ||
+      strlen(collection) > 200) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "%s: cannot name a collection \"%s\" (give "
                    "name=path with a name of 1-200 characters, no '$')",

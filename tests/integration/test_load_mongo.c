@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csv_expect.h"
@@ -325,15 +326,53 @@ static void test_missing_file(void **state)
   assert_int_equal(count_docs("products"), 0);
 }
 
-/* A directory given as a file is a usage error too. */
+/* A device is no file to load, and a directory without CSV files loads
+ * nothing: both are usage errors before anything is written. */
 static void test_not_a_file(void **state)
 {
   (void)state;
-  const char *args[] = {"--uri", g_uri, "--db", g_db, "/tmp", NULL};
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "/dev/null", NULL};
   loader_output_t o;
   assert_int_equal(run_loader(args, &o), 2);
-  assert_non_null(strstr(o.err, "/tmp: not a regular file"));
+  assert_non_null(strstr(o.err, "/dev/null: not a regular file"));
   loader_output_free(&o);
+  char *dir = test_tmp_path("emptydir");
+  assert_int_equal(mkdir(dir, 0700), 0);
+  const char *args2[] = {"--uri", g_uri, "--db", g_db, dir, NULL};
+  assert_int_equal(run_loader(args2, &o), 2);
+  assert_non_null(strstr(o.err, "a directory with no .csv or .tsv files"));
+  loader_output_free(&o);
+  free(dir);
+}
+
+/* A directory loads its CSV files (gzipped too) and standard input loads
+ * as name=-: each compared with its file. */
+static void test_directory_gzip_stdin(void **state)
+{
+  (void)state;
+  char *dir = test_tmp_path("indir");
+  assert_int_equal(mkdir(dir, 0700), 0);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "cp '%s' '%s/products.csv' && gzip -c '%s' > '%s/customers.csv.gz'"
+           " && echo notes > '%s/readme.txt'",
+           g_products, dir, g_customers, dir, dir);
+  assert_int_equal(system(cmd), 0);
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--drop", dir, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 0);
+  assert_non_null(strstr(o.out, "customers.csv.gz"));
+  loader_output_free(&o);
+  assert_collection_matches("customers", g_customers, "customer_id");
+  assert_collection_matches("products", g_products, "sku");
+
+  /* stdin: the loader reads the products file through a pipe */
+  snprintf(cmd, sizeof cmd,
+           "'%s' --uri '%s' --db '%s' --drop -q piped=- < '%s'",
+           getenv("LOADER_BIN"), g_uri, g_db, g_products);
+  assert_int_equal(system(cmd), 0);
+  assert_collection_matches("piped", g_products, "sku");
+  free(dir);
 }
 
 /* An empty file fails its job (exit 1) while the others load. */
@@ -631,6 +670,7 @@ int main(void)
       cmocka_unit_test(test_eight_jobs_two_workers),
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_not_a_file),
+      cmocka_unit_test(test_directory_gzip_stdin),
       cmocka_unit_test(test_empty_file),
       cmocka_unit_test(test_header_only),
       cmocka_unit_test(test_ragged_rows),
