@@ -762,6 +762,46 @@ static bool types__decimal_text(const char *s, size_t len)
   return i == len && frac_or_exp;
 }
 
+/* Converts a decimal already checked by types__decimal_text() when that
+ * can be done exactly: at most 15 significant digits and a power of ten up
+ * to 22 are both exact doubles, so one multiplication or division rounds
+ * correctly, as strtod() would (Clinger's fast path). Returns false
+ * otherwise, and the caller uses strtod(). */
+static bool types__fast_double(const char *s, size_t len, double *out)
+{
+  static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  size_t i = 0;
+  bool neg = s[0] == '-';
+  i += neg;
+  uint64_t mant = 0;
+  int digits = 0, exp10 = 0;
+  for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+    mant = mant * 10 + (uint64_t)(s[i] - '0');
+  if (i < len && s[i] == '.')
+    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++, exp10--)
+      mant = mant * 10 + (uint64_t)(s[i] - '0');
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    bool eneg = s[i] == '-';
+    i += s[i] == '-' || s[i] == '+';
+    int e = 0;
+    for (; i < len; i++) {
+      if (e > 1000)
+        return false;
+      e = e * 10 + (s[i] - '0');
+    }
+    exp10 += eneg ? -e : e;
+  }
+  if (digits > 15 || exp10 < -22 || exp10 > 22)
+    return false;
+  double d = (double)mant;
+  d = exp10 < 0 ? d / pow10[-exp10] : d * pow10[exp10];
+  *out = neg ? -d : d;
+  return true;
+}
+
 bool types_append_inferred(bson_t *doc, const char *key, int klen,
                            const char *s, size_t len)
 {
@@ -786,6 +826,19 @@ bool types_append_inferred(bson_t *doc, const char *key, int klen,
   case '8':
   case '9':
     if (len <= 20 && types__canonical_int(s, len)) {
+      bool neg = s[0] == '-';
+      size_t digits = len - neg;
+      if (digits <= 18) {
+        /* Up to 18 digits cannot overflow: no strtoll() needed. */
+        int64_t v = 0;
+        for (size_t i = neg; i < len; i++)
+          v = v * 10 + (s[i] - '0');
+        if (neg)
+          v = -v;
+        if (v >= INT32_MIN && v <= INT32_MAX)
+          return bson_append_int32(doc, key, klen, (int32_t)v);
+        return bson_append_int64(doc, key, klen, v);
+      }
       errno = 0;
       long long v = strtoll(s, NULL, 10);
       if (errno == 0) {
@@ -795,7 +848,9 @@ bool types_append_inferred(bson_t *doc, const char *key, int klen,
       }
       /* Beyond int64: kept as text rather than rounded. */
     } else if (types__decimal_text(s, len)) {
-      double d = strtod(s, NULL);
+      double d;
+      if (!types__fast_double(s, len, &d))
+        d = strtod(s, NULL);
       if (isfinite(d))
         return bson_append_double(doc, key, klen, d);
     }
