@@ -4,6 +4,7 @@
 #include "loader/cli.h"
 #include "loader/error.h"
 #include "loader/plan.h"
+#include "loader/progress.h"
 #include "loader/rejects.h"
 #include "loader/report.h"
 #include "loader/run.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Set by the first SIGINT/SIGTERM; the jobs poll it between records. */
@@ -69,6 +71,56 @@ static bool app__apply_password_file(options_t *opts, bson_error_t *error)
   free(opts->uri);
   opts->uri = uri;
   return true;
+}
+
+/* Decides how progress is shown: on a terminal unless told otherwise,
+ * never with --quiet. */
+static progress_style_t app__progress_style(const options_t *opts)
+{
+  if (opts->quiet || opts->progress == 2)
+    return PROGRESS_OFF;
+  if (opts->progress == 3)
+    return PROGRESS_PLAIN;
+  if (opts->progress == 1 || isatty(STDERR_FILENO))
+    return PROGRESS_TTY;
+  return PROGRESS_OFF;
+}
+
+/* Makes the display for one run of plan's jobs. */
+static progress_t *app__progress_new(progress_style_t style, const plan_t *plan)
+{
+  if (style == PROGRESS_OFF)
+    return NULL;
+  char **labels = calloc(plan->n_jobs, sizeof *labels);
+  uint64_t *sizes = calloc(plan->n_jobs, sizeof *sizes);
+  progress_t *p = NULL;
+  if (!labels || !sizes)
+    goto out;
+  for (size_t i = 0; i < plan->n_jobs; i++) {
+    const job_t *j = &plan->jobs[i];
+    size_t len = strlen(j->collection) + strlen(j->path) + 32;
+    labels[i] = malloc(len);
+    if (!labels[i])
+      goto out;
+    if (j->parts)
+      snprintf(labels[i], len, "%s  %s [%u/%u]", j->collection, j->path,
+               j->part, j->parts);
+    else
+      snprintf(labels[i], len, "%s  %s", j->collection, j->path);
+    struct stat st;
+    if (j->end != UINT64_MAX)
+      sizes[i] = j->end - j->start;
+    else if (strcmp(j->path, "-") != 0 && stat(j->path, &st) == 0)
+      sizes[i] = (uint64_t)st.st_size - j->start;
+  }
+  p = progress_new(style, stderr, plan->n_jobs, (const char *const *)labels,
+                   sizes);
+out:
+  for (size_t i = 0; labels && i < plan->n_jobs; i++)
+    free(labels[i]);
+  free(labels);
+  free(sizes);
+  return p;
 }
 
 /* Drops each distinct collection of the plan once. */
@@ -206,6 +258,7 @@ int app_main(int argc, char **argv)
   if (opts.mode != CLI_MODE_LINEAR)
     modes[n_modes++] = RUN_PARALLEL;
 
+  progress_style_t style = app__progress_style(&opts);
   for (size_t m = 0; m < n_modes && !atomic_load(&app__stop); m++) {
     if (opts.drop && !app__drop(sinks, &plan, &error)) {
       fprintf(stderr, "loader: cannot drop: %s\n", error.message);
@@ -213,8 +266,13 @@ int app_main(int argc, char **argv)
                                                 : LOADER_EXIT_PARTIAL;
       goto out_report;
     }
-    if (!run_jobs(plan.jobs, plan.n_jobs, modes[m], workers, &env,
-                  &runs[n_runs], &error)) {
+    env.progress = app__progress_new(style, &plan);
+    progress_start(env.progress);
+    bool started = run_jobs(plan.jobs, plan.n_jobs, modes[m], workers, &env,
+                            &runs[n_runs], &error);
+    progress_stop(env.progress);
+    env.progress = NULL;
+    if (!started) {
       fprintf(stderr, "loader: %s\n", error.message);
       code = LOADER_EXIT_PARTIAL;
       goto out_report;

@@ -63,6 +63,7 @@ enum {
   OPT_PART,
   OPT_MAX_RATE,
   OPT_HELP_MAN,
+  OPT_PROGRESS,
 };
 
 /* One command-line option. */
@@ -148,7 +149,10 @@ static const cli_option_t cli__options[] = {
      "stop a job after N rejected rows (0: at the first; default: never)"},
     {"report-json", OPT_REPORT_JSON, "PATH", "Output",
      "write the report as JSON to PATH"},
-    {"quiet", 'q', NULL, NULL, "print no report (errors still go to stderr)"},
+    {"progress", OPT_PROGRESS, "WHEN", NULL,
+     "progress on stderr: auto (a terminal), always, never, plain"},
+    {"quiet", 'q', NULL, NULL,
+     "no report, no progress (errors still go to stderr)"},
     {"help", 'h', NULL, NULL, "show this help and exit"},
     {"version", OPT_VERSION, NULL, NULL, "show the version and exit"},
     {"help-markdown", OPT_HELP_MARKDOWN, NULL, NULL,
@@ -798,6 +802,21 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       }
       opts->part = i;
       opts->part_of = n;
+      break;
+    }
+    case OPT_PROGRESS: {
+      static const char *const whens[] = {"auto", "always", "never", "plain"};
+      int w;
+      for (w = 0; w < 4 && strcmp(optarg, whens[w]) != 0; w++)
+        ;
+      if (w == 4) {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--progress: expected auto, always, never or plain, "
+                       "got \"%s\"",
+                       optarg);
+        return CLI_USAGE;
+      }
+      opts->progress = w;
       break;
     }
     case OPT_MAX_RATE:

@@ -32,6 +32,9 @@ typedef struct job_ctx {
   doc_spec_t *spec;         /* the compiled header, once read */
   docb_t *builder;          /* builds documents from records */
   sink_write_result_t wres; /* per-document errors of the last write */
+  source_t *src;            /* the input, for progress (borrowed) */
+  bool gzip;                /* the input is gzip: progress in compressed
+                               bytes */
   bool failed;              /* the job stopped: res->error says why */
   uint64_t next_offset;     /* just past the last record dealt with */
   uint64_t next_line;       /* the physical line there */
@@ -84,6 +87,15 @@ static void job__backoff(const job_env_t *env, unsigned ms)
     nanosleep(&ts, NULL);
     ms -= step;
   }
+}
+
+/* Returns how far into its range the job is, in the units of the size the
+ * display knows: records dealt with, or compressed bytes read for gzip. */
+static uint64_t job__progress_bytes(const job_ctx_t *ctx)
+{
+  if (ctx->gzip)
+    return source_position(ctx->src);
+  return ctx->next_offset - ctx->job->start;
 }
 
 /* Records how far the job got, once its rejected rows are on disk. */
@@ -184,6 +196,10 @@ static bool job__flush(job_ctx_t *ctx)
                                raw, raw_len);
   }
   batch_clear(ctx->batch);
+  if (ctx->src)
+    progress_update(progress_slot(env->progress, ctx->job->index),
+                    job__progress_bytes(ctx), ctx->res->processed,
+                    ctx->res->rejected, false);
   return ok_to_go_on && job__checkpoint(ctx, false);
 }
 
@@ -373,6 +389,8 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   reader = csvr_new(src, env->dialect, start, line, job->end, &res->error);
   if (!reader)
     goto out;
+  ctx.src = src;
+  ctx.gzip = source_is_gzip(job->path);
   bson_error_t read_error;
   if (!csvr_read(reader, job__on_record, &ctx, &read_error)) {
     res->error = read_error;
@@ -397,6 +415,9 @@ out_done:
 out:
   if (!res->ok)
     res->next_line = ctx.next_line;
+  progress_update(progress_slot(env->progress, job->index),
+                  ctx.src ? job__progress_bytes(&ctx) : 0, res->processed,
+                  res->rejected, true);
   if (reader)
     res->empty_lines = csvr_empty_lines(reader);
   if (src)

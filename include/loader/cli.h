@@ -63,6 +63,8 @@ typedef struct options {
   unsigned part;              /* --part i/n: the i (1-based), or 0 */
   unsigned part_of;           /* --part i/n: the n */
   uint64_t max_rate;          /* --max-rate rows a second, 0: unlimited */
+  int progress;               /* --progress: 0 auto, 1 always, 2 never,
+                                 3 plain */
   input_t *inputs;            /* the FILE arguments, in order */
   size_t n_inputs;            /* how many */
 } options_t;

@@ -16,6 +16,7 @@
 #include "loader/csv_reader.h"
 #include "loader/doc_builder.h"
 #include "loader/rejects.h"
+#include "loader/progress.h"
 #include "loader/throttle.h"
 #include "loader/sink.h"
 
@@ -78,6 +79,7 @@ typedef struct job_env {
   rejects_t *rejects;            /* where rejected rows are written, or NULL */
   struct checkpoint *checkpoint; /* where progress is recorded, or NULL */
   throttle_t *throttle;          /* --max-rate, or NULL */
+  progress_t *progress;          /* the progress display, or NULL */
   uint64_t max_errors;           /* a job stops when it has rejected more
                                     rows than this (UINT64_MAX: never) */
   unsigned retries;              /* retries of a batch after a transient
