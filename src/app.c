@@ -3,6 +3,7 @@
 #include "loader/checkpoint.h"
 #include "loader/cli.h"
 #include "loader/error.h"
+#include "loader/infer.h"
 #include "loader/plan.h"
 #include "loader/progress.h"
 #include "loader/rejects.h"
@@ -171,6 +172,13 @@ int app_main(int argc, char **argv)
     goto out_options;
   }
   size_t workers = plan_workers(opts.workers, plan.n_jobs);
+  if (opts.infer) {
+    code = infer_run(&opts, &plan, stdout, &error) ? LOADER_EXIT_OK
+                                                   : LOADER_EXIT_PARTIAL;
+    if (code != LOADER_EXIT_OK)
+      fprintf(stderr, "loader: %s\n", error.message);
+    goto out_options;
+  }
 
   if (opts.password_file && !app__apply_password_file(&opts, &error)) {
     app__usage_error(&error);

@@ -64,6 +64,8 @@ enum {
   OPT_MAX_RATE,
   OPT_HELP_MAN,
   OPT_PROGRESS,
+  OPT_INFER,
+  OPT_SAMPLE_ROWS,
 };
 
 /* One command-line option. */
@@ -127,7 +129,11 @@ static const cli_option_t cli__options[] = {
      "field names for files without a header line"},
     {"field-file", OPT_FIELD_FILE, "FILE", NULL,
      "field names, one per line, for files without a header"},
-    {"no-infer", OPT_NO_INFER, NULL, "Values",
+    {"infer", OPT_INFER, NULL, "Values",
+     "preview each file's columns and types; write nothing"},
+    {"sample-rows", OPT_SAMPLE_ROWS, "N", NULL,
+     "rows --infer reads per file (default 10000)"},
+    {"no-infer", OPT_NO_INFER, NULL, NULL,
      "keep untyped values strings, exactly as in the file"},
     {"types", OPT_TYPES, "LIST", NULL,
      "column types, e.g. 'zip:string,age:int32,born:date(2006-01-02)'"},
@@ -557,6 +563,7 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   opts->batch_size = CLI_DEFAULT_BATCH;
   opts->batch_bytes = CLI_DEFAULT_BATCH_BYTES;
   opts->max_errors = UINT64_MAX;
+  opts->sample_rows = 10000;
   csvr_dialect_default(&opts->dialect);
   docb_options_default(&opts->doc);
   bool header_line = false;
@@ -804,6 +811,14 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       opts->part_of = n;
       break;
     }
+    case OPT_INFER:
+      opts->infer = true;
+      break;
+    case OPT_SAMPLE_ROWS:
+      if (!cli__number("sample-rows", optarg, 1, UINT32_MAX, &opts->sample_rows,
+                       error))
+        return CLI_USAGE;
+      break;
     case OPT_PROGRESS: {
       static const char *const whens[] = {"auto", "always", "never", "plain"};
       int w;

@@ -65,6 +65,8 @@ typedef struct options {
   uint64_t max_rate;          /* --max-rate rows a second, 0: unlimited */
   int progress;               /* --progress: 0 auto, 1 always, 2 never,
                                  3 plain */
+  bool infer;                 /* --infer: preview types, write nothing */
+  uint64_t sample_rows;       /* --sample-rows N for --infer */
   input_t *inputs;            /* the FILE arguments, in order */
   size_t n_inputs;            /* how many */
 } options_t;
