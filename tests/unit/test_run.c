@@ -98,7 +98,7 @@ static void run_files(env_fx_t *fx, run_mode_t mode, size_t workers,
   job_t *jobs = calloc(n_files, sizeof *jobs);
   char **paths = calloc(n_files, sizeof *paths);
   size_t *sizes = calloc(n_files, sizeof *sizes);
-  char(*colls)[16] = calloc(n_files, sizeof *colls);
+  char(*colls)[24] = calloc(n_files, sizeof *colls);
   assert_non_null(jobs);
   assert_non_null(colls);
   for (size_t i = 0; i < n_files; i++) {
