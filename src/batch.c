@@ -136,7 +136,7 @@ const char *batch_raw(const batch_t *b, size_t i, size_t *len)
     return "";
   }
   *len = b->raw_size[i];
-  return b->raw + b->raw_at[i];
+  return b->raw ? b->raw + b->raw_at[i] : "";
 }
 
 void batch_clear(batch_t *b)

@@ -591,7 +591,7 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
 
   /* Options may follow files: parse, take the next non-option as a file,
    * resume; "--" ends options. */
-  optind = 1;
+  optind = 0; /* glibc: a full reset, also of a half-parsed "-xq" */
   opterr = 0;
   for (;;) {
     int prev = optind;
@@ -878,8 +878,13 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
                      argv[optind - 1]);
       return CLI_USAGE;
     default:
-      bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                     "unknown option %s (see --help)", argv[optind - 1]);
+      /* Inside a cluster ("-xq") argv[optind - 1] is not the option. */
+      if (optopt > 0 && optopt < 256)
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "unknown option -%c (see --help)", optopt);
+      else
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "unknown option %s (see --help)", argv[optind - 1]);
       return CLI_USAGE;
     }
   }

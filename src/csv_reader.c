@@ -272,7 +272,8 @@ static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
         (r->dialect.comment >= 0 && len > 0 &&
          (unsigned char)p[0] == (unsigned char)r->dialect.comment)) {
       r->skipping_line = true;
-    } else if (ends_line && (len == 1 || (len == 2 && p[0] == '\r'))) {
+    } else if (ends_line &&
+               (len == 1 || (len == 2 && p[0] == '\r' && p[1] == '\n'))) {
       r->empty_lines++;
       r->skipping_line = true;
     } else {
@@ -332,12 +333,25 @@ bool csvr_read(csvr_t *r, csvr_record_fn fn, void *ctx, bson_error_t *error)
 {
   r->fn = fn;
   r->ctx = ctx;
+  /* A CR that ends a block is held back for the next one: whether it is
+   * half of a CRLF or a line end of its own shows only there. */
+  bool carry = false;
   while (!r->stop) {
     size_t n;
-    if (!source_read(r->src, r->block, CSVR_BLOCK_SIZE, &n, error))
+    if (carry)
+      r->block[0] = '\r';
+    if (!source_read(r->src, r->block + carry, CSVR_BLOCK_SIZE - carry, &n,
+                     error))
       return false;
+    bool eof = n == 0;
+    n += carry;
+    carry = false;
     if (n == 0)
       break;
+    if (!eof && r->block[n - 1] == '\r') {
+      carry = true;
+      n--;
+    }
     const char *p = r->block;
     const char *end = r->block + n;
     if (r->offset == 0 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
@@ -346,11 +360,20 @@ bool csvr_read(csvr_t *r, csvr_record_fn fn, void *ctx, bson_error_t *error)
     }
     while (p < end && !r->stop) {
       const char *nl = memchr(p, '\n', (size_t)(end - p));
+      const char *stop = nl ? nl : end;
+      /* A lone CR (classic Mac) ends a line too; a CR before LF does not. */
+      const char *cr = memchr(p, '\r', (size_t)(stop - p));
+      if (cr && cr + 1 < stop)
+        nl = cr;
+      else if (cr && !nl && cr + 1 == end && eof)
+        nl = cr;
       size_t len = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
       if (!csvr__feed(r, p, len, nl != NULL, error))
         return false;
       p += len;
     }
+    if (eof)
+      break;
   }
   if (r->stop)
     return true;
@@ -358,10 +381,18 @@ bool csvr_read(csvr_t *r, csvr_record_fn fn, void *ctx, bson_error_t *error)
   r->piece_end = r->offset;
   if (r->in_record && r->oversized) {
     csvr__deliver(r, "record exceeds 16 MiB");
-  } else if (r->in_record) {
+  } else if (r->in_record || r->parser.pstate != LIBCSV_ROW_NOT_BEGUN) {
+    /* (A record may be pending without in_record when lines end in a
+     * lone CR: libcsv ends records there, the reader counts LF lines.) */
     if (r->parser.pstate == LIBCSV_FIELD_BEGUN && r->parser.quoted)
       r->unterminated = true;
+    /* The record ended on the last line read, not on the one after. */
+    bool stepped = r->at_line_start && r->line > r->rec_line;
+    if (stepped)
+      r->line--;
     csv_fini(&r->parser, csvr__on_field, csvr__on_row, r);
+    if (stepped)
+      r->line++;
     if (r->oom) {
       bson_set_error(error, LOADER_ERROR_IO, ENOMEM,
                      "out of memory reading a record");

@@ -334,7 +334,9 @@ doc_spec_t *docb_spec_new(const csv_record_t *header,
   for (size_t i = 0; i < header->n_fields; i++) {
     if (!docb__insert(spec, i, error))
       goto out_fail;
-    if (strcmp(docb__name(spec, i), "_id") == 0)
+    /* "_id" or "_id.a": the file gives its own _id. */
+    if (strncmp(docb__name(spec, i), "_id", 3) == 0 &&
+        (docb__name(spec, i)[3] == '\0' || docb__name(spec, i)[3] == '.'))
       spec->has_id = true;
   }
   if (options->id_from == DOCB_ID_FIELDS && options->id_fields &&

@@ -240,9 +240,8 @@ static void test_raw_without_keep_raw(void **state)
   batch_destroy(b);
 }
 
-#ifdef LOADER_UNIT_KNOWN_BUGS
-/* BUG (src/batch.c, batch_raw): with keep_raw, when every raw record so far
- * is empty (raw_len 0), no raw buffer is ever allocated and batch_raw()
+/* Was a bug (src/batch.c, batch_raw): with keep_raw, when every raw record so
+ * far is empty (raw_len 0), no raw buffer is ever allocated and batch_raw()
  * returns NULL + 0 (NULL, and pointer arithmetic on NULL) instead of a
  * valid pointer to 0 bytes; a caller passing it on (fwrite, "%.*s", memcpy)
  * then hands NULL to a function that requires non-NULL. Expected a non-NULL
@@ -263,7 +262,6 @@ static void test_raw_empty_record(void **state)
   assert_non_null(raw);
   batch_destroy(b);
 }
-#endif
 
 int main(void)
 {
@@ -276,9 +274,7 @@ int main(void)
       cmocka_unit_test(test_clear_and_reuse),
       cmocka_unit_test(test_large_documents_grow_buffer),
       cmocka_unit_test(test_raw_without_keep_raw),
-#ifdef LOADER_UNIT_KNOWN_BUGS
       cmocka_unit_test(test_raw_empty_record),
-#endif
   };
   return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
 }

@@ -15,27 +15,6 @@
 #include "loader/cli.h"
 #include "loader/error.h"
 
-/* BUG workaround, see test_reparse_after_freed_argv: cli_parse() sets
- * optind = 1, which does not reset glibc's getopt (only optind = 0 does), so
- * a second cli_parse() in one process resumes at getopt's stale pointer into
- * the previous argv. Until src/cli.c sets optind = 0, the tests reset getopt
- * themselves before each parse. Set to 0 to check the fix. */
-#ifndef CLI_TEST_RESET_GETOPT
-#define CLI_TEST_RESET_GETOPT 1
-#endif
-
-/* Forces glibc's getopt to reinitialise (and forget its scan pointer), in
- * the "+" (stop at the first non-option) ordering cli_parse() relies on:
- * glibc reads the ordering only when it initialises. */
-static void reset_getopt(void)
-{
-  char prog[] = "x";
-  char *argv[] = {prog, NULL};
-  optind = 0;
-  opterr = 0;
-  (void)getopt(1, argv, "+:");
-}
-
 /* Parses a copy of args (args[0] is the program name). */
 static cli_status_t parse_args(int argc, const char **args, options_t *opts,
                                bson_error_t *error)
@@ -47,8 +26,6 @@ static cli_status_t parse_args(int argc, const char **args, options_t *opts,
     assert_non_null(argv[i]);
   }
   memset(error, 0, sizeof *error);
-  if (CLI_TEST_RESET_GETOPT)
-    reset_getopt();
   cli_status_t st = cli_parse(argc, argv, opts, error);
   for (int i = 0; i < argc; i++)
     free(argv[i]);
@@ -288,8 +265,7 @@ static void test_unknown_option(void **state)
   EXPECT_USAGE("--d", "--d", "a.csv");
 }
 
-#ifdef LOADER_UNIT_KNOWN_BUGS
-/* BUG (src/cli.c, cli_parse, the "unknown option" case): an unknown short
+/* Was a bug (src/cli.c, cli_parse, the "unknown option" case): an unknown short
  * option that is not the last letter of its argument ("-xq") is reported
  * with the wrong argument: argv[optind - 1] is used, but getopt has not
  * advanced optind past "-xq" yet, so `loader -xq a.csv` says "unknown
@@ -301,7 +277,7 @@ static void test_unknown_option_in_cluster(void **state)
   EXPECT_USAGE("unknown option -x", "-xq", "a.csv");
 }
 
-/* BUG (src/cli.c, cli_parse: "optind = 1"): glibc's getopt only
+/* Was a bug (src/cli.c, cli_parse: "optind = 1"): glibc's getopt only
  * reinitialises when optind is 0. With optind = 1 it keeps (a) its pointer
  * into the previous argv when the last parse stopped inside a cluster of
  * short options ("-xq" stopped at 'x'), so the next cli_parse() resumes at
@@ -316,7 +292,6 @@ static void test_reparse_after_freed_argv(void **state)
   char *first[] = {a0, a1, a2, NULL};
   options_t o;
   bson_error_t e;
-  reset_getopt();
   assert_int_equal(cli_parse(3, first, &o, &e), CLI_USAGE);
   cli_options_cleanup(&o);
   char b0[] = "loader", b1[] = "b.csv";
@@ -329,7 +304,6 @@ static void test_reparse_after_freed_argv(void **state)
   assert_string_equal(o.inputs[0].path, "b.csv");
   cli_options_cleanup(&o);
 }
-#endif
 
 static void test_missing_argument(void **state)
 {
@@ -455,10 +429,8 @@ int main(void)
       cmocka_unit_test_setup(test_bad_collection_names, unset_uri),
       cmocka_unit_test_setup(test_help_and_version, unset_uri),
       cmocka_unit_test(test_help_text),
-#ifdef LOADER_UNIT_KNOWN_BUGS
       cmocka_unit_test(test_unknown_option_in_cluster),
       cmocka_unit_test_setup(test_reparse_after_freed_argv, unset_uri),
-#endif
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -448,9 +448,8 @@ static void test_unterminated_quote(void **state)
   recs_free(&rs);
 }
 
-#ifdef LOADER_UNIT_KNOWN_BUGS
-/* BUG (src/csv_reader.c, csvr_read end-of-input path / csvr__deliver): when
- * a file ends with a newline inside an unterminated quoted field, the
+/* Was a bug (src/csv_reader.c, csvr_read end-of-input path / csvr__deliver):
+ * when a file ends with a newline inside an unterminated quoted field, the
  * record's end_line is one past the file's last line: for "h,v\n1,\"abc\n
  * 2,3\n" (3 lines) the problem record has line 2 and end_line 4, expected
  * end_line 3. r->line was already advanced past the final '\n' when
@@ -469,10 +468,8 @@ static void test_unterminated_quote_final_newline(void **state)
   assert_string_equal(c->raw, "1,\"abc\n2,3");
   recs_free(&rs);
 }
-#endif
 
-#ifdef LOADER_UNIT_KNOWN_BUGS
-/* BUG (src/csv_reader.c, csvr_read end of input / csvr__on_row): with
+/* Was a bug (src/csv_reader.c, csvr_read end of input / csvr__on_row): with
  * CR-only line ends (classic Mac), which libcsv accepts as record ends, the
  * whole file is one "physical line" to the reader: after the first record
  * in_record is false, so (1) a last record without a trailing CR is never
@@ -493,12 +490,12 @@ static void test_cr_only_line_ends(void **state)
   recs_free(&rs);
 }
 
-/* BUG (src/csv_reader.c, csvr__feed): an empty CRLF line whose '\r' is the
- * last byte of a 256 KiB block and whose '\n' opens the next is not
- * counted by csvr_empty_lines() (the '\r' piece does not end a line, so the
- * empty-line test "len == 2 && p[0] == '\r'" never sees the pair; a
- * record is begun instead and silently dropped). Line numbers stay right.
- * Expected csvr_empty_lines() == 1. */
+/* Was a bug (src/csv_reader.c, csvr__feed): an empty CRLF line whose '\r' is
+ * the last byte of a 256 KiB block and whose '\n' opens the next is not counted
+ * by csvr_empty_lines() (the '\r' piece does not end a line, so the empty-line
+ * test "len == 2 && p[0] == '\r'" never sees the pair; a record is begun
+ * instead and silently dropped). Line numbers stay right. Expected
+ * csvr_empty_lines() == 1. */
 static void test_blank_crlf_split_at_block_boundary(void **state)
 {
   (void)state;
@@ -518,7 +515,6 @@ static void test_blank_crlf_split_at_block_boundary(void **state)
   assert_int_equal(empty, 1);
   recs_free(&rs);
 }
-#endif
 
 static void test_stop_from_callback(void **state)
 {
@@ -966,11 +962,9 @@ int main(void)
       cmocka_unit_test(test_ten_thousand_columns_last_value),
       cmocka_unit_test(test_destroy_null),
       cmocka_unit_test(test_source_errors),
-#ifdef LOADER_UNIT_KNOWN_BUGS
       cmocka_unit_test(test_unterminated_quote_final_newline),
       cmocka_unit_test(test_cr_only_line_ends),
       cmocka_unit_test(test_blank_crlf_split_at_block_boundary),
-#endif
   };
   return cmocka_run_group_tests_name("csv_reader", tests, NULL, NULL);
 }

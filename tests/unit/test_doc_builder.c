@@ -491,8 +491,7 @@ static int count_key(const bson_t *doc, const char *key)
   return n;
 }
 
-#ifdef LOADER_UNIT_KNOWN_BUGS
-/* BUG (src/doc_builder.c, docb_spec_new: has_id): a header whose _id is a
+/* Was a bug (src/doc_builder.c, docb_spec_new: has_id): a header whose _id is a
  * dotted path ("_id.a,x") is not seen as having an _id, so with add_id the
  * document gets a generated ObjectId _id *and* the _id subdocument from the
  * columns: { "_id" : ObjectId, "_id" : { "a" : 1 }, "x" : 2 } -- a duplicate
@@ -518,7 +517,6 @@ static void test_dotted_id_column(void **state)
   docb_destroy(b);
   docb_spec_destroy(spec);
 }
-#endif
 
 static void test_id_once(void **state)
 {
@@ -579,9 +577,7 @@ int main(void)
       cmocka_unit_test(test_id_column),
       cmocka_unit_test(test_id_once),
       cmocka_unit_test(test_builder_reuse_after_reject),
-#ifdef LOADER_UNIT_KNOWN_BUGS
       cmocka_unit_test(test_dotted_id_column),
-#endif
   };
   return cmocka_run_group_tests_name("doc_builder", tests, NULL, NULL);
 }

@@ -232,7 +232,8 @@ static void test_producer_blocks_on_full_queue(void **state)
     assert_int_equal(g.order[i], i);
 }
 
-/* Task for the wait test: sleeps then marks. */
+/* pool_wait() returns only when queued and running tasks are done, round
+ * after round on the same pool. */
 static void test_wait_waits_for_running(void **state)
 {
   (void)state;

@@ -518,6 +518,103 @@ static void test_problems_header_only_and_failures(void **state)
   free(text);
 }
 
+static void test_split_file_parts(void **state)
+{
+  (void)state;
+  job_t jobs[2] = {{.collection = "c",
+                    .path = "big.csv",
+                    .end = 100,
+                    .start_line = 1,
+                    .part = 1,
+                    .parts = 2},
+                   {.collection = "c",
+                    .path = "big.csv",
+                    .start = 100,
+                    .end = UINT64_MAX,
+                    .index = 1,
+                    .start_line = 7,
+                    .part = 2,
+                    .parts = 2}};
+  plan_t plan = {.jobs = jobs, .n_jobs = 2};
+  job_result_t res[2] = {
+      {.processed = 2, .inserted = 2, .prior = 0, .post = 2, .ok = true},
+      {.processed = 3, .inserted = 3, .prior = 0, .post = 5, .ok = true}};
+  int64_t cprior[2] = {0, -1}, cpost[2] = {5, -1};
+  run_t run = {.mode = RUN_PARALLEL,
+               .workers = 2,
+               .elapsed_s = 1.0,
+               .n_jobs = 2,
+               .results = res,
+               .coll_prior = cprior,
+               .coll_post = cpost};
+  capture_t c;
+  report_text(cap_open(&c), &plan, &run, 1, false);
+  char *text = cap_close(&c);
+  assert_non_null(strstr(text, "\nc           big.csv [1/2]           2  "));
+  assert_non_null(strstr(text, "\nc           big.csv [2/2]           3  "));
+  free(text);
+
+  report_json(cap_open(&c), &plan, &run, 1);
+  text = cap_close(&c);
+  bson_t *doc = parse_json(text);
+  assert_string_equal(get_str(doc, "runs.0.jobs.1.file"), "big.csv");
+  assert_int_equal(get_int(doc, "runs.0.jobs.1.part"), 2);
+  assert_int_equal(get_int(doc, "runs.0.jobs.1.parts"), 2);
+  assert_int_equal(get_int(doc, "runs.0.jobs.0.part"), 1);
+  assert_int_equal(get_int(doc, "runs.0.jobs.0.updated"), 0);
+  assert_int_equal(get_int(doc, "runs.0.jobs.0.retries"), 0);
+  bson_destroy(doc);
+  free(text);
+
+  /* The shared collection grew by what its jobs inserted: nothing to say
+   * (the jobs' own prior/post overlap and are not checked). */
+  report_problems(cap_open(&c), &plan, &run, 1);
+  text = cap_close(&c);
+  assert_string_equal(text, "");
+  free(text);
+
+  /* It grew by more. */
+  cpost[0] = 7;
+  report_problems(cap_open(&c), &plan, &run, 1);
+  text = cap_close(&c);
+  assert_string_equal(
+      text, "loader: collection \"c\": accounting does not close: it grew by "
+            "7 but its jobs inserted 5 (did something else write to it "
+            "during the load?)\n");
+  free(text);
+
+  /* A part with no rows is no "header only" warning. */
+  cpost[0] = 2;
+  res[1] = (job_result_t){.prior = 2, .post = 2, .ok = true};
+  report_problems(cap_open(&c), &plan, &run, 1);
+  text = cap_close(&c);
+  assert_string_equal(text, "");
+  free(text);
+}
+
+static void test_problems_processed_accounting(void **state)
+{
+  (void)state;
+  /* processed must be inserted + updated + rejected. */
+  job_result_t res = {.processed = 10,
+                      .inserted = 6,
+                      .updated = 1,
+                      .rejected = 2,
+                      .prior = 0,
+                      .post = 6,
+                      .ok = true,
+                      .n_samples = 2};
+  res.samples[0] = (job_reject_t){.line = 3, .column = 1, .reason = "a"};
+  res.samples[1] = (job_reject_t){.line = 5, .column = 0, .reason = "b"};
+  char *text = problems_of(&res, 1);
+  assert_string_equal(text, "loader: p.csv:3:1: a\n"
+                            "loader: p.csv:5: b\n"
+                            "loader: p.csv: accounting does not close: "
+                            "processed 10 != inserted 6 + updated 1 + "
+                            "rejected 2\n");
+  free(text);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -532,6 +629,8 @@ int main(void)
       cmocka_unit_test(test_problems_samples_and_count),
       cmocka_unit_test(test_problems_accounting),
       cmocka_unit_test(test_problems_header_only_and_failures),
+      cmocka_unit_test(test_split_file_parts),
+      cmocka_unit_test(test_problems_processed_accounting),
   };
   return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }
