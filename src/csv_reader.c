@@ -98,6 +98,9 @@ static bool csvr__init_parser(csvr_t *r)
 {
   if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
     return false;
+  /* libcsv grows its field buffer by this much at a time; its default of
+   * 128 bytes makes a multi-megabyte field cost quadratic copying. */
+  csv_set_blk_size(&r->parser, 64 * 1024);
   csv_set_delim(&r->parser, r->dialect.delimiter);
   csv_set_quote(&r->parser, r->dialect.quote);
   if (!r->dialect.trim)
