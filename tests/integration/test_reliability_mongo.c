@@ -184,6 +184,37 @@ static void test_retryable_errors(void **state)
   load_with_fault("error:every:23:10107", NULL); /* NotWritablePrimary */
 }
 
+/* A reply delayed past the client's socket timeout: the client gives up
+ * on a batch that still lands; the retry must not double it. */
+static void test_delay_past_socket_timeout(void **state)
+{
+  (void)state;
+  if (test_server_external())
+    skip();
+  const char *srv_args[] = {"--fault", "delay:every:20:1500", NULL};
+  test_server_t srv;
+  assert_true(test_server_spawn(srv_args, &srv));
+  char uri[128];
+  snprintf(uri, sizeof uri, "%s?socketTimeoutMS=400", srv.uri);
+  char *json = test_tmp_path("delay.json");
+  char spec[1100];
+  snprintf(spec, sizeof spec, "c=%s", g_big);
+  const char *args[] = {
+      "--uri",         uri,  "--db", "rel", "--retry-max-wait", "1", "-q",
+      "--report-json", json, spec,   NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  assert_int_equal(report_int(json, "runs.0.jobs.0.inserted"), BIG_ROWS);
+  assert_true(report_int(json, "runs.0.jobs.0.retries") >= 1);
+  /* The delayed inserts land after the client gave up: wait them out. */
+  struct timespec ts = {2, 0};
+  nanosleep(&ts, NULL);
+  mongoc_client_t *client = mongoc_client_new(srv.uri);
+  assert_each_once(client, "rel", "c", BIG_ROWS);
+  mongoc_client_destroy(client);
+  test_server_stop(&srv);
+  free(json);
+}
+
 /* A non-retryable error is not retried: the job fails with the code. */
 static void test_non_retryable_error(void **state)
 {
@@ -472,6 +503,7 @@ int main(void)
       cmocka_unit_test(test_drop_before_apply),
       cmocka_unit_test(test_drop_after_apply),
       cmocka_unit_test(test_retryable_errors),
+      cmocka_unit_test(test_delay_past_socket_timeout),
       cmocka_unit_test(test_non_retryable_error),
       cmocka_unit_test(test_upsert_twice),
       cmocka_unit_test(test_merge_twice),

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Reads the optional "ordered" flag (default true). */
 static bool is_ordered(const bson_t *body)
@@ -133,6 +134,11 @@ bool cmd_insert(cmd_ctx_t *ctx, bson_error_t *error)
   case FAULT_DROP_AFTER:
     ctx->drop_connection = true;
     break;
+  case FAULT_DELAY: {
+    struct timespec ts = {code / 1000, (long)(code % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    break;
+  }
   case FAULT_NONE:
     break;
   }

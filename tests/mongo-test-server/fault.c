@@ -43,6 +43,8 @@ bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len)
     out->kind = FAULT_DROP_AFTER;
   else if (!strcmp(parts[0], "error"))
     out->kind = FAULT_ERROR;
+  else if (!strcmp(parts[0], "delay"))
+    out->kind = FAULT_DELAY;
   else
     goto bad;
   int i = 1;
@@ -52,7 +54,7 @@ bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len)
   }
   if (i >= n || !parse_positive(parts[i++], &out->n))
     goto bad;
-  if (out->kind == FAULT_ERROR) {
+  if (out->kind == FAULT_ERROR || out->kind == FAULT_DELAY) {
     if (i >= n || !parse_positive(parts[i++], &code) || code > 1000000)
       goto bad;
     out->code = (int)code;
@@ -63,7 +65,8 @@ bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len)
 bad:
   snprintf(why, why_len,
            "bad fault spec '%s' (want drop-before-apply:N, "
-           "drop-after-apply:N, error:N:CODE, or KIND:every:N...)",
+           "drop-after-apply:N, error:N:CODE, delay:N:MS, or "
+           "KIND:every:N...)",
            spec);
   return false;
 }

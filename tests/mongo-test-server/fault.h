@@ -14,7 +14,10 @@ typedef enum {
   FAULT_NONE,        /* nothing: serve the insert */
   FAULT_DROP_BEFORE, /* close the connection without applying the insert */
   FAULT_DROP_AFTER,  /* apply the insert, then close without replying */
-  FAULT_ERROR        /* reply with an error code and apply nothing */
+  FAULT_ERROR,       /* reply with an error code and apply nothing */
+  FAULT_DELAY        /* wait (code = milliseconds), then serve the insert:
+                        past the client's socket timeout, the client gives
+                        up while the insert still lands */
 } fault_kind_t;
 
 /* One parsed --fault switch. */
@@ -22,7 +25,8 @@ typedef struct {
   fault_kind_t kind; /* what happens */
   uint64_t n;        /* fires on insert number n (1-based), or every n-th */
   bool every;        /* every n-th insert rather than only the n-th */
-  int code;          /* FAULT_ERROR: the server error code to answer */
+  int code;          /* FAULT_ERROR: the server error code to answer;
+                        FAULT_DELAY: the delay in milliseconds */
 } fault_t;
 
 /* All switches and the server-wide insert counter. */
@@ -33,8 +37,8 @@ typedef struct {
 } fault_set_t;
 
 /* Parses SPEC: drop-before-apply:N, drop-after-apply:N, error:N:CODE,
- * KIND:every:N, error:every:N:CODE. Returns false with a reason in why
- * (why_len bytes) on a bad spec. */
+ * delay:N:MS, KIND:every:N, error:every:N:CODE, delay:every:N:MS. Returns false
+ * with a reason in why (why_len bytes) on a bad spec. */
 bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len);
 
 /* Counts one insert command and returns the first switch that fires on it

@@ -53,8 +53,8 @@ static const option_t options[] = {
      "write the port number to PATH once listening"},
     {"fault", required_argument, OPT_FAULT, "SPEC",
      "inject a fault (repeatable): drop-before-apply:N, "
-     "drop-after-apply:N, error:N:CODE, or KIND:every:N, "
-     "error:every:N:CODE; counted over insert commands"},
+     "drop-after-apply:N, error:N:CODE, delay:N:MS, or KIND:every:N, "
+     "error:every:N:CODE, delay:every:N:MS; counted over insert commands"},
     {"delay-ms", required_argument, OPT_DELAY, "N",
      "wait N milliseconds before every reply"},
     {"verbose", no_argument, OPT_VERBOSE, NULL, "log commands to stderr"},
