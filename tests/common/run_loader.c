@@ -119,6 +119,36 @@ int run_loader(const char *const *args, loader_output_t *out)
   return status;
 }
 
+pid_t spawn_loader(const char *const *args, const char *stdout_path)
+{
+  const char *bin = getenv("LOADER_BIN");
+  if (!bin || !*bin) {
+    fprintf(stderr, "test: LOADER_BIN is not set; run through ctest\n");
+    abort();
+  }
+  size_t n = 0;
+  while (args[n])
+    n++;
+  char **argv = calloc(n + 2, sizeof *argv);
+  argv[0] = (char *)bin;
+  for (size_t i = 0; i < n; i++)
+    argv[i + 1] = (char *)args[i];
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1,
+                                   stdout_path ? stdout_path : "/dev/null",
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid;
+  int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  free(argv);
+  if (rc != 0) {
+    fprintf(stderr, "test: cannot start %s: %s\n", bin, strerror(rc));
+    abort();
+  }
+  return pid;
+}
+
 void loader_output_free(loader_output_t *out)
 {
   free(out->out);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct loader_output {
   int status; /* exit code, or 128 + signal when killed */
@@ -17,6 +18,12 @@ typedef struct loader_output {
  * (loader_output_free() it). Aborts the test program when the loader cannot
  * be started. */
 int run_loader(const char *const *args, loader_output_t *out);
+
+/* Starts $LOADER_BIN with args (NULL-terminated, without argv[0]) and
+ * returns its pid without waiting; its stdout goes to stdout_path (or
+ * /dev/null when NULL), its stderr to the test's. For tests that signal or
+ * kill the loader mid-run. Aborts when it cannot be started. */
+pid_t spawn_loader(const char *const *args, const char *stdout_path);
 
 /* Frees the captured output. */
 void loader_output_free(loader_output_t *out);

@@ -17,33 +17,28 @@
 #include "run_loader.h"
 #include "test_uri.h"
 
-static char *g_uri;
-static char *g_db;
-static mongoc_client_t *g_client;
+/* The live server, this file's database, a client to read back. */
+static test_env_t g_env;
+#define g_uri g_env.uri
+#define g_db g_env.db
+#define g_client g_env.client
+
 static char g_corpus[1024]; /* the tests/corpus directory */
 
 static int setup_all(void **state)
 {
   (void)state;
-  g_uri = test_mongodb_uri();
-  if (!g_uri)
+  if (!test_env_setup(&g_env, "corpus"))
     return -1;
-  g_db = test_db_name("corpus");
-  g_client = mongoc_client_new(g_uri);
   const char *src = getenv("LOADER_SOURCE_DIR");
   snprintf(g_corpus, sizeof g_corpus, "%s/tests/corpus", src ? src : ".");
-  return g_client ? 0 : -1;
+  return 0;
 }
 
 static int teardown_all(void **state)
 {
   (void)state;
-  mongoc_database_t *db = mongoc_client_get_database(g_client, g_db);
-  mongoc_database_drop(db, NULL);
-  mongoc_database_destroy(db);
-  mongoc_client_destroy(g_client);
-  free(g_uri);
-  free(g_db);
+  test_env_teardown(&g_env);
   return 0;
 }
 

@@ -25,21 +25,19 @@
 #include "test_server.h"
 #include "test_uri.h"
 
-static char *g_uri;               /* the live server */
-static char *g_db;                /* this process's database */
-static mongoc_client_t *g_client; /* for reading back */
-static char g_customers[1024];    /* data/customers.csv */
-static char g_products[1024];     /* data/products.csv */
+/* The live server, this file's database, a client to read back. */
+static test_env_t g_env;
+#define g_uri g_env.uri
+#define g_db g_env.db
+#define g_client g_env.client
+
+static char g_customers[1024]; /* data/customers.csv */
+static char g_products[1024];  /* data/products.csv */
 
 static int setup_all(void **state)
 {
   (void)state;
-  g_uri = test_mongodb_uri();
-  if (!g_uri)
-    return -1;
-  g_db = test_db_name("load");
-  g_client = mongoc_client_new(g_uri);
-  if (!g_client)
+  if (!test_env_setup(&g_env, "load"))
     return -1;
   const char *src = getenv("LOADER_SOURCE_DIR");
   snprintf(g_customers, sizeof g_customers, "%s/data/customers.csv",
@@ -52,12 +50,7 @@ static int setup_all(void **state)
 static int teardown_all(void **state)
 {
   (void)state;
-  mongoc_database_t *db = mongoc_client_get_database(g_client, g_db);
-  mongoc_database_drop(db, NULL);
-  mongoc_database_destroy(db);
-  mongoc_client_destroy(g_client);
-  free(g_uri);
-  free(g_db);
+  test_env_teardown(&g_env);
   return 0;
 }
 

@@ -27,43 +27,36 @@
 #include "test_server.h"
 #include "test_uri.h"
 
+/* The live server, this file's database, a client to read back. */
+static test_env_t g_env;
+#define g_uri g_env.uri
+#define g_db g_env.db
+#define g_client g_env.client
+
 #define BIG_ROWS 100000
 
-static char *g_uri;
-static char *g_db;
-static mongoc_client_t *g_client;
 static char *g_big;           /* BIG_ROWS customers */
 static char g_products[1024]; /* data/products.csv */
-
-extern char **environ;
 
 static int setup_all(void **state)
 {
   (void)state;
-  g_uri = test_mongodb_uri();
-  if (!g_uri)
+  if (!test_env_setup(&g_env, "rel"))
     return -1;
-  g_db = test_db_name("rel");
-  g_client = mongoc_client_new(g_uri);
   g_big = test_tmp_path("big.csv");
   if (!test_generate("customers", BIG_ROWS, 42, g_big))
     return -1;
   const char *src = getenv("LOADER_SOURCE_DIR");
   snprintf(g_products, sizeof g_products, "%s/data/products.csv",
            src ? src : ".");
-  return g_client ? 0 : -1;
+  return 0;
 }
 
 static int teardown_all(void **state)
 {
   (void)state;
-  mongoc_database_t *db = mongoc_client_get_database(g_client, g_db);
-  mongoc_database_drop(db, NULL);
-  mongoc_database_destroy(db);
-  mongoc_client_destroy(g_client);
-  free(g_uri);
-  free(g_db);
   free(g_big);
+  test_env_teardown(&g_env);
   return 0;
 }
 
@@ -332,17 +325,9 @@ static void test_sigint_stops_cleanly(void **state)
   char *out = test_tmp_path("int.out");
   char spec[1100];
   snprintf(spec, sizeof spec, "c=%s", g_big);
-  const char *bin = getenv("LOADER_BIN");
-  char *argv[] = {(char *)bin, "--uri",        srv.uri, "--db",
-                  "rel",       "--batch-size", "500",   "--report-json",
-                  json,        spec,           NULL};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  pid_t pid;
-  assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  const char *args[] = {"--uri", srv.uri,         "--db", "rel", "--batch-size",
+                        "500",   "--report-json", json,   spec,  NULL};
+  pid_t pid = spawn_loader(args, out);
   struct timespec ts = {1, 0};
   nanosleep(&ts, NULL);
   kill(pid, SIGINT);
@@ -375,17 +360,10 @@ static pid_t start_checkpointed(const test_server_t *srv, const char *cp,
 {
   static char spec[1100];
   snprintf(spec, sizeof spec, "c=%s", g_big);
-  const char *bin = getenv("LOADER_BIN");
-  char *argv[] = {
-      (char *)bin, "--uri",     (char *)srv->uri, "--db", "rel", "--checkpoint",
-      (char *)cp,  "--rejects", (char *)rejects,  "-q",   spec,  NULL};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
+  const char *args[] = {"--uri",        srv->uri, "--db",      "rel",
+                        "--checkpoint", cp,       "--rejects", rejects,
+                        "-q",           spec,     NULL};
+  return spawn_loader(args, NULL);
 }
 
 /* Resumes the checkpointed load; asserts it finishes and every row is in
