@@ -36,6 +36,30 @@
  * victim. */
 #define SINK_MYSQL_ATTEMPTS 4
 
+/* The type a new column of class cls gets. */
+static const char *sink_mysql__type(sql_class_t cls)
+{
+  switch (cls) {
+  case SQL_INTEGER:
+    return "BIGINT";
+  case SQL_REAL:
+    return "DOUBLE";
+  case SQL_BLOB:
+    return "LONGBLOB";
+  default:
+    return "LONGTEXT";
+  }
+}
+
+/* How MySQL's statements are spelt. */
+static const sql_dialect_t sink_mysql__dialect = {
+    .name = "mysql",
+    .quote = '`',
+    .type = sink_mysql__type,
+    .create_suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+                     "COLLATE=utf8mb4_bin",
+};
+
 typedef struct sink_mysql_factory {
   char *host;         /* host name or address; NULL: localhost */
   char *user;         /* user name, or NULL */
@@ -60,10 +84,7 @@ typedef struct sink_mysql {
   MYSQL_BIND *binds;       /* parameters of a statement */
   size_t binds_cap;        /* allocated entries of binds */
   sql_docs_t docs;         /* the batch's documents */
-  sql_value_t *vals;       /* rows of values, cols.n per row */
-  size_t vals_cap;         /* allocated entries of vals */
-  size_t *good;            /* batch index of each row of vals */
-  size_t good_cap;         /* allocated entries of good */
+  sql_rows_t rows;         /* the batch's rows that fit the table */
 } sink_mysql_t;
 
 /* Fills error from the connection's last error: the server's code stays. */
@@ -367,8 +388,7 @@ static void sink_mysql__close(void *sink)
   sql_table_clear(&s->cols);
   sql_docs_cleanup(&s->docs);
   free(s->binds);
-  free(s->vals);
-  free(s->good);
+  sql_rows_free(&s->rows);
   free(s);
 }
 
@@ -377,7 +397,7 @@ static void *sink_mysql__open(void *state, const char *collection,
 {
   sink_mysql_t *s = calloc(1, sizeof *s);
   if (!s || !(s->table = strdup(collection)) ||
-      !sql_buf_ident(&s->qtable, collection, '`')) {
+      !sql_buf_ident(&s->qtable, collection, sink_mysql__dialect.quote)) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
     sink_mysql__close(s);
     return NULL;
@@ -489,21 +509,6 @@ static sql_class_t sink_mysql__class(const char *type)
   return SQL_ANY;
 }
 
-/* The type a new column of class cls gets. */
-static const char *sink_mysql__type(sql_class_t cls)
-{
-  switch (cls) {
-  case SQL_INTEGER:
-    return "BIGINT";
-  case SQL_REAL:
-    return "DOUBLE";
-  case SQL_BLOB:
-    return "LONGBLOB";
-  default:
-    return "LONGTEXT";
-  }
-}
-
 /* Loads the table's columns into s->cols; none when it does not exist. */
 static bool sink_mysql__load_columns(sink_mysql_t *s, bson_error_t *error)
 {
@@ -531,30 +536,13 @@ static bool sink_mysql__load_columns(sink_mysql_t *s, bson_error_t *error)
 static bool sink_mysql__ensure_table(sink_mysql_t *s, bson_error_t *error)
 {
   bool ok = false;
-  sql_table_t derived = {0};
   sql_buf_t q = {0};
   if (!sink_mysql__load_columns(s, error))
     goto out;
   if (s->cols.n == 0) {
-    if (!sql_table_derive(&derived, &s->docs, error))
+    if (!sql_create_stmt(&q, &sink_mysql__dialect, s->table, s->qtable.s,
+                         &s->docs, error))
       goto out;
-    if (derived.n == 0) {
-      bson_set_error(error, LOADER_ERROR_SINK, 0,
-                     "mysql: cannot create table %s: no columns", s->table);
-      goto out;
-    }
-    bool mem = sql_buf_addz(&q, "CREATE TABLE IF NOT EXISTS ") &&
-               sql_buf_addz(&q, s->qtable.s) && sql_buf_addz(&q, " (");
-    for (size_t i = 0; mem && i < derived.n; i++)
-      mem = (i == 0 || sql_buf_addz(&q, ", ")) &&
-            sql_buf_ident(&q, derived.cols[i].name, '`') &&
-            sql_buf_addz(&q, " ") &&
-            sql_buf_addz(&q, sink_mysql__type(derived.cols[i].cls));
-    if (!mem || !sql_buf_addz(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
-                                  "COLLATE=utf8mb4_bin")) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      goto out;
-    }
     char what[300];
     snprintf(what, sizeof what, "cannot create table %.200s", s->table);
     if (!sink_mysql__exec(s->conn, q.s, what, error) ||
@@ -566,7 +554,6 @@ static bool sink_mysql__ensure_table(sink_mysql_t *s, bson_error_t *error)
   s->have_cols = true;
   ok = true;
 out:
-  sql_table_clear(&derived);
   sql_buf_free(&q);
   return ok;
 }
@@ -576,18 +563,8 @@ static MYSQL_STMT *sink_mysql__prepare(sink_mysql_t *s, size_t rows,
                                        bson_error_t *error)
 {
   sql_buf_t q = {0};
-  bool mem = sql_buf_addz(&q, "INSERT INTO ") &&
-             sql_buf_addz(&q, s->qtable.s) && sql_buf_addz(&q, " (");
-  for (size_t i = 0; mem && i < s->cols.n; i++)
-    mem = (i == 0 || sql_buf_addz(&q, ", ")) &&
-          sql_buf_ident(&q, s->cols.cols[i].name, '`');
-  mem = mem && sql_buf_addz(&q, ") VALUES ");
-  for (size_t r = 0; mem && r < rows; r++) {
-    mem = sql_buf_addz(&q, r ? ", (" : "(");
-    for (size_t i = 0; mem && i < s->cols.n; i++)
-      mem = sql_buf_addz(&q, i ? ", ?" : "?");
-    mem = mem && sql_buf_addz(&q, ")");
-  }
+  bool mem =
+      sql_insert_stmt(&q, &sink_mysql__dialect, s->qtable.s, &s->cols, rows);
   MYSQL_STMT *st = mem ? mysql_stmt_init(s->conn) : NULL;
   if (!st) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
@@ -600,7 +577,7 @@ static MYSQL_STMT *sink_mysql__prepare(sink_mysql_t *s, size_t rows,
   return st;
 }
 
-/* Binds rows [first, first + rows) of s->vals to st. */
+/* Binds rows [first, first + rows) of s->rows.vals to st. */
 static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
                              size_t rows, bson_error_t *error)
 {
@@ -616,7 +593,7 @@ static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
   }
   memset(s->binds, 0, n * sizeof *s->binds);
   for (size_t i = 0; i < n; i++) {
-    sql_value_t *v = &s->vals[first * ncols + i];
+    sql_value_t *v = &s->rows.vals[first * ncols + i];
     MYSQL_BIND *b = &s->binds[i];
     switch (v->kind) {
     case SQLV_NULL:
@@ -712,7 +689,7 @@ static sink_mysql_outcome_t sink_mysql__insert_each(sink_mysql_t *s,
       sink_mysql__stmt_error(s->single, s->table, error);
       return SINK_MYSQL_FAIL;
     }
-    if (!sink_result_add_error(result, s->good[r], (int32_t)code,
+    if (!sink_result_add_error(result, s->rows.good[r], (int32_t)code,
                                mysql_stmt_error(s->single))) {
       bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
       return SINK_MYSQL_FAIL;
@@ -733,7 +710,7 @@ static size_t sink_mysql__chunk(const sink_mysql_t *s, size_t first,
   while (first + k < rows && k < per) {
     size_t row_bytes = 0;
     for (size_t c = 0; c < ncols; c++)
-      row_bytes += s->vals[(first + k) * ncols + c].len + 9;
+      row_bytes += s->rows.vals[(first + k) * ncols + c].len + 9;
     if (k > 0 && bytes + row_bytes > SINK_MYSQL_MAX_BYTES)
       break;
     bytes += row_bytes;
@@ -801,44 +778,6 @@ out_rollback:
   return out;
 }
 
-/* Converts the batch's documents to rows; those that do not fit go to
- * result. Returns the number of rows in *n_rows. */
-static bool sink_mysql__rows(sink_mysql_t *s, sink_write_result_t *result,
-                             size_t *n_rows, bson_error_t *error)
-{
-  size_t ncols = s->cols.n, n = s->docs.n;
-  if (n * ncols > s->vals_cap) {
-    sql_value_t *v = realloc(s->vals, n * ncols * sizeof *v);
-    if (!v)
-      goto out_oom;
-    s->vals = v;
-    s->vals_cap = n * ncols;
-  }
-  if (n > s->good_cap) {
-    size_t *g = realloc(s->good, n * sizeof *g);
-    if (!g)
-      goto out_oom;
-    s->good = g;
-    s->good_cap = n;
-  }
-  size_t rows = 0;
-  for (size_t i = 0; i < n; i++) {
-    char why[256];
-    if (sql_row_from_doc(&s->cols, &s->docs.docs[i], &s->vals[rows * ncols],
-                         why, sizeof why)) {
-      s->good[rows++] = i;
-    } else if (!sink_result_add_error(
-                   result, i, ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, why)) {
-      goto out_oom;
-    }
-  }
-  *n_rows = rows;
-  return true;
-out_oom:
-  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-  return false;
-}
-
 static bool sink_mysql__write(void *sink, const batch_t *batch,
                               sink_write_result_t *result, bson_error_t *error)
 {
@@ -847,9 +786,10 @@ static bool sink_mysql__write(void *sink, const batch_t *batch,
     return false;
   if (!s->have_cols && !sink_mysql__ensure_table(s, error))
     return false;
-  size_t rows;
-  if (!sink_mysql__rows(s, result, &rows, error))
+  if (!sql_rows_build(&s->rows, &s->cols, &s->docs,
+                      ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, result, error))
     return false;
+  size_t rows = s->rows.n;
   if (rows == 0)
     return true;
   size_t kept = result->n_errors; /* the loader's own refusals */

@@ -156,6 +156,27 @@ static bool sql__walk_doc(const bson_t *doc, sql_leaf_fn fn, void *ctx,
   return sql__walk(&it, name, 0, 0, fn, ctx, too_long);
 }
 
+/* Walks the leaves of every document of docs with fn, which fails only when
+ * out of memory. Returns false and fills error when a name grew too long or
+ * fn stopped the walk. */
+static bool sql__walk_docs(const sql_docs_t *docs, sql_leaf_fn fn, void *ctx,
+                           bson_error_t *error)
+{
+  for (size_t i = 0; i < docs->n; i++) {
+    bool too_long;
+    if (!sql__walk_doc(&docs->docs[i], fn, ctx, &too_long)) {
+      if (too_long)
+        bson_set_error(error, LOADER_ERROR_SINK, 0,
+                       "a column name is longer than %d bytes",
+                       SQL_NAME_MAX - 1);
+      else
+        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+  }
+  return true;
+}
+
 /* The class a value would make its column, or SQL_NONE (null, or a type SQL
  * has no place for: those documents are refused when written). */
 static sql_class_t sql__natural(const bson_iter_t *it)
@@ -219,18 +240,8 @@ bool sql_table_derive(sql_table_t *t, const sql_docs_t *docs,
                       bson_error_t *error)
 {
   sql_derive_ctx_t ctx = {.t = t};
-  for (size_t i = 0; i < docs->n; i++) {
-    bool too_long;
-    if (!sql__walk_doc(&docs->docs[i], sql__derive_leaf, &ctx, &too_long)) {
-      if (too_long)
-        bson_set_error(error, LOADER_ERROR_SINK, 0,
-                       "a column name is longer than %d bytes",
-                       SQL_NAME_MAX - 1);
-      else
-        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      return false;
-    }
-  }
+  if (!sql__walk_docs(docs, sql__derive_leaf, &ctx, error))
+    return false;
   for (size_t i = 0; i < t->n; i++)
     if (t->cols[i].cls == SQL_NONE)
       t->cols[i].cls = SQL_TEXT;
@@ -276,18 +287,8 @@ bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
 {
   sql_check_ctx_t ctx = {.t = t};
   bool ok = false;
-  for (size_t i = 0; i < docs->n; i++) {
-    bool too_long;
-    if (!sql__walk_doc(&docs->docs[i], sql__check_leaf, &ctx, &too_long)) {
-      if (too_long)
-        bson_set_error(error, LOADER_ERROR_SINK, 0,
-                       "a column name is longer than %d bytes",
-                       SQL_NAME_MAX - 1);
-      else
-        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      goto out;
-    }
-  }
+  if (!sql__walk_docs(docs, sql__check_leaf, &ctx, error))
+    goto out;
   if (ctx.missing.n == 0) {
     ok = true;
     goto out;
@@ -514,6 +515,50 @@ bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
   return false;
 }
 
+bool sql_rows_build(sql_rows_t *rows, const sql_table_t *t,
+                    const sql_docs_t *docs, int32_t mismatch,
+                    sink_write_result_t *result, bson_error_t *error)
+{
+  size_t ncols = t->n, n = docs->n;
+  rows->n = 0;
+  if (n * ncols > rows->vals_cap) {
+    sql_value_t *v = realloc(rows->vals, n * ncols * sizeof *v);
+    if (!v)
+      goto out_oom;
+    rows->vals = v;
+    rows->vals_cap = n * ncols;
+  }
+  if (n > rows->good_cap) {
+    size_t *g = realloc(rows->good, n * sizeof *g);
+    if (!g)
+      goto out_oom;
+    rows->good = g;
+    rows->good_cap = n;
+  }
+  size_t built = 0;
+  for (size_t i = 0; i < n; i++) {
+    char why[256];
+    if (sql_row_from_doc(t, &docs->docs[i], &rows->vals[built * ncols], why,
+                         sizeof why)) {
+      rows->good[built++] = i;
+    } else if (!sink_result_add_error(result, i, mismatch, why)) {
+      goto out_oom;
+    }
+  }
+  rows->n = built;
+  return true;
+out_oom:
+  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+  return false;
+}
+
+void sql_rows_free(sql_rows_t *rows)
+{
+  free(rows->vals);
+  free(rows->good);
+  memset(rows, 0, sizeof *rows);
+}
+
 bool sql_buf_add(sql_buf_t *b, const char *text, size_t len)
 {
   if (b->len + len + 1 > b->cap) {
@@ -548,6 +593,53 @@ bool sql_buf_ident(sql_buf_t *b, const char *name, char q)
       return false;
   }
   return sql_buf_add(b, &q, 1);
+}
+
+bool sql_create_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *table,
+                     const char *qtable, const sql_docs_t *docs,
+                     bson_error_t *error)
+{
+  sql_table_t t = {0};
+  bool ok = false;
+  if (!sql_table_derive(&t, docs, error))
+    goto out;
+  if (t.n == 0) {
+    bson_set_error(error, LOADER_ERROR_SINK, 0,
+                   "%s: cannot create table %s: no columns", d->name, table);
+    goto out;
+  }
+  bool mem = sql_buf_addz(b, "CREATE TABLE IF NOT EXISTS ") &&
+             sql_buf_addz(b, qtable) && sql_buf_addz(b, " (");
+  for (size_t i = 0; mem && i < t.n; i++)
+    mem = (i == 0 || sql_buf_addz(b, ", ")) &&
+          sql_buf_ident(b, t.cols[i].name, d->quote) && sql_buf_addz(b, " ") &&
+          sql_buf_addz(b, d->type(t.cols[i].cls));
+  if (!mem || !sql_buf_addz(b, ")") || !sql_buf_addz(b, d->create_suffix)) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    goto out;
+  }
+  ok = true;
+out:
+  sql_table_clear(&t);
+  return ok;
+}
+
+bool sql_insert_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *qtable,
+                     const sql_table_t *t, size_t rows)
+{
+  bool mem = sql_buf_addz(b, "INSERT INTO ") && sql_buf_addz(b, qtable) &&
+             sql_buf_addz(b, " (");
+  for (size_t i = 0; mem && i < t->n; i++)
+    mem = (i == 0 || sql_buf_addz(b, ", ")) &&
+          sql_buf_ident(b, t->cols[i].name, d->quote);
+  mem = mem && sql_buf_addz(b, ") VALUES ");
+  for (size_t r = 0; mem && r < rows; r++) {
+    mem = sql_buf_addz(b, r ? ", (" : "(");
+    for (size_t i = 0; mem && i < t->n; i++)
+      mem = sql_buf_addz(b, i ? ", ?" : "?");
+    mem = mem && sql_buf_addz(b, ")");
+  }
+  return mem;
 }
 
 void sql_buf_reset(sql_buf_t *b)

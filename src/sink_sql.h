@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "loader/batch.h"
+#include "sink_impl.h"
 
 /* What a column holds, as far as the loader's checks go. */
 typedef enum sql_class {
@@ -111,6 +112,28 @@ typedef struct sql_value {
 bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
                       sql_value_t *vals, char *why, size_t cap);
 
+/* The rows of a batch that fit its table, ready to bind; a sink keeps one
+ * and reuses its memory from batch to batch. */
+typedef struct sql_rows {
+  sql_value_t *vals; /* rows of values, t->n per row (owned) */
+  size_t vals_cap;   /* allocated entries of vals */
+  size_t *good;      /* batch index of each row of vals (owned) */
+  size_t good_cap;   /* allocated entries of good */
+  size_t n;          /* rows made by the last sql_rows_build() */
+} sql_rows_t;
+
+/* Converts the documents of docs to rows of t in rows (rows->n of them).
+ * A document that does not fit (see sql_row_from_doc()) is added to result
+ * as a per-document error with code mismatch, the sink's own code for a
+ * value that does not fit its column, and the reason as message. Returns
+ * false and fills error when out of memory. Rows point into docs' batch. */
+bool sql_rows_build(sql_rows_t *rows, const sql_table_t *t,
+                    const sql_docs_t *docs, int32_t mismatch,
+                    sink_write_result_t *result, bson_error_t *error);
+
+/* Frees what sql_rows_build() allocated; rows is empty afterwards. */
+void sql_rows_free(sql_rows_t *rows);
+
 /* Appends text to a growing string; returns false when out of memory. */
 typedef struct sql_buf {
   char *s;    /* NUL-terminated text (owned) */
@@ -128,6 +151,31 @@ bool sql_buf_ident(sql_buf_t *b, const char *name, char q);
 /* Empties / frees the string. */
 void sql_buf_reset(sql_buf_t *b);
 void sql_buf_free(sql_buf_t *b);
+
+/* Returns the type a new column of class cls is declared with. */
+typedef const char *(*sql_type_fn)(sql_class_t cls);
+
+/* How one SQL sink spells its statements. */
+typedef struct sql_dialect {
+  const char *name;          /* "sqlite", "mysql": starts its messages */
+  char quote;                /* quotes identifiers ('"' or '`') */
+  sql_type_fn type;          /* declared type of a new column */
+  const char *create_suffix; /* after CREATE TABLE's column list, or "" */
+} sql_dialect_t;
+
+/* Appends to b the CREATE TABLE IF NOT EXISTS statement of a new table
+ * (qtable quoted, table as named in messages) whose columns are derived from
+ * docs (see sql_table_derive()). Returns false and fills error when a name is
+ * too long, the documents give no column ("<name>: cannot create table T: no
+ * columns") or out of memory. */
+bool sql_create_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *table,
+                     const char *qtable, const sql_docs_t *docs,
+                     bson_error_t *error);
+
+/* Appends INSERT INTO qtable (columns of t) VALUES (?, ...) repeated rows
+ * times to b. Returns false when out of memory. */
+bool sql_insert_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *qtable,
+                     const sql_table_t *t, size_t rows);
 
 /* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.
  * name is the environment variable. */

@@ -40,6 +40,14 @@
 /* The test-only hook: milliseconds to sleep inside each batch transaction. */
 #define SINK_SQLITE_DELAY_ENV "LOADER_TEST_SQLITE_DELAY_MS"
 
+/* How SQLite's statements are spelt. */
+static const sql_dialect_t sink_sqlite__dialect = {
+    .name = "sqlite",
+    .quote = '"',
+    .type = sql_class_name,
+    .create_suffix = "",
+};
+
 /* One database file and the mutex its writers take in turn. */
 typedef struct sink_sqlite_file {
   char *path;                    /* what sqlite3_open_v2() is given */
@@ -69,10 +77,7 @@ typedef struct sink_sqlite {
   size_t multi_rows;        /* its rows */
   sqlite3_stmt *single;     /* cached one-row INSERT */
   sql_docs_t docs;          /* the batch's documents */
-  sql_value_t *vals;        /* rows of values, cols.n per row */
-  size_t vals_cap;          /* allocated entries of vals */
-  size_t *good;             /* batch index of each row of vals */
-  size_t good_cap;          /* allocated entries of good */
+  sql_rows_t rows;          /* the batch's rows that fit the table */
 } sink_sqlite_t;
 
 /* Fills error from the connection's last error. */
@@ -287,8 +292,7 @@ static void sink_sqlite__close(void *sink)
   sql_buf_free(&s->qtable);
   sql_table_clear(&s->cols);
   sql_docs_cleanup(&s->docs);
-  free(s->vals);
-  free(s->good);
+  sql_rows_free(&s->rows);
   free(s);
 }
 
@@ -299,7 +303,7 @@ static void *sink_sqlite__open(void *state, const char *collection,
   sink_sqlite_t *s = calloc(1, sizeof *s);
   char *path = NULL;
   if (!s || !(s->table = strdup(collection)) ||
-      !sql_buf_ident(&s->qtable, collection, '"') ||
+      !sql_buf_ident(&s->qtable, collection, sink_sqlite__dialect.quote) ||
       !(path = sink_sqlite__path_of(f, collection)) ||
       !(s->file = sink_sqlite__file(f, path))) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
@@ -476,30 +480,14 @@ out:
 static bool sink_sqlite__ensure_table(sink_sqlite_t *s, bson_error_t *error)
 {
   bool ok = false;
-  sql_table_t derived = {0};
   sql_buf_t q = {0};
   pthread_mutex_lock(&s->file->lock);
   if (!sink_sqlite__load_columns(s, error))
     goto out;
   if (s->cols.n == 0) {
-    if (!sql_table_derive(&derived, &s->docs, error))
+    if (!sql_create_stmt(&q, &sink_sqlite__dialect, s->table, s->qtable.s,
+                         &s->docs, error))
       goto out;
-    if (derived.n == 0) {
-      bson_set_error(error, LOADER_ERROR_SINK, 0,
-                     "sqlite: cannot create table %s: no columns", s->table);
-      goto out;
-    }
-    bool mem = sql_buf_addz(&q, "CREATE TABLE IF NOT EXISTS ") &&
-               sql_buf_addz(&q, s->qtable.s) && sql_buf_addz(&q, " (");
-    for (size_t i = 0; mem && i < derived.n; i++)
-      mem = (i == 0 || sql_buf_addz(&q, ", ")) &&
-            sql_buf_ident(&q, derived.cols[i].name, '"') &&
-            sql_buf_addz(&q, " ") &&
-            sql_buf_addz(&q, sql_class_name(derived.cols[i].cls));
-    if (!mem || !sql_buf_addz(&q, ")")) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      goto out;
-    }
     if (sqlite3_exec(s->db, q.s, NULL, NULL, NULL) != SQLITE_OK) {
       char what[300];
       snprintf(what, sizeof what, "cannot create table %.200s", s->table);
@@ -515,7 +503,6 @@ static bool sink_sqlite__ensure_table(sink_sqlite_t *s, bson_error_t *error)
   ok = true;
 out:
   pthread_mutex_unlock(&s->file->lock);
-  sql_table_clear(&derived);
   sql_buf_free(&q);
   return ok;
 }
@@ -526,18 +513,8 @@ static sqlite3_stmt *sink_sqlite__prepare(sink_sqlite_t *s, size_t rows,
 {
   sql_buf_t q = {0};
   sqlite3_stmt *st = NULL;
-  bool mem = sql_buf_addz(&q, "INSERT INTO ") &&
-             sql_buf_addz(&q, s->qtable.s) && sql_buf_addz(&q, " (");
-  for (size_t i = 0; mem && i < s->cols.n; i++)
-    mem = (i == 0 || sql_buf_addz(&q, ", ")) &&
-          sql_buf_ident(&q, s->cols.cols[i].name, '"');
-  mem = mem && sql_buf_addz(&q, ") VALUES ");
-  for (size_t r = 0; mem && r < rows; r++) {
-    mem = sql_buf_addz(&q, r ? ", (" : "(");
-    for (size_t i = 0; mem && i < s->cols.n; i++)
-      mem = sql_buf_addz(&q, i ? ", ?" : "?");
-    mem = mem && sql_buf_addz(&q, ")");
-  }
+  bool mem =
+      sql_insert_stmt(&q, &sink_sqlite__dialect, s->qtable.s, &s->cols, rows);
   if (!mem) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
   } else if (sqlite3_prepare_v2(s->db, q.s, (int)q.len, &st, NULL) !=
@@ -549,7 +526,7 @@ static sqlite3_stmt *sink_sqlite__prepare(sink_sqlite_t *s, size_t rows,
   return st;
 }
 
-/* Binds rows of values, starting with row first of s->vals, to st. */
+/* Binds rows of values, starting with row first of s->rows.vals, to st. */
 static void sink_sqlite__bind(sink_sqlite_t *s, sqlite3_stmt *st, size_t first,
                               size_t rows)
 {
@@ -557,7 +534,7 @@ static void sink_sqlite__bind(sink_sqlite_t *s, sqlite3_stmt *st, size_t first,
   int p = 1;
   for (size_t r = first; r < first + rows; r++) {
     for (size_t c = 0; c < ncols; c++, p++) {
-      const sql_value_t *v = &s->vals[r * ncols + c];
+      const sql_value_t *v = &s->rows.vals[r * ncols + c];
       switch (v->kind) {
       case SQLV_NULL:
         sqlite3_bind_null(st, p);
@@ -582,7 +559,7 @@ static void sink_sqlite__bind(sink_sqlite_t *s, sqlite3_stmt *st, size_t first,
   }
 }
 
-/* Inserts rows [first, first + rows) of s->vals one at a time: constraint
+/* Inserts rows [first, first + rows) of s->rows.vals one at a time: constraint
  * failures become per-document errors. Call in the transaction. */
 static bool sink_sqlite__insert_each(sink_sqlite_t *s, size_t first,
                                      size_t rows, uint64_t *landed,
@@ -598,7 +575,7 @@ static bool sink_sqlite__insert_each(sink_sqlite_t *s, size_t first,
     if (rc == SQLITE_DONE) {
       (*landed)++;
     } else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-      if (!sink_result_add_error(result, s->good[r], rc,
+      if (!sink_result_add_error(result, s->rows.good[r], rc,
                                  sqlite3_errmsg(s->db))) {
         bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
         return false;
@@ -612,43 +589,6 @@ static bool sink_sqlite__insert_each(sink_sqlite_t *s, size_t first,
   return true;
 }
 
-/* Converts the batch's documents to rows; those that do not fit go to
- * result. Returns the number of rows in *n_rows. */
-static bool sink_sqlite__rows(sink_sqlite_t *s, sink_write_result_t *result,
-                              size_t *n_rows, bson_error_t *error)
-{
-  size_t ncols = s->cols.n, n = s->docs.n;
-  if (n * ncols > s->vals_cap) {
-    sql_value_t *v = realloc(s->vals, n * ncols * sizeof *v);
-    if (!v)
-      goto out_oom;
-    s->vals = v;
-    s->vals_cap = n * ncols;
-  }
-  if (n > s->good_cap) {
-    size_t *g = realloc(s->good, n * sizeof *g);
-    if (!g)
-      goto out_oom;
-    s->good = g;
-    s->good_cap = n;
-  }
-  size_t rows = 0;
-  for (size_t i = 0; i < n; i++) {
-    char why[256];
-    if (sql_row_from_doc(&s->cols, &s->docs.docs[i], &s->vals[rows * ncols],
-                         why, sizeof why)) {
-      s->good[rows++] = i;
-    } else if (!sink_result_add_error(result, i, SQLITE_MISMATCH, why)) {
-      goto out_oom;
-    }
-  }
-  *n_rows = rows;
-  return true;
-out_oom:
-  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-  return false;
-}
-
 static bool sink_sqlite__write(void *sink, const batch_t *batch,
                                sink_write_result_t *result, bson_error_t *error)
 {
@@ -657,9 +597,10 @@ static bool sink_sqlite__write(void *sink, const batch_t *batch,
     return false;
   if (!s->have_cols && !sink_sqlite__ensure_table(s, error))
     return false;
-  size_t rows;
-  if (!sink_sqlite__rows(s, result, &rows, error))
+  if (!sql_rows_build(&s->rows, &s->cols, &s->docs, SQLITE_MISMATCH, result,
+                      error))
     return false;
+  size_t rows = s->rows.n;
   if (rows == 0)
     return true;
 

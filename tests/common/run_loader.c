@@ -82,7 +82,9 @@ static int run__spawn(char *const *argv, const char *out_path,
   return 128 + WTERMSIG(status);
 }
 
-int run_loader(const char *const *args, loader_output_t *out)
+/* Returns {$LOADER_BIN, args..., NULL} (free() the array, not the
+ * strings); aborts when LOADER_BIN is not set. */
+static char **run__argv(const char *const *args)
 {
   const char *bin = getenv("LOADER_BIN");
   if (!bin || !*bin) {
@@ -93,9 +95,17 @@ int run_loader(const char *const *args, loader_output_t *out)
   while (args[n])
     n++;
   char **argv = calloc(n + 2, sizeof *argv);
+  if (!argv)
+    abort();
   argv[0] = (char *)bin;
   for (size_t i = 0; i < n; i++)
     argv[i + 1] = (char *)args[i];
+  return argv;
+}
+
+int run_loader(const char *const *args, loader_output_t *out)
+{
+  char **argv = run__argv(args);
   char *out_path = test_tmp_path("loader.stdout");
   char *err_path = test_tmp_path("loader.stderr");
   int status = run__spawn(argv, out_path, err_path);
@@ -121,29 +131,18 @@ int run_loader(const char *const *args, loader_output_t *out)
 
 pid_t spawn_loader(const char *const *args, const char *stdout_path)
 {
-  const char *bin = getenv("LOADER_BIN");
-  if (!bin || !*bin) {
-    fprintf(stderr, "test: LOADER_BIN is not set; run through ctest\n");
-    abort();
-  }
-  size_t n = 0;
-  while (args[n])
-    n++;
-  char **argv = calloc(n + 2, sizeof *argv);
-  argv[0] = (char *)bin;
-  for (size_t i = 0; i < n; i++)
-    argv[i + 1] = (char *)args[i];
+  char **argv = run__argv(args);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1,
                                    stdout_path ? stdout_path : "/dev/null",
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid;
-  int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+  int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   free(argv);
   if (rc != 0) {
-    fprintf(stderr, "test: cannot start %s: %s\n", bin, strerror(rc));
+    fprintf(stderr, "test: cannot start the loader: %s\n", strerror(rc));
     abort();
   }
   return pid;
