@@ -66,6 +66,7 @@ enum {
   OPT_PROGRESS,
   OPT_INFER,
   OPT_SAMPLE_ROWS,
+  OPT_TYPE,
 };
 
 /* One command-line option. */
@@ -114,7 +115,9 @@ static const cli_option_t cli__options[] = {
      "retries of a batch after a transient error (default 5)"},
     {"retry-max-wait", OPT_RETRY_MAX_WAIT, "SECONDS", NULL,
      "longest wait between retries (default 10)"},
-    {"delimiter", OPT_DELIMITER, "C", "Input",
+    {"type", OPT_TYPE, "TYPE", "Input",
+     "csv, tsv or json (default: by extension; .json .ndjson .jsonl: json)"},
+    {"delimiter", OPT_DELIMITER, "C", NULL,
      "field separator: , ; | tab or any byte (default ,)"},
     {"tsv", OPT_TSV, NULL, NULL, "tab-separated: same as --delimiter tab"},
     {"quote", OPT_QUOTE, "C", NULL, "quote character (default \")"},
@@ -446,7 +449,9 @@ static bool cli__push_input(options_t *opts, char *collection, char *path,
 /* Returns true for the files a directory argument loads. */
 static bool cli__loadable_name(const char *name)
 {
-  static const char *const ext[] = {".csv", ".tsv", ".csv.gz", ".tsv.gz"};
+  static const char *const ext[] = {
+      ".csv",    ".tsv",   ".csv.gz",  ".tsv.gz",    ".json",
+      ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz"};
   size_t len = strlen(name);
   if (name[0] == '.')
     return false;
@@ -497,7 +502,7 @@ static bool cli__add_expanded(options_t *opts, const char *collection,
     closedir(dir);
     if (n == 0) {
       bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                     "%s: a directory with no .csv or .tsv files", arg);
+                     "%s: a directory with no .csv, .tsv or .json files", arg);
       free(paths);
       return false;
     }
@@ -811,6 +816,20 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       opts->part_of = n;
       break;
     }
+    case OPT_TYPE:
+      if (strcmp(optarg, "csv") == 0)
+        opts->input_type = 1;
+      else if (strcmp(optarg, "tsv") == 0) {
+        opts->input_type = 2;
+        opts->dialect.delimiter = '\t';
+      } else if (strcmp(optarg, "json") == 0)
+        opts->input_type = 3;
+      else {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--type: expected csv, tsv or json, got \"%s\"", optarg);
+        return CLI_USAGE;
+      }
+      break;
     case OPT_INFER:
       opts->infer = true;
       break;

@@ -489,17 +489,9 @@ static bool docb__append_id(docb_t *b, const csv_record_t *rec, bson_t *doc,
   case DOCB_ID_OBJECTID:
     bson_oid_init(&oid, b->context);
     return bson_append_oid(doc, "_id", 3, &oid);
-  case DOCB_ID_LINE: {
-    /* 4 bytes of the file's identity, 8 of the physical line: the same
-     * record of the same file gets the same _id in every run. */
-    uint32_t seed = b->id_seed;
-    uint64_t line = rec->line;
-    for (int i = 3; i >= 0; i--, seed >>= 8)
-      oid.bytes[i] = (uint8_t)seed;
-    for (int i = 11; i >= 4; i--, line >>= 8)
-      oid.bytes[i] = (uint8_t)line;
+  case DOCB_ID_LINE:
+    docb_line_oid(b->id_seed, rec->line, &oid);
     return bson_append_oid(doc, "_id", 3, &oid);
-  }
   case DOCB_ID_FIELDS: {
     if (spec->n_id_columns == 1) {
       if (docb__append_value(b, rec, spec->id_columns[0], doc, "_id", 3, why) ==
@@ -569,6 +561,16 @@ bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
     return false;
   }
   return docb__append_node(b, rec, 0, doc, why);
+}
+
+void docb_line_oid(uint32_t seed, uint64_t line, bson_oid_t *oid)
+{
+  /* 4 bytes of the file's identity, 8 of the physical line: the same
+   * record of the same file gets the same _id in every run. */
+  for (int i = 3; i >= 0; i--, seed >>= 8)
+    oid->bytes[i] = (uint8_t)seed;
+  for (int i = 11; i >= 4; i--, line >>= 8)
+    oid->bytes[i] = (uint8_t)line;
 }
 
 void docb_set_id_seed(docb_t *b, uint32_t seed)

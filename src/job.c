@@ -9,6 +9,7 @@
  * size of its file. */
 #include "loader/job.h"
 #include "loader/checkpoint.h"
+#include "loader/json_reader.h"
 #include "loader/error.h"
 #include "loader/util.h"
 
@@ -40,6 +41,8 @@ typedef struct job_ctx {
   uint64_t next_line;       /* the physical line there */
   bool maybe_landed;        /* the next batch may hold documents an
                                interrupted run already wrote (--resume) */
+  bson_context_t *oids;     /* ObjectIds for JSON documents without _id */
+  uint32_t id_seed;         /* the file's identity, for --id-from line */
 } job_ctx_t;
 
 static bool job__fail(job_ctx_t *ctx, uint32_t domain, const char *fmt,
@@ -308,6 +311,99 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   return true;
 }
 
+/* Appends the _id a JSON document without one gets, as --id-from says:
+ * a new ObjectId, the line's ObjectId, or the values of key fields. Returns
+ * false with a reason when a key field is missing. */
+static bool job__json_id(job_ctx_t *ctx, const bson_t *parsed, uint64_t line,
+                         bson_t *doc, char *why, size_t cap)
+{
+  const doc_options_t *o = ctx->env->doc;
+  bson_oid_t oid;
+  if (o->id_from == DOCB_ID_OBJECTID) {
+    bson_oid_init(&oid, ctx->oids);
+    return bson_append_oid(doc, "_id", 3, &oid);
+  }
+  if (o->id_from == DOCB_ID_LINE) {
+    docb_line_oid(ctx->id_seed, line, &oid);
+    return bson_append_oid(doc, "_id", 3, &oid);
+  }
+  /* --id-from a[,b]: one field's value, or a document of several. */
+  bool several = strchr(o->id_fields, ',') != NULL;
+  bson_t sub;
+  bson_t *into = doc;
+  if (several) {
+    bson_append_document_begin(doc, "_id", 3, &sub);
+    into = &sub;
+  }
+  for (const char *p = o->id_fields;;) {
+    size_t len = strcspn(p, ",");
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int)len, p);
+    bson_iter_t it, found;
+    if (!bson_iter_init(&it, parsed) ||
+        !bson_iter_find_descendant(&it, key, &found)) {
+      snprintf(why, cap, "no field \"%s\" for _id (--id-from)", key);
+      return false;
+    }
+    bson_append_value(into, several ? key : "_id", -1, bson_iter_value(&found));
+    if (!p[len])
+      break;
+    p += len + 1;
+  }
+  if (several)
+    bson_append_document_end(doc, &sub);
+  return true;
+}
+
+/* json_reader callback: one document per JSON object. */
+static bool job__on_json(void *p, const json_value_t *v)
+{
+  job_ctx_t *ctx = p;
+  if (atomic_load_explicit(ctx->env->stop, memory_order_relaxed)) {
+    if (!job__flush(ctx))
+      return false;
+    return job__fail(ctx, LOADER_ERROR_INTERRUPTED, "%s", "interrupted");
+  }
+  ctx->res->processed++;
+  ctx->next_offset = v->end_offset;
+  ctx->next_line = v->end_line;
+  if (v->problem)
+    return job__reject(ctx, v->line, v->offset, 0, v->problem, v->text, v->len);
+  bson_t parsed;
+  bson_error_t err;
+  if (!bson_init_from_json(&parsed, v->text, (ssize_t)v->len, &err)) {
+    char reason[sizeof err.message + 16];
+    snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
+    return job__reject(ctx, v->line, v->offset, 0, reason, v->text, v->len);
+  }
+  bson_t *doc = batch_begin(ctx->batch, v->line, v->offset, v->text, v->len);
+  if (!doc) {
+    bson_destroy(&parsed);
+    return job__fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
+  }
+  char why[300] = "";
+  bool ok = true;
+  if (ctx->env->doc->add_id && !bson_has_field(&parsed, "_id"))
+    ok = job__json_id(ctx, &parsed, v->line, doc, why, sizeof why);
+  if (ok && !bson_concat(doc, &parsed))
+    ok = false;
+  bson_destroy(&parsed);
+  if (ok && doc->len > JOB_MAX_DOC_BYTES)
+    ok = false;
+  if (!ok && !why[0]) {
+    snprintf(why, sizeof why, "document exceeds 16 MiB");
+    ok = false;
+  }
+  if (!ok) {
+    batch_rollback(ctx->batch);
+    return job__reject(ctx, v->line, v->offset, 0, why, v->text, v->len);
+  }
+  batch_commit(ctx->batch);
+  if (batch_is_full(ctx->batch))
+    return job__flush(ctx);
+  return true;
+}
+
 /* csv_reader callback that compiles the header and stops. */
 static bool job__on_header(void *p, const csv_record_t *rec)
 {
@@ -333,6 +429,38 @@ static bool job__read_header(job_ctx_t *ctx)
   csvr_destroy(reader);
   source_close(src);
   return ok && !ctx->failed;
+}
+
+/* Reads a JSON job from start: its own source and reader, the same batch,
+ * sink and accounting as CSV. */
+static bool job__run_json(job_ctx_t *ctx, uint64_t start, uint64_t line)
+{
+  bool ok = false;
+  job_result_t *res = ctx->res;
+  source_t *src = source_open(ctx->job->path, start, &res->error);
+  jsonr_t *reader =
+      src ? jsonr_new(src, start, line, ctx->job->json_array && start > 0,
+                      &res->error)
+          : NULL;
+  if (!reader)
+    goto out;
+  ctx->src = src;
+  ctx->gzip = source_is_gzip(ctx->job->path);
+  bson_error_t error;
+  if (!jsonr_read(reader, job__on_json, ctx, &error)) {
+    res->error = error;
+    goto out;
+  }
+  if (ctx->failed || !job__flush(ctx))
+    goto out;
+  ok = true;
+out:
+  if (src)
+    res->bytes = source_bytes_read(src);
+  ctx->src = NULL;
+  jsonr_destroy(reader);
+  source_close(src);
+  return ok;
 }
 
 void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
@@ -377,6 +505,13 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     if (cp.done)
       goto out_done;
   }
+  if (job->json) {
+    ctx.oids = bson_context_new(BSON_CONTEXT_NONE);
+    ctx.id_seed = job__identity(job);
+    if (!job__run_json(&ctx, start, line))
+      goto out;
+    goto out_finish;
+  }
   /* A part of a split file, or a resumed job: the header is at the top. */
   if (!env->header && start > 0 && !job__read_header(&ctx))
     goto out;
@@ -404,6 +539,7 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     goto out;
   }
   ctx.next_offset = csvr_offset(reader);
+out_finish:
   if (!job__checkpoint(&ctx, true))
     goto out;
 out_done:
@@ -429,5 +565,7 @@ out:
   docb_spec_destroy(ctx.spec);
   csvr_destroy(reader);
   source_close(src);
+  if (ctx.oids)
+    bson_context_destroy(ctx.oids);
   res->elapsed_s = util_now() - t0;
 }

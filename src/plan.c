@@ -1,6 +1,7 @@
 /* plan: files and options turned into jobs. */
 #include "loader/plan.h"
 #include "loader/error.h"
+#include "loader/json_reader.h"
 #include "loader/source.h"
 
 #include <errno.h>
@@ -153,7 +154,9 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
     struct stat st;
     uint64_t size = stat(in->path, &st) == 0 ? (uint64_t)st.st_size : 0;
     size_t parts = opts->part_of ? opts->part_of : opts->split;
-    if (strcmp(in->path, "-") == 0 || source_is_gzip(in->path)) {
+    bool json = opts->input_type == 3 ||
+                (opts->input_type == 0 && jsonr_is_json_name(in->path));
+    if (strcmp(in->path, "-") == 0 || source_is_gzip(in->path) || json) {
       /* A stream cannot be cut into byte ranges: one job reads it. With
        * --part, part 1 takes it whole. */
       if (opts->part > 1)
@@ -168,6 +171,9 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
       plan_cut_t whole[2] = {{0, 1}, {UINT64_MAX, 0}};
       if (!plan__add(plan, &cap, in, whole[0], whole[1], 0, 0, error))
         goto out_fail;
+      plan->jobs[plan->n_jobs - 1].json = json;
+      plan->jobs[plan->n_jobs - 1].json_array =
+          json && strcmp(in->path, "-") != 0 && jsonr_is_array(in->path);
       continue;
     }
     plan_cut_t *cuts = calloc(parts + 1, sizeof *cuts);

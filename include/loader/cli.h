@@ -66,6 +66,7 @@ typedef struct options {
   int progress;               /* --progress: 0 auto, 1 always, 2 never,
                                  3 plain */
   bool infer;                 /* --infer: preview types, write nothing */
+  int input_type;             /* --type: 0 by extension, 1 csv, 2 tsv, 3 json */
   uint64_t sample_rows;       /* --sample-rows N for --infer */
   input_t *inputs;            /* the FILE arguments, in order */
   size_t n_inputs;            /* how many */

@@ -97,6 +97,10 @@ docb_t *docb_new(const doc_spec_t *spec);
 bool docb_build(docb_t *builder, const csv_record_t *record, bson_t *doc,
                 doc_reject_t *why);
 
+/* Makes the --id-from line ObjectId of the record at line of the file
+ * whose identity hashes to seed. */
+void docb_line_oid(uint32_t seed, uint64_t line, bson_oid_t *oid);
+
 /* Sets the file identity --id-from line mixes into each _id. */
 void docb_set_id_seed(docb_t *builder, uint32_t seed);
 

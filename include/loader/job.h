@@ -35,6 +35,9 @@ typedef struct job {
   uint64_t start_line;    /* physical line at start (1 for a whole file) */
   unsigned part;          /* 1-based part of a split file, or 0 */
   unsigned parts;         /* how many parts the file was split into */
+  bool json;              /* the file is JSON (one object per line, or one
+                             array of objects), not CSV */
+  bool json_array;        /* a JSON file that is one array */
 } job_t;
 
 /* One rejected row, described for a person. */

@@ -333,7 +333,7 @@ static void test_not_a_file(void **state)
   assert_int_equal(mkdir(dir, 0700), 0);
   const char *args2[] = {"--uri", g_uri, "--db", g_db, dir, NULL};
   assert_int_equal(run_loader(args2, &o), 2);
-  assert_non_null(strstr(o.err, "a directory with no .csv or .tsv files"));
+  assert_non_null(strstr(o.err, "a directory with no .csv, .tsv or .json files"));
   loader_output_free(&o);
   free(dir);
 }
@@ -652,6 +652,96 @@ static void test_split_one_big_file(void **state)
   free(path);
 }
 
+/* Writes t's rows as JSON objects of strings: one per line, or as one
+ * pretty-printed array. */
+static char *write_json(const csvx_table_t *t, const char *name, bool array)
+{
+  char *path = test_tmp_path(name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  if (array)
+    fputs("[\n", f);
+  for (size_t r = 0; r < t->n_rows; r++) {
+    bson_t doc = BSON_INITIALIZER;
+    for (size_t c = 0; c < t->header.n; c++)
+      BSON_APPEND_UTF8(&doc, t->header.fields[c], t->rows[r].fields[c]);
+    char *json = bson_as_relaxed_extended_json(&doc, NULL);
+    fprintf(f, array ? "  %s%s\n" : "%s%s\n", json,
+            array && r + 1 < t->n_rows ? "," : "");
+    bson_free(json);
+    bson_destroy(&doc);
+  }
+  if (array)
+    fputs("]\n", f);
+  fclose(f);
+  return path;
+}
+
+/* JSON input: newline-delimited and one array (gzipped too), each object
+ * compared with the row it came from; a broken line is rejected with its
+ * line and the rest loads. */
+static void test_json_input(void **state)
+{
+  (void)state;
+  csvx_table_t t;
+  assert_true(csvx_load(g_products, &t));
+  char *nd = write_json(&t, "p.ndjson", false);
+  char *arr = write_json(&t, "p.json", true);
+  char cmd[3000];
+  snprintf(cmd, sizeof cmd, "gzip -c '%s' > '%s.gz'", arr, arr);
+  assert_int_equal(system(cmd), 0);
+  char s1[1100], s2[1100], s3[1100];
+  snprintf(s1, sizeof s1, "jnd=%s", nd);
+  snprintf(s2, sizeof s2, "jarr=%s", arr);
+  snprintf(s3, sizeof s3, "jgz=%s.gz", arr);
+  const char *args[] = {"--uri", g_uri, "--db", g_db, "--drop",
+                        "-q",    s1,    s2,     s3,   NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  const char *colls[] = {"jnd", "jarr", "jgz"};
+  for (int i = 0; i < 3; i++) {
+    mongoc_collection_t *c =
+        mongoc_client_get_collection(g_client, g_db, colls[i]);
+    assert_int_equal(csvx_compare_collection(c, &t, "sku"), (long)t.n_rows);
+    mongoc_collection_destroy(c);
+  }
+
+  /* A broken line between good ones. */
+  char *bad = write_tmp("bad.ndjson", "{\"sku\": \"A\"}\n"
+                                      "{\"sku\": \"B\",\n"
+                                      "{\"sku\": \"C\", \"d\": {\"$date\": "
+                                      "\"2024-01-02T00:00:00Z\"}}\n");
+  char *rejects = test_tmp_path("json_rejects.csv");
+  const char *bargs[] = {"--uri",     g_uri,   "--db", g_db, "--drop",
+                         "--rejects", rejects, bad,    NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(bargs, &o), 1);
+  assert_non_null(strstr(o.err, "bad.ndjson:2: malformed JSON line"));
+  loader_output_free(&o);
+  assert_int_equal(count_docs("bad"), 2);
+  mongoc_collection_t *c = mongoc_client_get_collection(g_client, g_db, "bad");
+  bson_t *filter = BCON_NEW("sku", BCON_UTF8("C"));
+  mongoc_cursor_t *cur =
+      mongoc_collection_find_with_opts(c, filter, NULL, NULL);
+  const bson_t *doc;
+  assert_true(mongoc_cursor_next(cur, &doc));
+  bson_iter_t it;
+  assert_true(bson_iter_init_find(&it, doc, "d"));
+  assert_int_equal(bson_iter_type(&it), BSON_TYPE_DATE_TIME);
+  assert_int_equal(bson_iter_date_time(&it), 1704153600000);
+  mongoc_cursor_destroy(cur);
+  bson_destroy(filter);
+  mongoc_collection_destroy(c);
+  char *text = read_file_text(rejects);
+  assert_non_null(strstr(text, ",2,"));
+  assert_non_null(strstr(text, "malformed JSON line"));
+  free(text);
+  free(rejects);
+  free(bad);
+  free(nd);
+  free(arr);
+  csvx_free(&t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -674,6 +764,7 @@ int main(void)
       cmocka_unit_test(test_dry_run_without_server),
       cmocka_unit_test(test_server_error_mid_load),
       cmocka_unit_test(test_split_one_big_file),
+      cmocka_unit_test(test_json_input),
   };
   mongoc_init();
   int failed = cmocka_run_group_tests(tests, setup_all, teardown_all);
