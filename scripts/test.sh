@@ -33,17 +33,23 @@ if [ "${LOADER_TEST_QUICK:-0}" != 1 ]; then
     FILTER="" run_suite build-asan -DLOADER_SANITIZE=address \
     -DCMAKE_BUILD_TYPE=Debug
 
-  echo "== fuzz: record -> BSON (libFuzzer + ASan, ${LOADER_FUZZ_SECONDS:-60} s)"
+  echo "== fuzz: record -> BSON and JSON -> BSON (libFuzzer + ASan, ${LOADER_FUZZ_SECONDS:-60} s each)"
   CC=clang cmake -S . -B build-fuzz -DLOADER_FUZZ=ON -DLOADER_WERROR=ON \
     -DLOADER_SANITIZE=address -DLOADER_BUILD_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target fuzz_record >/dev/null
-  mkdir -p build-fuzz/corpus
-  build-fuzz/tests/fuzz/fuzz_record -max_total_time="${LOADER_FUZZ_SECONDS:-60}" \
-    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    build-fuzz/corpus tests/fuzz/corpus 2>build-fuzz/fuzz.log ||
-    { tail -50 build-fuzz/fuzz.log; exit 1; }
-  grep -E "^stat::number_of_executed_units" build-fuzz/fuzz.log || true
+  cmake --build build-fuzz -j"$jobs" --target fuzz_record fuzz_json >/dev/null
+  for target in record json; do
+    corpus=tests/fuzz/corpus
+    [ "$target" = json ] && corpus=tests/fuzz/corpus-json
+    mkdir -p "build-fuzz/corpus-$target"
+    build-fuzz/tests/fuzz/fuzz_$target \
+      -max_total_time="${LOADER_FUZZ_SECONDS:-60}" -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 \
+      "build-fuzz/corpus-$target" "$corpus" 2>"build-fuzz/fuzz-$target.log" ||
+      { tail -50 "build-fuzz/fuzz-$target.log"; exit 1; }
+    printf 'fuzz_%s: ' "$target"
+    grep -E "^stat::number_of_executed_units" "build-fuzz/fuzz-$target.log" || true
+  done
 
   echo "== ThreadSanitizer"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
