@@ -67,6 +67,7 @@ enum {
   OPT_INFER,
   OPT_SAMPLE_ROWS,
   OPT_TYPE,
+  OPT_HELP_ALL,
 };
 
 /* One command-line option. */
@@ -81,26 +82,26 @@ typedef struct cli_option {
 
 static const cli_option_t cli__options[] = {
     {"uri", OPT_URI, "URI", "Target",
-     "target server (default $MONGODB_URI, else " CLI_DEFAULT_URI ")"},
+     "server URI; default $MONGODB_URI, else localhost:27017"},
     {"db", OPT_DB, "NAME", NULL,
      "database (default: the URI's, else \"loader\")"},
     {"password-file", OPT_PASSWORD_FILE, "FILE", NULL,
-     "read the URI's password from FILE (keeps it out of ps)"},
+     "the URI's password, from FILE (not in ps)"},
     {"mode", OPT_MODE, "MODE", NULL,
-     "insert (default), upsert (replace) or merge ($set) documents"},
+     "insert (default), upsert (replace) or merge ($set)"},
     {"upsert-fields", OPT_UPSERT_FIELDS, "A,B", NULL,
-     "fields that identify a document to upsert or merge (default _id)"},
+     "fields naming the document to upsert (default _id)"},
     {"drop", OPT_DROP, NULL, NULL,
      "drop each collection before loading (before each run)"},
     {"dry-run", OPT_DRY_RUN, NULL, NULL,
-     "parse and build documents, write nothing (no server needed)"},
+     "build every document, write nothing (no server)"},
     {"parallel", OPT_PARALLEL, NULL, "Runs",
      "run the jobs on a pool of workers (default)"},
     {"linear", OPT_LINEAR, NULL, NULL, "run the jobs one after another"},
     {"compare", OPT_COMPARE, NULL, NULL,
      "run linearly, then in parallel, and compare"},
     {"workers", 'j', "N", NULL,
-     "worker threads (default: CPUs, at most the number of jobs)"},
+     "worker threads (default: CPUs, at most one per job)"},
     {"batch-size", OPT_BATCH_SIZE, "N", NULL,
      "documents per insert batch (default 1000)"},
     {"batch-bytes", OPT_BATCH_BYTES, "N", NULL,
@@ -108,7 +109,7 @@ static const cli_option_t cli__options[] = {
     {"split", OPT_SPLIT, "auto|N", NULL,
      "cut each file into N byte ranges loaded in parallel"},
     {"part", OPT_PART, "I/N", NULL,
-     "load only part I of N of each file (several processes share it)"},
+     "load part I of N of each file (for several processes)"},
     {"max-rate", OPT_MAX_RATE, "ROWS", NULL,
      "at most ROWS rows a second across all workers"},
     {"retries", OPT_RETRIES, "N", NULL,
@@ -116,13 +117,13 @@ static const cli_option_t cli__options[] = {
     {"retry-max-wait", OPT_RETRY_MAX_WAIT, "SECONDS", NULL,
      "longest wait between retries (default 10)"},
     {"type", OPT_TYPE, "TYPE", "Input",
-     "csv, tsv or json (default: by extension; .json .ndjson .jsonl: json)"},
+     "csv, tsv or json (default: by the file's extension)"},
     {"delimiter", OPT_DELIMITER, "C", NULL,
      "field separator: , ; | tab or any byte (default ,)"},
     {"tsv", OPT_TSV, NULL, NULL, "tab-separated: same as --delimiter tab"},
     {"quote", OPT_QUOTE, "C", NULL, "quote character (default \")"},
     {"trim", OPT_TRIM, NULL, NULL,
-     "strip spaces around unquoted fields (default: spaces are data)"},
+     "strip spaces around unquoted fields (else: data)"},
     {"skip-lines", OPT_SKIP_LINES, "N", NULL,
      "skip N physical lines before the header"},
     {"comment", OPT_COMMENT, "C", NULL, "skip lines that start with C"},
@@ -139,13 +140,13 @@ static const cli_option_t cli__options[] = {
     {"no-infer", OPT_NO_INFER, NULL, NULL,
      "keep untyped values strings, exactly as in the file"},
     {"types", OPT_TYPES, "LIST", NULL,
-     "column types, e.g. 'zip:string,age:int32,born:date(2006-01-02)'"},
+     "column types: 'zip:string,born:date(2006-01-02)'"},
     {"columns-have-types", OPT_COLUMNS_HAVE_TYPES, NULL, NULL,
      "header names may end in .TYPE(ARG), as in mongoimport"},
     {"parse-grace", OPT_PARSE_GRACE, "MODE", NULL,
-     "value not fitting its type: stop|skip-row|skip-field|as-string"},
+     "bad value: stop|skip-row|skip-field|as-string"},
     {"id-from", OPT_ID_FROM, "HOW", NULL,
-     "_id: objectid (default), line, none, or key columns A[,B]"},
+     "_id: objectid (default), line, none, or columns A,B"},
     {"ignore-blanks", OPT_IGNORE_BLANKS, NULL, NULL,
      "omit empty fields instead of storing \"\""},
     {"checkpoint", OPT_CHECKPOINT, "PATH", "Resuming",
@@ -153,16 +154,17 @@ static const cli_option_t cli__options[] = {
     {"resume", OPT_RESUME, NULL, NULL,
      "continue the load recorded in --checkpoint PATH"},
     {"rejects", OPT_REJECTS, "PATH", "Rejected rows",
-     "write every rejected row, with file, line and reason, to PATH"},
+     "write each rejected row, with file, line, reason"},
     {"max-errors", OPT_MAX_ERRORS, "N", NULL,
-     "stop a job after N rejected rows (0: at the first; default: never)"},
+     "stop a job past N rejected rows (default: never)"},
     {"report-json", OPT_REPORT_JSON, "PATH", "Output",
      "write the report as JSON to PATH"},
     {"progress", OPT_PROGRESS, "WHEN", NULL,
-     "progress on stderr: auto (a terminal), always, never, plain"},
+     "progress on stderr: auto, always, never, plain"},
     {"quiet", 'q', NULL, NULL,
      "no report, no progress (errors still go to stderr)"},
-    {"help", 'h', NULL, NULL, "show this help and exit"},
+    {"help", 'h', NULL, NULL, "show the common options and exit"},
+    {"help-all", OPT_HELP_ALL, NULL, NULL, "show every option and exit"},
     {"version", OPT_VERSION, NULL, NULL, "show the version and exit"},
     {"help-markdown", OPT_HELP_MARKDOWN, NULL, NULL,
      "print this option table as Markdown (for the README)"},
@@ -172,19 +174,46 @@ static const cli_option_t cli__options[] = {
 
 #define CLI_N_OPTIONS (sizeof cli__options / sizeof cli__options[0])
 
-void cli_print_help(FILE *out)
+/* The options the short --help shows: what most loads need. --help-all
+ * and the manual page show every option. */
+static const char *const cli__common[] = {
+    "uri",         "db",    "drop",  "dry-run",  "compare",    "workers",
+    "split",       "types", "infer", "rejects",  "checkpoint", "resume",
+    "report-json", "quiet", "help",  "help-all",
+};
+
+static bool cli__is_common(const char *name)
 {
-  fprintf(out, "Usage: loader [OPTIONS] FILE...\n"
-               "Load CSV files into MongoDB, one job per file, in parallel.\n"
-               "\n"
-               "FILE is path.csv (collection: the file's base name) or "
-               "name=path.csv.\n");
+  for (size_t i = 0; i < sizeof cli__common / sizeof cli__common[0]; i++)
+    if (strcmp(cli__common[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* Prints the help: every option with all, else the common ones (under the
+ * same group headings). */
+static void cli__help(FILE *out, bool all)
+{
+  fprintf(out, "Usage: loader [OPTIONS] FILE...\nLoad CSV or JSON files into "
+               "MongoDB (or SQLite, MySQL), one job per file,\nin parallel. "
+               "FILE: path.csv (the collection is its base name), "
+               "name=path.csv,\na directory, or name=- (standard input).\n");
+  const char *group = NULL;
+  bool printed_group = false;
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
     if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
       continue;
-    if (o->group)
-      fprintf(out, "\n%s:\n", o->group);
+    if (o->group) {
+      group = o->group;
+      printed_group = false;
+    }
+    if (!all && !cli__is_common(o->name))
+      continue;
+    if (!printed_group) {
+      fprintf(out, "\n%s:\n", group);
+      printed_group = true;
+    }
     char left[64];
     if (o->letter < 256)
       snprintf(left, sizeof left, "-%c, --%s%s%s", o->letter, o->name,
@@ -192,22 +221,20 @@ void cli_print_help(FILE *out)
     else
       snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
                o->arg ? o->arg : "");
-    fprintf(out, "  %-24s %s\n", left, o->help);
+    fprintf(out, "  %-22s %s\n", left, o->help);
   }
   fprintf(out,
-          "\n"
-          "Examples:\n"
-          "  loader --parallel customers.csv products.csv\n"
-          "  loader --uri mongodb://db.example:27017/shop --drop --compare "
-          "*.csv\n"
-          "  loader people=export-2024.csv --report-json report.json\n"
-          "\n"
-          "Exit codes:\n"
-          "  0    every row loaded\n"
-          "  1    finished, but some rows were rejected or some jobs failed\n"
-          "  2    usage error (bad option, missing file); nothing written\n"
-          "  3    cannot connect to or authenticate with the server\n"
-          "  130  interrupted (SIGINT/SIGTERM)\n");
+          "\nExamples:\n  loader --parallel customers.csv products.csv\n  "
+          "loader --uri mongodb://db.example/shop --drop --compare data/\n  "
+          "zcat big.csv.gz | loader big=- --rejects bad.csv\n\nExit codes: 0 "
+          "all loaded, 1 rows rejected or jobs failed, 2 usage error,\n  3 "
+          "cannot connect, 130 interrupted.%s\n",
+          all ? "" : "  More: --help-all, man loader");
+}
+
+void cli_print_help(FILE *out, bool all)
+{
+  cli__help(out, all);
 }
 
 /* Prints the option table as the Markdown table the README holds between
@@ -250,17 +277,15 @@ static void cli__troff(FILE *out, const char *s)
 static void cli__print_man(FILE *out)
 {
   fprintf(out,
-          ".TH LOADER 1 \"\" \"loader %s\" \"User Commands\"\n"
-          ".SH NAME\nloader \\- load CSV files into MongoDB, SQLite or "
-          "MySQL, in parallel\n"
-          ".SH SYNOPSIS\n.B loader\n[\\fIOPTIONS\\fR] \\fIFILE\\fR...\n"
-          ".SH DESCRIPTION\n"
-          "Loads every row of each FILE as a document into the "
-          "collection named after the file (or \\fIname\\fR=\\fIpath\\fR), "
-          "one job per file on a pool of worker threads, and reports per "
-          "job the rows processed, the collection's count before and "
-          "after, and the time taken. A directory loads its .csv, .tsv "
-          "and .gz files; \\fIname\\fR=\\- reads standard input.\n",
+          ".TH LOADER 1 \"\" \"loader %s\" \"User Commands\"\n.SH NAME\nloader "
+          "\\- load CSV files into MongoDB, SQLite or MySQL, in parallel\n.SH "
+          "SYNOPSIS\n.B loader\n[\\fIOPTIONS\\fR] \\fIFILE\\fR...\n.SH "
+          "DESCRIPTION\nLoads every row of each FILE as a document into the "
+          "collection named after the file (or \\fIname\\fR=\\fIpath\\fR), one "
+          "job per file on a pool of worker threads, and reports per job the "
+          "rows processed, the collection's count before and after, and the "
+          "time taken. A directory loads its .csv, .tsv and .gz files; "
+          "\\fIname\\fR=\\- reads standard input.\n",
           LOADER_VERSION);
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
@@ -287,19 +312,16 @@ static void cli__print_man(FILE *out)
     cli__troff(out, o->help);
     fputs("\n", out);
   }
-  fputs(".SH EXIT STATUS\n"
-        ".TP\n0\nevery row loaded\n"
-        ".TP\n1\nfinished, but some rows were rejected or some jobs failed\n"
-        ".TP\n2\nusage error (bad option, missing file); nothing written\n"
-        ".TP\n3\ncannot connect to or authenticate with the server\n"
-        ".TP\n130\ninterrupted (SIGINT/SIGTERM)\n"
-        ".SH ENVIRONMENT\n.TP\nMONGODB_URI\nthe target when \\-\\-uri is not "
-        "given\n"
-        ".SH EXAMPLES\n.nf\nloader \\-\\-parallel customers.csv "
-        "products.csv\nloader \\-\\-compare \\-\\-drop data/\n"
-        "zcat big.csv.gz | loader big=\\-\n"
-        "loader \\-\\-checkpoint cp.json \\-\\-rejects bad.csv big.csv   "
-        "# then, after a crash: the same with \\-\\-resume\n.fi\n",
+  fputs(".SH EXIT STATUS\n.TP\n0\nevery row loaded\n.TP\n1\nfinished, but some "
+        "rows were rejected or some jobs failed\n.TP\n2\nusage error (bad "
+        "option, missing file); nothing written\n.TP\n3\ncannot connect to or "
+        "authenticate with the server\n.TP\n130\ninterrupted "
+        "(SIGINT/SIGTERM)\n.SH ENVIRONMENT\n.TP\nMONGODB_URI\nthe target when "
+        "\\-\\-uri is not given\n.SH EXAMPLES\n.nf\nloader \\-\\-parallel "
+        "customers.csv products.csv\nloader \\-\\-compare \\-\\-drop "
+        "data/\nzcat big.csv.gz | loader big=\\-\nloader \\-\\-checkpoint "
+        "cp.json \\-\\-rejects bad.csv big.csv   # then, after a crash: the "
+        "same with \\-\\-resume\n.fi\n",
         out);
 }
 
@@ -318,11 +340,10 @@ static bool cli__number(const char *name, const char *text, uint64_t min,
   unsigned long long v = strtoull(text, &end, 10);
   if (errno || end == text || *end || v < min || v > max || text[0] == '-' ||
       text[0] == '+' || text[0] == ' ') {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--%s: expected a whole number from %llu to %llu, got "
-                   "\"%s\"",
-                   name, (unsigned long long)min, (unsigned long long)max,
-                   text);
+    bson_set_error(
+        error, LOADER_ERROR_USAGE, 0,
+        "--%s: expected a whole number from %llu to %llu, got \"%s\"", name,
+        (unsigned long long)min, (unsigned long long)max, text);
     return false;
   }
   *out = v;
@@ -438,8 +459,8 @@ static bool cli__push_input(options_t *opts, char *collection, char *path,
   if (!*collection || !*path || strchr(collection, '$') ||
       strlen(collection) > 200) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "%s: cannot name a collection \"%s\" (give "
-                   "name=path with a name of 1-200 characters, no '$')",
+                   "%s: cannot name a collection \"%s\" (give name=path with a "
+                   "name of 1-200 characters, no '$')",
                    path, collection);
     return false;
   }
@@ -675,8 +696,8 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
         ;
       if (m == 4) {
         bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--parse-grace: expected stop, skip-row, skip-field "
-                       "or as-string, got \"%s\"",
+                       "--parse-grace: expected stop, skip-row, skip-field or "
+                       "as-string, got \"%s\"",
                        optarg);
         return CLI_USAGE;
       }
@@ -806,10 +827,10 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       char end;
       if (sscanf(optarg, "%u/%u%c", &i, &n, &end) != 2 || n == 0 || i == 0 ||
           i > n || n > 1024) {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--part: expected I/N with 1 <= I <= N <= 1024, got "
-                       "\"%s\"",
-                       optarg);
+        bson_set_error(
+            error, LOADER_ERROR_USAGE, 0,
+            "--part: expected I/N with 1 <= I <= N <= 1024, got \"%s\"",
+            optarg);
         return CLI_USAGE;
       }
       opts->part = i;
@@ -844,10 +865,10 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       for (w = 0; w < 4 && strcmp(optarg, whens[w]) != 0; w++)
         ;
       if (w == 4) {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--progress: expected auto, always, never or plain, "
-                       "got \"%s\"",
-                       optarg);
+        bson_set_error(
+            error, LOADER_ERROR_USAGE, 0,
+            "--progress: expected auto, always, never or plain, got \"%s\"",
+            optarg);
         return CLI_USAGE;
       }
       opts->progress = w;
@@ -881,7 +902,10 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       opts->quiet = true;
       break;
     case 'h':
-      cli_print_help(stdout);
+      cli_print_help(stdout, false);
+      return CLI_EXIT;
+    case OPT_HELP_ALL:
+      cli_print_help(stdout, true);
       return CLI_EXIT;
     case OPT_VERSION:
       cli__print_version();
@@ -909,9 +933,9 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   }
 
   if (header_line && opts->n_fields) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--header-line and --fields/--field-file exclude each "
-                   "other");
+    bson_set_error(
+        error, LOADER_ERROR_USAGE, 0,
+        "--header-line and --fields/--field-file exclude each other");
     return CLI_USAGE;
   }
   if (opts->dialect.quote == opts->dialect.delimiter) {
@@ -940,8 +964,8 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   if (stdin_inputs > 1 ||
       (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE))) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "standard input can be read once: one name=- input, and "
-                   "no --checkpoint or --compare with it");
+                   "standard input can be read once: one name=- input, and no "
+                   "--checkpoint or --compare with it");
     return CLI_USAGE;
   }
   /* Resumable loads need ids that are the same in every run, so that a

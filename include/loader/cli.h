@@ -85,8 +85,9 @@ typedef enum cli_status {
 cli_status_t cli_parse(int argc, char **argv, options_t *opts,
                        bson_error_t *error);
 
-/* Prints the help text to out. */
-void cli_print_help(FILE *out);
+/* Prints the help to out: the common options on one screen (40 lines of
+ * at most 80 columns), or every option with all. */
+void cli_print_help(FILE *out, bool all);
 
 /* Frees what cli_parse() allocated. */
 void cli_options_cleanup(options_t *opts);
