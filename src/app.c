@@ -185,10 +185,11 @@ int app_main(int argc, char **argv)
     goto out_options;
   }
 
-  mongoc_init();
   /* The loader reports errors itself, with context; libmongoc's own log
-   * lines would only repeat them without it. */
+   * lines would only repeat them without it (set before mongoc_init(),
+   * which logs too). */
   mongoc_log_set_handler(NULL, NULL);
+  mongoc_init();
   shown_uri = util_redact_uri(opts.uri);
   sink_config_t config = {.uri = opts.uri,
                           .db = opts.db,

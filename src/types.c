@@ -802,17 +802,21 @@ static bool types__fast_double(const char *s, size_t len, double *out)
   return true;
 }
 
-bool types_append_inferred(bson_t *doc, const char *key, int klen,
-                           const char *s, size_t len)
+types_inferred_t types_infer(const char *s, size_t len, int64_t *i,
+                             double *d)
 {
   switch (s[0]) {
   case 't':
-    if (len == 4 && memcmp(s, "true", 4) == 0)
-      return bson_append_bool(doc, key, klen, true);
+    if (len == 4 && memcmp(s, "true", 4) == 0) {
+      *i = 1;
+      return TYPES_INFERRED_BOOL;
+    }
     break;
   case 'f':
-    if (len == 5 && memcmp(s, "false", 5) == 0)
-      return bson_append_bool(doc, key, klen, false);
+    if (len == 5 && memcmp(s, "false", 5) == 0) {
+      *i = 0;
+      return TYPES_INFERRED_BOOL;
+    }
     break;
   case '-':
   case '0':
@@ -828,34 +832,51 @@ bool types_append_inferred(bson_t *doc, const char *key, int klen,
     if (len <= 20 && types__canonical_int(s, len)) {
       bool neg = s[0] == '-';
       size_t digits = len - neg;
+      int64_t v = 0;
       if (digits <= 18) {
         /* Up to 18 digits cannot overflow: no strtoll() needed. */
-        int64_t v = 0;
-        for (size_t i = neg; i < len; i++)
-          v = v * 10 + (s[i] - '0');
+        for (size_t k = neg; k < len; k++)
+          v = v * 10 + (s[k] - '0');
         if (neg)
           v = -v;
-        if (v >= INT32_MIN && v <= INT32_MAX)
-          return bson_append_int32(doc, key, klen, (int32_t)v);
-        return bson_append_int64(doc, key, klen, v);
+      } else {
+        errno = 0;
+        v = strtoll(s, NULL, 10);
+        if (errno != 0)
+          break; /* beyond int64: kept as text rather than rounded */
       }
-      errno = 0;
-      long long v = strtoll(s, NULL, 10);
-      if (errno == 0) {
-        if (v >= INT32_MIN && v <= INT32_MAX)
-          return bson_append_int32(doc, key, klen, (int32_t)v);
-        return bson_append_int64(doc, key, klen, (int64_t)v);
-      }
-      /* Beyond int64: kept as text rather than rounded. */
-    } else if (types__decimal_text(s, len)) {
-      double d;
-      if (!types__fast_double(s, len, &d))
-        d = strtod(s, NULL);
-      if (isfinite(d))
-        return bson_append_double(doc, key, klen, d);
+      *i = v;
+      return v >= INT32_MIN && v <= INT32_MAX ? TYPES_INFERRED_INT32
+                                              : TYPES_INFERRED_INT64;
+    }
+    if (types__decimal_text(s, len)) {
+      if (!types__fast_double(s, len, d))
+        *d = strtod(s, NULL);
+      if (isfinite(*d))
+        return TYPES_INFERRED_DOUBLE;
     }
     break;
   default:
+    break;
+  }
+  return TYPES_INFERRED_STRING;
+}
+
+bool types_append_inferred(bson_t *doc, const char *key, int klen,
+                           const char *s, size_t len)
+{
+  int64_t i;
+  double d;
+  switch (types_infer(s, len, &i, &d)) {
+  case TYPES_INFERRED_BOOL:
+    return bson_append_bool(doc, key, klen, i != 0);
+  case TYPES_INFERRED_INT32:
+    return bson_append_int32(doc, key, klen, (int32_t)i);
+  case TYPES_INFERRED_INT64:
+    return bson_append_int64(doc, key, klen, i);
+  case TYPES_INFERRED_DOUBLE:
+    return bson_append_double(doc, key, klen, d);
+  case TYPES_INFERRED_STRING:
     break;
   }
   return bson_append_utf8(doc, key, klen, s, (int)len);

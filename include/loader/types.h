@@ -76,6 +76,20 @@ bool types_append(bson_t *doc, const char *key, int key_len,
 bool types_append_inferred(bson_t *doc, const char *key, int key_len,
                            const char *text, size_t len);
 
+/* What an untyped value is inferred to be. */
+typedef enum types_inferred {
+  TYPES_INFERRED_STRING, /* the text */
+  TYPES_INFERRED_INT32,  /* *i, fits 32 bits */
+  TYPES_INFERRED_INT64,  /* *i */
+  TYPES_INFERRED_DOUBLE, /* *d */
+  TYPES_INFERRED_BOOL,   /* *i: 1 true, 0 false */
+} types_inferred_t;
+
+/* Classifies text (len > 0) by the inference rules of
+ * types_append_inferred() and stores the number in *i or *d. */
+types_inferred_t types_infer(const char *s, size_t len, int64_t *i,
+                             double *d);
+
 /* Parses text in a compiled date layout into milliseconds since the Unix
  * epoch (UTC). Returns false when the text does not match. */
 bool types_parse_date(const types_type_t *type, const char *text, size_t len,
