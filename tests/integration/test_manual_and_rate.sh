@@ -1,0 +1,42 @@
+#!/bin/sh
+# --max-rate keeps a run within its rate (from the loader's own report, an
+# upper bound with slack: a slow machine only makes it slower), and
+# `cmake --install` installs the loader and its manual page.
+set -eu
+loader=$LOADER_BIN
+data=$LOADER_SOURCE_DIR/data
+build=$(dirname "$loader")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+check() {
+  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+
+# 1. --max-rate 6000 on 8,000 rows: the report's rows/s stays under 1.25x.
+"$loader" --dry-run -q --max-rate 6000 --batch-size 500 \
+  --report-json "$tmp/r.json" "$data/customers.csv" "$data/products.csv"
+check "throttled run succeeds" $?
+python3 - "$tmp/r.json" <<'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+rows = sum(j["processed"] for j in run["jobs"])
+rate = rows / run["elapsed_s"]
+print(f"--max-rate 6000: {rows} rows at {rate:.0f} rows/s")
+sys.exit(0 if rows == 8000 and rate <= 6000 * 1.25 else 1)
+PY
+check "rate within --max-rate" $?
+
+# 2. cmake --install puts the loader and loader.1 in place.
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+check "cmake --install" $?
+[ -x "$tmp/prefix/bin/loader" ]; check "bin/loader installed" $?
+man1=$(find "$tmp/prefix" -name loader.1 | head -1)
+[ -n "$man1" ]; check "loader.1 installed" $?
+grep -q '^\.TH LOADER 1' "$man1"; check "manual page header" $?
+grep -q 'max\\-rate' "$man1"; check "manual lists every option" $?
+grep -q 'EXIT STATUS' "$man1"; check "manual has exit status" $?
+
+echo "manual and rate: $pass passed, $fail failed"
+[ "$fail" = 0 ]
