@@ -38,6 +38,9 @@ typedef struct sink_mongo {
   bson_t upsert_opts;            /* {upsert: true, validate: false} */
   size_t *op_doc;                /* batch index of each bulk operation */
   size_t op_cap;                 /* entries allocated in op_doc */
+  uint64_t *keys;                /* set of the upsert key hashes of the
+                                    current bulk (open addressing) */
+  size_t key_cap;                /* slots in keys, a power of two */
 } sink_mongo_t;
 
 static void sink_mongo__factory_destroy(void *state)
@@ -259,76 +262,27 @@ static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
   }
 }
 
-static bool sink_mongo__write(void *sink, const batch_t *batch,
-                              sink_write_result_t *result, bson_error_t *error)
+/* Executes one bulk operation of n_ops operations (op_doc maps them to
+ * batch indexes) and folds its reply into result: new documents, updated
+ * ones, and per-document errors at their batch index. Returns false and
+ * fills error when the bulk failed as a whole. Destroys bulk. */
+static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
+                                size_t n_ops, const size_t *op_doc,
+                                sink_write_result_t *result,
+                                bson_error_t *error)
 {
-  sink_mongo_t *s = sink;
-  bool ok = false;
   bson_t reply;
-  mongoc_bulk_operation_t *bulk =
-      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
-  size_t len;
-  const uint8_t *data = batch_data(batch, &len);
-  size_t pos = 0;
-  size_t n_docs = batch_count(batch);
-  if (n_docs > s->op_cap) {
-    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
-    if (!p) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      mongoc_bulk_operation_destroy(bulk);
-      return false;
-    }
-    s->op_doc = p;
-    s->op_cap = n_docs;
-  }
-  size_t n_ops = 0;
-  for (size_t i = 0; pos + 4 <= len; i++) {
-    uint32_t doc_len;
-    memcpy(&doc_len, data + pos, 4);
-    doc_len = BSON_UINT32_FROM_LE(doc_len);
-    bson_t doc;
-    if (doc_len < 5 || pos + doc_len > len ||
-        !bson_init_static(&doc, data + pos, doc_len)) {
-      bson_set_error(error, LOADER_ERROR_SINK, 0, "corrupt batch buffer");
-      mongoc_bulk_operation_destroy(bulk);
-      return false;
-    }
-    pos += doc_len;
-    bson_t selector = BSON_INITIALIZER;
-    char missing[160];
-    if (s->factory->mode != SINK_MODE_INSERT &&
-        !sink_mongo__selector(s->factory, &doc, &selector, missing,
-                              sizeof missing)) {
-      bson_destroy(&selector);
-      if (!sink_result_add_error(result, i, 0, missing)) {
-        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-        mongoc_bulk_operation_destroy(bulk);
-        return false;
-      }
-      continue;
-    }
-    bool added = sink_mongo__add(s, bulk, &doc, &selector, error);
-    bson_destroy(&selector);
-    if (!added) {
-      mongoc_bulk_operation_destroy(bulk);
-      return false;
-    }
-    s->op_doc[n_ops++] = i;
-  }
-  if (n_ops == 0) {
-    mongoc_bulk_operation_destroy(bulk);
-    return true;
-  }
-
+  bool ok = false;
   bool executed = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
-  bson_iter_t it, errs, one;
   bool upsert = s->factory->mode != SINK_MODE_INSERT;
+  bson_iter_t it, errs, one;
   if (bson_iter_init_find(&it, &reply, upsert ? "nUpserted" : "nInserted") &&
       BSON_ITER_HOLDS_NUMBER(&it))
-    result->inserted = (uint64_t)bson_iter_as_int64(&it);
+    result->inserted += (uint64_t)bson_iter_as_int64(&it);
   if (upsert && bson_iter_init_find(&it, &reply, "nMatched") &&
       BSON_ITER_HOLDS_NUMBER(&it))
-    result->updated = (uint64_t)bson_iter_as_int64(&it);
+    result->updated += (uint64_t)bson_iter_as_int64(&it);
+  size_t errors_before = result->n_errors;
   if (bson_iter_init_find(&it, &reply, "writeErrors") &&
       BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs)) {
     while (bson_iter_next(&errs)) {
@@ -347,19 +301,136 @@ static bool sink_mongo__write(void *sink, const batch_t *batch,
           msg = bson_iter_utf8(&one, NULL);
       }
       if (index >= 0 && (size_t)index < n_ops &&
-          !sink_result_add_error(result, s->op_doc[index], code, msg)) {
+          !sink_result_add_error(result, op_doc[index], code, msg)) {
         bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
         goto out;
       }
     }
   }
   /* A batch that failed as a whole, as opposed to documents refused. */
-  ok = executed || (result->n_errors > 0 && !sink_mongo__is_transport(error));
-
+  ok = executed ||
+       (result->n_errors > errors_before && !sink_mongo__is_transport(error));
 out:
   bson_destroy(&reply);
   mongoc_bulk_operation_destroy(bulk);
   return ok;
+}
+
+/* Returns a hash of an upsert selector, to notice a key repeated within a
+ * batch. */
+static uint64_t sink_mongo__key_hash(const bson_t *selector)
+{
+  const uint8_t *p = bson_get_data(selector);
+  uint64_t h = 14695981039346656037u;
+  for (uint32_t i = 0; i < selector->len; i++)
+    h = (h ^ p[i]) * 1099511628211u;
+  return h;
+}
+
+/* Adds h to the set in keys[0..cap) (cap a power of two, 0 marks an empty
+ * slot). Returns false when h was there already. */
+static bool sink_mongo__add_key(uint64_t *keys, size_t cap, uint64_t h)
+{
+  if (h == 0)
+    h = 1;
+  for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    if (keys[i] == h)
+      return false;
+    if (keys[i] == 0) {
+      keys[i] = h;
+      return true;
+    }
+  }
+}
+
+static bool sink_mongo__write(void *sink, const batch_t *batch,
+                              sink_write_result_t *result, bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  size_t len;
+  const uint8_t *data = batch_data(batch, &len);
+  size_t n_docs = batch_count(batch);
+  if (n_docs > s->op_cap) {
+    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
+    if (!p) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    s->op_doc = p;
+    s->op_cap = n_docs;
+  }
+  bool upsert = s->factory->mode != SINK_MODE_INSERT;
+  size_t key_cap = 16;
+  while (upsert && key_cap < 2 * n_docs)
+    key_cap *= 2;
+  if (upsert && key_cap > s->key_cap) {
+    uint64_t *k = realloc(s->keys, key_cap * sizeof *k);
+    if (!k) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    s->keys = k;
+    s->key_cap = key_cap;
+  }
+  if (upsert)
+    memset(s->keys, 0, key_cap * sizeof *s->keys);
+  /* One unordered bulk per batch; for upserts, a new one wherever a key
+   * repeats, so that rows with the same key apply in file order. */
+  mongoc_bulk_operation_t *bulk =
+      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
+  size_t n_ops = 0;
+  size_t pos = 0;
+  for (size_t i = 0; pos + 4 <= len; i++) {
+    uint32_t doc_len;
+    memcpy(&doc_len, data + pos, 4);
+    doc_len = BSON_UINT32_FROM_LE(doc_len);
+    bson_t doc;
+    if (doc_len < 5 || pos + doc_len > len ||
+        !bson_init_static(&doc, data + pos, doc_len)) {
+      bson_set_error(error, LOADER_ERROR_SINK, 0, "corrupt batch buffer");
+      mongoc_bulk_operation_destroy(bulk);
+      return false;
+    }
+    pos += doc_len;
+    bson_t selector = BSON_INITIALIZER;
+    if (s->factory->mode != SINK_MODE_INSERT) {
+      char missing[160];
+      if (!sink_mongo__selector(s->factory, &doc, &selector, missing,
+                                sizeof missing)) {
+        bson_destroy(&selector);
+        if (!sink_result_add_error(result, i, 0, missing)) {
+          bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+          mongoc_bulk_operation_destroy(bulk);
+          return false;
+        }
+        continue;
+      }
+      uint64_t h = sink_mongo__key_hash(&selector);
+      if (!sink_mongo__add_key(s->keys, key_cap, h)) {
+        if (!sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error)) {
+          bson_destroy(&selector);
+          return false;
+        }
+        bulk = mongoc_collection_create_bulk_operation_with_opts(s->coll,
+                                                                 &s->bulk_opts);
+        n_ops = 0; /* op_doc and the key set restart with the new bulk */
+        memset(s->keys, 0, key_cap * sizeof *s->keys);
+        sink_mongo__add_key(s->keys, key_cap, h);
+      }
+    }
+    bool added = sink_mongo__add(s, bulk, &doc, &selector, error);
+    bson_destroy(&selector);
+    if (!added) {
+      mongoc_bulk_operation_destroy(bulk);
+      return false;
+    }
+    s->op_doc[n_ops++] = i;
+  }
+  if (n_ops == 0) {
+    mongoc_bulk_operation_destroy(bulk);
+    return true;
+  }
+  return sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
 }
 
 static void sink_mongo__close(void *sink)
@@ -371,6 +442,7 @@ static void sink_mongo__close(void *sink)
   bson_destroy(&s->insert_opts);
   bson_destroy(&s->upsert_opts);
   free(s->op_doc);
+  free(s->keys);
   free(s);
 }
 

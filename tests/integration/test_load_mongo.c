@@ -333,7 +333,8 @@ static void test_not_a_file(void **state)
   assert_int_equal(mkdir(dir, 0700), 0);
   const char *args2[] = {"--uri", g_uri, "--db", g_db, dir, NULL};
   assert_int_equal(run_loader(args2, &o), 2);
-  assert_non_null(strstr(o.err, "a directory with no .csv, .tsv or .json files"));
+  assert_non_null(
+      strstr(o.err, "a directory with no .csv, .tsv or .json files"));
   loader_output_free(&o);
   free(dir);
 }

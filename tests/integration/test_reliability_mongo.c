@@ -265,6 +265,53 @@ static void test_merge_twice(void **state)
   run_mode_twice("merge", "mrg");
 }
 
+/* Rows with the same upsert key in one batch apply in file order: the last
+ * one wins, every time (the batch is split where a key repeats instead of
+ * being sent unordered). */
+static void test_upsert_repeated_keys_in_file_order(void **state)
+{
+  (void)state;
+  char *path = test_tmp_path("repeat.csv");
+  FILE *f = fopen(path, "w");
+  fputs("k,v,w\n", f);
+  for (int i = 1; i <= 300; i++)
+    fprintf(f, "%c,%d,%d\n", 'a' + i % 3, i, i % 7);
+  fclose(f);
+  char spec[1100];
+  snprintf(spec, sizeof spec, "repeat=%s", path);
+  for (int round = 0; round < 5; round++) {
+    const char *mode = round % 2 ? "merge" : "upsert";
+    const char *args[] = {"--uri",  g_uri,    "--db", g_db,
+                          "--drop", "--mode", mode,   "--upsert-fields",
+                          "k",      "-q",     spec,   NULL};
+    assert_int_equal(run_loader(args, NULL), 0);
+    mongoc_collection_t *c =
+        mongoc_client_get_collection(g_client, g_db, "repeat");
+    bson_t filter = BSON_INITIALIZER;
+    assert_int_equal(
+        mongoc_collection_count_documents(c, &filter, NULL, NULL, NULL, NULL),
+        3);
+    /* The last rows of the file: a=300, c=299, b=298. */
+    static const struct {
+      const char *k; /* key */
+      int v;         /* value of its last row */
+    } last[] = {{"a", 300}, {"c", 299}, {"b", 298}};
+    for (int i = 0; i < 3; i++) {
+      bson_t *q = BCON_NEW("k", BCON_UTF8(last[i].k));
+      mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, q, NULL, NULL);
+      const bson_t *doc;
+      assert_true(mongoc_cursor_next(cur, &doc));
+      bson_iter_t it;
+      assert_true(bson_iter_init_find(&it, doc, "v"));
+      assert_int_equal(bson_iter_as_int64(&it), last[i].v);
+      mongoc_cursor_destroy(cur);
+      bson_destroy(q);
+    }
+    mongoc_collection_destroy(c);
+  }
+  free(path);
+}
+
 /* --id-from line: loading the same file again cannot double it. */
 static void test_line_ids_idempotent(void **state)
 {
@@ -485,6 +532,7 @@ int main(void)
       cmocka_unit_test(test_non_retryable_error),
       cmocka_unit_test(test_upsert_twice),
       cmocka_unit_test(test_merge_twice),
+      cmocka_unit_test(test_upsert_repeated_keys_in_file_order),
       cmocka_unit_test(test_line_ids_idempotent),
       cmocka_unit_test(test_id_from_column),
       cmocka_unit_test(test_sigint_stops_cleanly),
