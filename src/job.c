@@ -1,17 +1,29 @@
 /* job: one (collection, file) load, from bytes to the database.
  *
- * The stages, all on the calling thread:
+ * The stages:
  *   source (one read block) -> csv_reader (one record) -> doc_builder
- *   (one document, built in place in the batch) -> batch -> sink.
+ *   (one document, encoded into the batch) -> batch -> sink.
  * The first record of the file is the header; every later record becomes a
- * document or a rejected row. A full batch is written before the next record
- * is read, so a job holds one block, one record and one batch whatever the
- * size of its file. */
+ * document or a rejected row.
+ *
+ * Two threads per job, so that parsing the next batch overlaps sending the
+ * current one: the calling thread (the parser) fills a batch; when it is
+ * full it hands it to the job's writer thread and fills the other one. The
+ * writer sends it (with retries), counts what landed, records refused rows
+ * and the checkpoint, clears it and hands it back. A job holds one block,
+ * one record, one batch being filled and at most one in flight, whatever the
+ * size of its file.
+ *
+ * Who touches what: the parser alone the reader, the builder and
+ * res->processed; the writer alone the sink, res->inserted, updated and
+ * retries; rejected rows, failures and the hand-over under ctx->lock. */
 #include "loader/job.h"
 #include "loader/checkpoint.h"
 #include "loader/json_reader.h"
 #include "loader/error.h"
 #include "loader/util.h"
+
+#include <pthread.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +40,9 @@ typedef struct job_ctx {
   const job_t *job;         /* what is loaded */
   const job_env_t *env;     /* shared settings */
   job_result_t *res;        /* what is reported */
-  sink_t *sink;             /* where documents go */
-  batch_t *batch;           /* documents being gathered */
+  sink_t *sink;             /* where documents go (the writer's) */
+  batch_t *batch;           /* documents being gathered (the parser's) */
+  batch_t *spare;           /* the other batch: in flight, or free */
   doc_spec_t *spec;         /* the compiled header, once read */
   docb_t *builder;          /* builds documents from records */
   sink_write_result_t wres; /* per-document errors of the last write */
@@ -43,14 +56,48 @@ typedef struct job_ctx {
                                interrupted run already wrote (--resume) */
   bson_context_t *oids;     /* ObjectIds for JSON documents without _id */
   uint32_t id_seed;         /* the file's identity, for --id-from line */
+  pthread_mutex_t lock;     /* guards the fields below, res->rejected,
+                               res->samples, res->error and failed */
+  pthread_cond_t changed;   /* signalled when pending or quit change */
+  pthread_t writer;         /* sends handed-over batches */
+  bool writer_started;      /* the writer thread runs (else batches are
+                               written inline: a dry run has nothing to
+                               overlap) */
+  bool quit;                /* the writer is to finish */
+  batch_t *pending;         /* the batch handed to the writer, or NULL */
+  uint64_t pend_offset;     /* the position after its last record */
+  uint64_t pend_line;       /* the line there */
+  uint64_t pend_processed;  /* records dealt with up to there */
 } job_ctx_t;
+
+/* Records why the job stops (the first reason wins) and returns false.
+ * Either thread may call it. */
+static bool job__fail_with(job_ctx_t *ctx, const bson_error_t *error)
+{
+  pthread_mutex_lock(&ctx->lock);
+  if (!ctx->failed) {
+    ctx->res->error = *error;
+    ctx->failed = true;
+  }
+  pthread_mutex_unlock(&ctx->lock);
+  return false;
+}
 
 static bool job__fail(job_ctx_t *ctx, uint32_t domain, const char *fmt,
                       const char *detail)
 {
-  bson_set_error(&ctx->res->error, domain, 0, fmt, detail);
-  ctx->failed = true;
-  return false;
+  bson_error_t error;
+  bson_set_error(&error, domain, 0, fmt, detail);
+  return job__fail_with(ctx, &error);
+}
+
+/* Returns whether the job has failed. */
+static bool job__failed(job_ctx_t *ctx)
+{
+  pthread_mutex_lock(&ctx->lock);
+  bool failed = ctx->failed;
+  pthread_mutex_unlock(&ctx->lock);
+  return failed;
 }
 
 /* Counts a rejected row, keeps the first few descriptions, writes it to the
@@ -60,7 +107,9 @@ static bool job__reject(job_ctx_t *ctx, uint64_t line, uint64_t offset,
                         size_t raw_len)
 {
   job_result_t *res = ctx->res;
+  pthread_mutex_lock(&ctx->lock);
   res->rejected++;
+  bool too_many = res->rejected > ctx->env->max_errors;
   if (res->n_samples < JOB_REJECT_SAMPLES) {
     job_reject_t *s = &res->samples[res->n_samples++];
     s->line = line;
@@ -69,10 +118,11 @@ static bool job__reject(job_ctx_t *ctx, uint64_t line, uint64_t offset,
     memcpy(s->reason, reason, n);
     s->reason[n] = '\0';
   }
+  pthread_mutex_unlock(&ctx->lock);
   if (ctx->env->rejects)
     rejects_write(ctx->env->rejects, ctx->job->path, line, offset, column,
                   reason, raw, raw_len);
-  if (res->rejected > ctx->env->max_errors) {
+  if (too_many) {
     char msg[64];
     snprintf(msg, sizeof msg, "%llu", (unsigned long long)ctx->env->max_errors);
     return job__fail(ctx, LOADER_ERROR_INPUT,
@@ -92,38 +142,41 @@ static void job__backoff(const job_env_t *env, unsigned ms)
   }
 }
 
-/* Returns how far into its range the job is, in the units of the size the
- * display knows: records dealt with, or compressed bytes read for gzip. */
-static uint64_t job__progress_bytes(const job_ctx_t *ctx)
+/* Returns how far into its range the job is at offset, in the units of
+ * the size the display knows: records dealt with, or, for gzip, compressed
+ * bytes (read by the parser: an estimate, read without a lock). */
+static uint64_t job__progress_bytes(const job_ctx_t *ctx, uint64_t offset)
 {
   if (ctx->gzip)
-    return source_position(ctx->src);
-  return ctx->next_offset - ctx->job->start;
+    return ctx->src ? source_position(ctx->src) : 0;
+  return offset - ctx->job->start;
 }
 
-/* Records how far the job got, once its rejected rows are on disk. */
-static bool job__checkpoint(job_ctx_t *ctx, bool done)
+/* Records how far the job got (offset, line, processed: where the last
+ * batch written ends), once its rejected rows are on disk. */
+static bool job__checkpoint(job_ctx_t *ctx, uint64_t offset, uint64_t line,
+                            uint64_t processed, bool done)
 {
-  ctx->res->next_line = ctx->next_line;
   if (!ctx->env->checkpoint)
     return true;
   if (ctx->env->rejects)
     rejects_flush(ctx->env->rejects);
   const job_result_t *r = ctx->res;
-  checkpoint_entry_t e = {.offset = ctx->next_offset,
-                          .line = ctx->next_line,
-                          .processed = r->processed,
+  pthread_mutex_lock(&ctx->lock);
+  uint64_t rejected = r->rejected;
+  pthread_mutex_unlock(&ctx->lock);
+  checkpoint_entry_t e = {.offset = offset,
+                          .line = line,
+                          .processed = processed,
                           .inserted = r->inserted,
                           .updated = r->updated,
-                          .rejected = r->rejected,
+                          .rejected = rejected,
                           .prior = r->prior,
                           .done = done};
   bson_error_t error;
   if (checkpoint_put(ctx->env->checkpoint, ctx->job->index, &e, &error))
     return true;
-  ctx->res->error = error;
-  ctx->failed = true;
-  return false;
+  return job__fail_with(ctx, &error);
 }
 
 /* Returns true when a document error says the document is already there:
@@ -133,22 +186,21 @@ static bool job__is_dup_id(const sink_doc_error_t *e)
   return e->code == 11000 && strstr(e->message, "_id_") != NULL;
 }
 
-/* Writes the gathered batch. A transient failure (connection lost, primary
- * stepped down) is retried with exponential backoff on a fresh connection;
- * the batch's documents carry their _id from the first attempt, so a
- * document that landed before the failure comes back as a duplicate _id on
- * the retry and is counted as inserted, not rejected. Documents the
- * database refused become rejected rows, traced to their lines; a batch
- * that still fails fails the job. */
-static bool job__flush(job_ctx_t *ctx)
+/* Writes batch (the writer's side). A transient failure (connection lost,
+ * primary stepped down) is retried with exponential backoff on a fresh
+ * connection; the batch's documents carry their _id from the first
+ * attempt, so a document that landed before the failure comes back as a
+ * duplicate _id on the retry and is counted as inserted, not rejected.
+ * Documents the database refused become rejected rows, traced to their
+ * lines; a batch that still fails fails the job. */
+static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
+                             uint64_t line, uint64_t processed)
 {
   const job_env_t *env = ctx->env;
-  if (batch_count(ctx->batch) == 0)
-    return true;
   bson_error_t error;
   unsigned attempt = 0;
-  throttle_take(env->throttle, batch_count(ctx->batch), env->stop);
-  while (!sink_write(ctx->sink, ctx->batch, &ctx->wres, &error)) {
+  throttle_take(env->throttle, batch_count(batch), env->stop);
+  while (!sink_write(ctx->sink, batch, &ctx->wres, &error)) {
     if (attempt >= env->retries || !sink_is_transient(ctx->sink, &error) ||
         atomic_load_explicit(env->stop, memory_order_relaxed)) {
       ctx->res->inserted += ctx->wres.inserted;
@@ -159,9 +211,7 @@ static bool job__flush(job_ctx_t *ctx)
         bson_set_error(&error, error.domain, error.code,
                        "%s (after %u retries)", msg, attempt);
       }
-      ctx->res->error = error;
-      ctx->failed = true;
-      return false;
+      return job__fail_with(ctx, &error);
     }
     unsigned wait = 100u << (attempt < 16 ? attempt : 16);
     if (wait > env->retry_max_wait_ms)
@@ -172,11 +222,8 @@ static bool job__flush(job_ctx_t *ctx)
     /* A fresh connection: close this client, pop another. */
     sink_close(ctx->sink);
     ctx->sink = sink_open(env->sinks, ctx->job->collection, &error);
-    if (!ctx->sink) {
-      ctx->res->error = error;
-      ctx->failed = true;
-      return false;
-    }
+    if (!ctx->sink)
+      return job__fail_with(ctx, &error);
   }
   ctx->res->inserted += ctx->wres.inserted;
   ctx->res->updated += ctx->wres.updated;
@@ -193,17 +240,90 @@ static bool job__flush(job_ctx_t *ctx)
     snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
              e->code, e->message);
     size_t raw_len;
-    const char *raw = batch_raw(ctx->batch, e->index, &raw_len);
-    ok_to_go_on &= job__reject(ctx, batch_line(ctx->batch, e->index),
-                               batch_offset(ctx->batch, e->index), 0, reason,
-                               raw, raw_len);
+    const char *raw = batch_raw(batch, e->index, &raw_len);
+    ok_to_go_on &=
+        job__reject(ctx, batch_line(batch, e->index),
+                    batch_offset(batch, e->index), 0, reason, raw, raw_len);
   }
-  batch_clear(ctx->batch);
-  if (ctx->src)
-    progress_update(progress_slot(env->progress, ctx->job->index),
-                    job__progress_bytes(ctx), ctx->res->processed,
-                    ctx->res->rejected, false);
-  return ok_to_go_on && job__checkpoint(ctx, false);
+  pthread_mutex_lock(&ctx->lock);
+  uint64_t rejected = ctx->res->rejected;
+  pthread_mutex_unlock(&ctx->lock);
+  progress_update(progress_slot(env->progress, ctx->job->index),
+                  job__progress_bytes(ctx, offset), processed, rejected, false);
+  return ok_to_go_on && job__checkpoint(ctx, offset, line, processed, false);
+}
+
+/* The writer thread: writes each batch handed over, then hands it back
+ * cleared. After a failure it only clears what it is given. */
+static void *job__writer(void *p)
+{
+  job_ctx_t *ctx = p;
+  pthread_mutex_lock(&ctx->lock);
+  for (;;) {
+    while (!ctx->pending && !ctx->quit)
+      pthread_cond_wait(&ctx->changed, &ctx->lock);
+    if (!ctx->pending)
+      break; /* quit, nothing left */
+    batch_t *batch = ctx->pending;
+    uint64_t offset = ctx->pend_offset, line = ctx->pend_line,
+             processed = ctx->pend_processed;
+    bool failed = ctx->failed;
+    pthread_mutex_unlock(&ctx->lock);
+    if (!failed)
+      job__write_batch(ctx, batch, offset, line, processed);
+    batch_clear(batch);
+    pthread_mutex_lock(&ctx->lock);
+    ctx->pending = NULL;
+    pthread_cond_broadcast(&ctx->changed);
+  }
+  pthread_mutex_unlock(&ctx->lock);
+  return NULL;
+}
+
+/* Waits until the writer has nothing in flight. Returns false when the job
+ * has failed. */
+static bool job__drain(job_ctx_t *ctx)
+{
+  pthread_mutex_lock(&ctx->lock);
+  while (ctx->pending)
+    pthread_cond_wait(&ctx->changed, &ctx->lock);
+  bool ok = !ctx->failed;
+  pthread_mutex_unlock(&ctx->lock);
+  return ok;
+}
+
+/* Hands the gathered batch to the writer (the parser's side) and takes the
+ * other one to fill: waits while the previous batch is still in flight.
+ * Returns false when the job has failed. */
+static bool job__flush(job_ctx_t *ctx)
+{
+  if (batch_count(ctx->batch) == 0)
+    return !job__failed(ctx);
+  if (!ctx->writer_started) {
+    bool ok = job__write_batch(ctx, ctx->batch, ctx->next_offset,
+                               ctx->next_line, ctx->res->processed);
+    batch_clear(ctx->batch);
+    return ok;
+  }
+  if (!job__drain(ctx))
+    return false;
+  pthread_mutex_lock(&ctx->lock);
+  ctx->pending = ctx->batch;
+  ctx->pend_offset = ctx->next_offset;
+  ctx->pend_line = ctx->next_line;
+  ctx->pend_processed = ctx->res->processed;
+  pthread_cond_broadcast(&ctx->changed);
+  pthread_mutex_unlock(&ctx->lock);
+  batch_t *next = ctx->spare;
+  ctx->spare = ctx->batch;
+  ctx->batch = next;
+  return true;
+}
+
+/* Hands over what is left and waits for it to be written. */
+static bool job__finish_writes(job_ctx_t *ctx)
+{
+  return job__flush(ctx) && job__drain(ctx);
 }
 
 /* Returns a hash of the job's identity (collection, file, size, mtime), the
@@ -240,11 +360,8 @@ static bool job__header(job_ctx_t *ctx, const csv_record_t *rec)
     return job__fail(ctx, LOADER_ERROR_INPUT, "header: %s", rec->problem);
   bson_error_t error;
   ctx->spec = docb_spec_new(rec, ctx->env->doc, &error);
-  if (!ctx->spec) {
-    ctx->res->error = error;
-    ctx->failed = true;
-    return false;
-  }
+  if (!ctx->spec)
+    return job__fail_with(ctx, &error);
   ctx->builder = docb_new(ctx->spec);
   if (!ctx->builder)
     return job__fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
@@ -258,7 +375,7 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   job_ctx_t *ctx = p;
   if (atomic_load_explicit(ctx->env->stop, memory_order_relaxed)) {
     /* A clean stop: what was read is written (and checkpointed) first. */
-    if (ctx->spec && !job__flush(ctx))
+    if (ctx->spec && !job__finish_writes(ctx))
       return false;
     return job__fail(ctx, LOADER_ERROR_INTERRUPTED, "%s", "interrupted");
   }
@@ -360,7 +477,7 @@ static bool job__on_json(void *p, const json_value_t *v)
 {
   job_ctx_t *ctx = p;
   if (atomic_load_explicit(ctx->env->stop, memory_order_relaxed)) {
-    if (!job__flush(ctx))
+    if (!job__finish_writes(ctx))
       return false;
     return job__fail(ctx, LOADER_ERROR_INTERRUPTED, "%s", "interrupted");
   }
@@ -420,15 +537,14 @@ static bool job__read_header(job_ctx_t *ctx)
   csvr_t *reader =
       src ? csvr_new(src, ctx->env->dialect, 0, 1, UINT64_MAX, &error) : NULL;
   if (reader && csvr_read(reader, job__on_header, ctx, &error))
-    ok = ctx->spec != NULL || ctx->failed;
+    ok = ctx->spec != NULL || job__failed(ctx);
   if (!reader || !ok) {
-    if (!ctx->failed)
-      ctx->res->error = error;
+    job__fail_with(ctx, &error); /* keeps an earlier reason */
     ok = false;
   }
   csvr_destroy(reader);
   source_close(src);
-  return ok && !ctx->failed;
+  return ok && !job__failed(ctx);
 }
 
 /* Reads a JSON job from start: its own source and reader, the same batch,
@@ -448,10 +564,10 @@ static bool job__run_json(job_ctx_t *ctx, uint64_t start, uint64_t line)
   ctx->gzip = source_is_gzip(ctx->job->path);
   bson_error_t error;
   if (!jsonr_read(reader, job__on_json, ctx, &error)) {
-    res->error = error;
+    job__fail_with(ctx, &error);
     goto out;
   }
-  if (ctx->failed || !job__flush(ctx))
+  if (!job__finish_writes(ctx))
     goto out;
   ok = true;
 out:
@@ -478,10 +594,14 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
       env->checkpoint && checkpoint_get(env->checkpoint, job->index, &cp);
   ctx.next_offset = start;
   ctx.next_line = line;
+  pthread_mutex_init(&ctx.lock, NULL);
+  pthread_cond_init(&ctx.changed, NULL);
 
   ctx.batch =
       batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
-  if (!ctx.batch) {
+  ctx.spare =
+      batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
+  if (!ctx.batch || !ctx.spare) {
     bson_set_error(&res->error, LOADER_ERROR_IO, 0, "out of memory");
     goto out;
   }
@@ -490,6 +610,15 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     goto out;
   if (!sink_count(ctx.sink, &res->prior, &res->error))
     goto out;
+  if (!sink_factory_is_null(env->sinks)) {
+    int rc = pthread_create(&ctx.writer, NULL, job__writer, &ctx);
+    if (rc != 0) {
+      bson_set_error(&res->error, LOADER_ERROR_IO, (uint32_t)rc,
+                     "cannot start the writer thread: %s", strerror(rc));
+      goto out;
+    }
+    ctx.writer_started = true;
+  }
   if (resumed) {
     /* Continue after the last acknowledged batch; the tuple covers the
      * whole load, from the first run's prior on. */
@@ -528,10 +657,10 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   ctx.gzip = source_is_gzip(job->path);
   bson_error_t read_error;
   if (!csvr_read(reader, job__on_record, &ctx, &read_error)) {
-    res->error = read_error;
+    job__fail_with(&ctx, &read_error);
     goto out;
   }
-  if (ctx.failed || !job__flush(&ctx))
+  if (!job__finish_writes(&ctx))
     goto out;
   if (!ctx.spec) {
     bson_set_error(&res->error, LOADER_ERROR_INPUT, 0,
@@ -540,7 +669,8 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   }
   ctx.next_offset = csvr_offset(reader);
 out_finish:
-  if (!job__checkpoint(&ctx, true))
+  if (!job__checkpoint(&ctx, ctx.next_offset, ctx.next_line, res->processed,
+                       true))
     goto out;
 out_done:
   if (!sink_count(ctx.sink, &res->post, &res->error))
@@ -549,10 +679,18 @@ out_done:
   res->ok = true;
 
 out:
+  if (ctx.writer_started) {
+    /* Whatever is in flight is written (or cleared after a failure). */
+    pthread_mutex_lock(&ctx.lock);
+    ctx.quit = true;
+    pthread_cond_broadcast(&ctx.changed);
+    pthread_mutex_unlock(&ctx.lock);
+    pthread_join(ctx.writer, NULL);
+  }
   if (!res->ok)
     res->next_line = ctx.next_line;
   progress_update(progress_slot(env->progress, job->index),
-                  ctx.src ? job__progress_bytes(&ctx) : 0, res->processed,
+                  job__progress_bytes(&ctx, ctx.next_offset), res->processed,
                   res->rejected, true);
   if (reader)
     res->empty_lines = csvr_empty_lines(reader);
@@ -561,11 +699,14 @@ out:
   sink_close(ctx.sink);
   sink_write_result_cleanup(&ctx.wres);
   batch_destroy(ctx.batch);
+  batch_destroy(ctx.spare);
   docb_destroy(ctx.builder);
   docb_spec_destroy(ctx.spec);
   csvr_destroy(reader);
   source_close(src);
   if (ctx.oids)
     bson_context_destroy(ctx.oids);
+  pthread_cond_destroy(&ctx.changed);
+  pthread_mutex_destroy(&ctx.lock);
   res->elapsed_s = util_now() - t0;
 }

@@ -86,6 +86,11 @@ bool sink_factory_check(sink_factory_t *f, bson_error_t *error)
   return f->ops->factory_check(f->state, error);
 }
 
+bool sink_factory_is_null(const sink_factory_t *f)
+{
+  return f->ops == &sink_null_ops;
+}
+
 const char *sink_factory_db(const sink_factory_t *f)
 {
   return f->ops->factory_db(f->state);

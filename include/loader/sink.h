@@ -72,6 +72,10 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
  * otherwise. */
 bool sink_factory_check(sink_factory_t *factory, bson_error_t *error);
 
+/* Returns true when nothing is written (--dry-run): a write costs nothing
+ * worth overlapping. */
+bool sink_factory_is_null(const sink_factory_t *factory);
+
 /* Returns the database name writes go to. */
 const char *sink_factory_db(const sink_factory_t *factory);
 
