@@ -802,8 +802,7 @@ static bool types__fast_double(const char *s, size_t len, double *out)
   return true;
 }
 
-types_inferred_t types_infer(const char *s, size_t len, int64_t *i,
-                             double *d)
+types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d)
 {
   switch (s[0]) {
   case 't':

@@ -87,8 +87,7 @@ typedef enum types_inferred {
 
 /* Classifies text (len > 0) by the inference rules of
  * types_append_inferred() and stores the number in *i or *d. */
-types_inferred_t types_infer(const char *s, size_t len, int64_t *i,
-                             double *d);
+types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d);
 
 /* Parses text in a compiled date layout into milliseconds since the Unix
  * epoch (UTC). Returns false when the text does not match. */
