@@ -134,14 +134,6 @@ bool rejects_flush(rejects_t *r)
   return ok;
 }
 
-uint64_t rejects_count(rejects_t *r)
-{
-  pthread_mutex_lock(&r->lock);
-  uint64_t n = r->rows;
-  pthread_mutex_unlock(&r->lock);
-  return n;
-}
-
 bool rejects_close(rejects_t *r, bson_error_t *error)
 {
   if (!r)

@@ -33,9 +33,6 @@ bool rejects_write(rejects_t *rejects, const char *file, uint64_t line,
                    uint64_t offset, size_t column, const char *reason,
                    const char *raw, size_t raw_len);
 
-/* Returns how many rows were written. */
-uint64_t rejects_count(rejects_t *rejects);
-
 /* Flushes, renames the file into place and frees rejects. Returns false
  * and fills error when any write or the rename failed (the temporary file is
  * then removed). NULL is a no-op that returns true. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "csv_expect.h"
+#include "report_check.h"
 #include "run_loader.h"
 #include "test_server.h"
 #include "test_uri.h"
@@ -91,70 +92,6 @@ static void assert_collection_matches(const char *coll_name, const char *path,
   csvx_free(&t);
 }
 
-/* Reads the JSON report at path. */
-static bson_t *load_report(const char *path)
-{
-  char *text = read_file_text(path);
-  assert_non_null(text);
-  bson_error_t error;
-  bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, &error);
-  if (!doc)
-    fprintf(stderr, "bad JSON report (%s):\n%s\n", error.message, text);
-  assert_non_null(doc);
-  free(text);
-  return doc;
-}
-
-/* Returns the number at dotted path in the report. */
-static int64_t report_int(const bson_t *report, const char *path)
-{
-  bson_iter_t it, found;
-  assert_true(bson_iter_init(&it, report));
-  if (!bson_iter_find_descendant(&it, path, &found)) {
-    fprintf(stderr, "report has no %s\n", path);
-    fail();
-  }
-  return bson_iter_as_int64(&found);
-}
-
-static const char *report_str(const bson_t *report, const char *path)
-{
-  bson_iter_t it, found;
-  assert_true(bson_iter_init(&it, report));
-  if (!bson_iter_find_descendant(&it, path, &found) ||
-      !BSON_ITER_HOLDS_UTF8(&found)) {
-    fprintf(stderr, "report has no string %s\n", path);
-    fail();
-  }
-  return bson_iter_utf8(&found, NULL);
-}
-
-static bool report_has(const bson_t *report, const char *path)
-{
-  bson_iter_t it, found;
-  return bson_iter_init(&it, report) &&
-         bson_iter_find_descendant(&it, path, &found);
-}
-
-/* Checks one job of a run: its tuple and that the accounting closes. */
-static void assert_job(const bson_t *report, int run, int job, const char *coll,
-                       int64_t processed, int64_t prior, int64_t post)
-{
-  char p[128];
-  snprintf(p, sizeof p, "runs.%d.jobs.%d.collection", run, job);
-  assert_string_equal(report_str(report, p), coll);
-  snprintf(p, sizeof p, "runs.%d.jobs.%d.processed", run, job);
-  assert_int_equal(report_int(report, p), processed);
-  snprintf(p, sizeof p, "runs.%d.jobs.%d.prior", run, job);
-  assert_int_equal(report_int(report, p), prior);
-  snprintf(p, sizeof p, "runs.%d.jobs.%d.post", run, job);
-  assert_int_equal(report_int(report, p), post);
-  snprintf(p, sizeof p, "runs.%d.jobs.%d.inserted", run, job);
-  assert_int_equal(report_int(report, p), post - prior);
-  snprintf(p, sizeof p, "runs.%d.jobs.%d.rejected", run, job);
-  assert_int_equal(report_int(report, p), processed - (post - prior));
-}
-
 /* Runs the loader on both sample files in mode ("--linear", "--parallel",
  * "--compare") with --drop, and checks what landed. */
 static void load_samples(const char *mode, int expect_runs)
@@ -171,10 +108,10 @@ static void load_samples(const char *mode, int expect_runs)
     assert_non_null(strstr(o.out, "speedup:"));
   loader_output_free(&o);
 
-  bson_t *report = load_report(json);
+  bson_t *report = report_load(json);
   for (int r = 0; r < expect_runs; r++) {
-    assert_job(report, r, 0, "customers", 5000, 0, 5000);
-    assert_job(report, r, 1, "products", 3000, 0, 3000);
+    report_assert_job(report, r, 0, "customers", 5000, 0, 5000);
+    report_assert_job(report, r, 1, "products", 3000, 0, 3000);
   }
   char p[32];
   snprintf(p, sizeof p, "runs.%d", expect_runs);
@@ -254,12 +191,12 @@ static void test_accumulates_without_drop(void **state)
   const char *args[] = {"--uri",         g_uri, "--db", g_db, "-q",
                         "--report-json", json,  in,     NULL};
   assert_int_equal(run_loader(args, NULL), 0);
-  bson_t *r1 = load_report(json);
-  assert_job(r1, 0, 0, "acc", 3000, 0, 3000);
+  bson_t *r1 = report_load(json);
+  report_assert_job(r1, 0, 0, "acc", 3000, 0, 3000);
   bson_destroy(r1);
   assert_int_equal(run_loader(args, NULL), 0);
-  bson_t *r2 = load_report(json);
-  assert_job(r2, 0, 0, "acc", 3000, 3000, 6000);
+  bson_t *r2 = report_load(json);
+  report_assert_job(r2, 0, 0, "acc", 3000, 3000, 6000);
   bson_destroy(r2);
   assert_int_equal(count_docs("acc"), 6000);
   free(json);
@@ -291,17 +228,6 @@ static void test_eight_jobs_two_workers(void **state)
     assert_collection_matches(coll, paths[i], i % 2 ? "sku" : "customer_id");
     free(paths[i]);
   }
-}
-
-/* Writes text to a fresh temporary file and returns its path. */
-static char *write_tmp(const char *name, const char *text)
-{
-  char *path = test_tmp_path(name);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-  return path;
 }
 
 /* A missing file is a usage error before anything is written. */
@@ -420,8 +346,8 @@ static void test_ragged_rows(void **state)
   assert_non_null(strstr(o.err, "ragged.csv:3: expected 2 fields, found 3"));
   assert_non_null(strstr(o.err, "ragged.csv:5: expected 2 fields, found 1"));
   loader_output_free(&o);
-  bson_t *r = load_report(json);
-  assert_job(r, 0, 0, "ragged", 5, 0, 3);
+  bson_t *r = report_load(json);
+  report_assert_job(r, 0, 0, "ragged", 5, 0, 3);
   assert_int_equal(report_int(r, "runs.0.jobs.0.rejected"), 2);
   bson_destroy(r);
   assert_int_equal(count_docs("ragged"), 3);
@@ -530,13 +456,13 @@ static void test_dry_run_without_server(void **state)
   assert_int_equal(run_loader(args, &o), 0);
   assert_non_null(strstr(o.out, "dry run"));
   loader_output_free(&o);
-  bson_t *r = load_report(json);
+  bson_t *r = report_load(json);
   /* The dry run counts like an empty database: without --drop the
    * parallel run finds what the linear run "wrote". */
-  assert_job(r, 0, 0, "customers", 5000, 0, 5000);
-  assert_job(r, 0, 1, "products", 3000, 0, 3000);
-  assert_job(r, 1, 0, "customers", 5000, 5000, 10000);
-  assert_job(r, 1, 1, "products", 3000, 3000, 6000);
+  report_assert_job(r, 0, 0, "customers", 5000, 0, 5000);
+  report_assert_job(r, 0, 1, "products", 3000, 0, 3000);
+  report_assert_job(r, 1, 0, "customers", 5000, 5000, 10000);
+  report_assert_job(r, 1, 1, "products", 3000, 3000, 6000);
   bson_destroy(r);
   free(json);
 }
@@ -563,8 +489,8 @@ static void test_server_error_mid_load(void **state)
   assert_non_null(strstr(o.err, "customers.csv"));
   assert_non_null(strstr(o.err, "(error 8000)"));
   loader_output_free(&o);
-  bson_t *r = load_report(json);
-  assert_job(r, 0, 0, "small", 2, 0, 2);
+  bson_t *r = report_load(json);
+  report_assert_job(r, 0, 0, "small", 2, 0, 2);
   bson_destroy(r);
   test_server_stop(&srv);
   free(small);

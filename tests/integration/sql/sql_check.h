@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "csv_expect.h"
+#include "report_check.h"
 
 /* How a value came back. */
 typedef enum rb_kind { RB_NULL, RB_INT, RB_REAL, RB_TEXT, RB_BLOB } rb_kind_t;
@@ -42,24 +43,6 @@ void rb_free(rb_table_t *t);
  * of its text (integers, reals, 0/1 for true/false, text). Returns the
  * number of rows compared, or -1 after printing the first difference. */
 long rb_compare_csv(const rb_table_t *t, const char *path, const char *key);
-
-/* Reads the JSON report at path (bson_destroy() it). */
-bson_t *report_load(const char *path);
-
-/* The number / string at a dotted path of the report; fail the test when
- * absent. */
-int64_t report_int(const bson_t *report, const char *path);
-const char *report_str(const bson_t *report, const char *path);
-bool report_has(const bson_t *report, const char *path);
-
-/* Checks job of run: collection, processed, prior, post, and that the
- * accounting closes (inserted = post - prior, rejected = processed -
- * inserted). */
-void report_assert_job(const bson_t *report, int run, int job, const char *coll,
-                       int64_t processed, int64_t prior, int64_t post);
-
-/* Writes text to a new temporary file; returns its path (caller frees). */
-char *write_tmp(const char *name, const char *text);
 
 /* data/<name> under the source tree, in a static buffer per call site. */
 void sample_path(const char *name, char *buf, size_t cap);
