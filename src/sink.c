@@ -140,6 +140,20 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
   return s->ops->write(s->state, batch, result, error);
 }
 
+bool sink_commit(sink_t *s, const char *key, const mark_t *mark,
+                 bson_error_t *error)
+{
+  return !s->ops->commit || s->ops->commit(s->state, key, mark, error);
+}
+
+bool sink_mark_get(sink_t *s, const char *key, mark_t *mark, bool *found,
+                   bson_error_t *error)
+{
+  *found = false;
+  return !s->ops->mark_get ||
+         s->ops->mark_get(s->state, key, mark, found, error);
+}
+
 bool sink_is_transient(const sink_t *s, const bson_error_t *error)
 {
   return s->ops->is_transient && s->ops->is_transient(error);
@@ -167,6 +181,7 @@ bool sink_result_add_error(sink_write_result_t *r, size_t index, int32_t code,
   sink_doc_error_t *e = &r->errors[r->n_errors++];
   e->index = index;
   e->code = code;
+  e->dup_on_id = false;
   snprintf(e->message, sizeof e->message, "%s", message ? message : "");
   return true;
 }

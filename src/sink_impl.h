@@ -20,6 +20,13 @@ typedef struct sink_ops {
   bool (*drop)(void *sink, bson_error_t *error);
   bool (*write)(void *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
+  /* Commits the last write with mark under key (key NULL: no mark); NULL
+   * for sinks whose writes are durable when write returns. */
+  bool (*commit)(void *sink, const char *key, const mark_t *mark,
+                 bson_error_t *error);
+  /* Reads the mark under key; NULL for sinks that keep none. */
+  bool (*mark_get)(void *sink, const char *key, mark_t *mark, bool *found,
+                   bson_error_t *error);
   void (*close)(void *sink);
   /* Whether an error of a failed write is worth a retry; NULL: never. */
   bool (*is_transient)(const bson_error_t *error);

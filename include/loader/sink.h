@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "loader/batch.h"
+#include "loader/mark.h"
 
 typedef struct sink_factory sink_factory_t;
 typedef struct sink sink_t;
@@ -25,6 +26,8 @@ typedef struct sink_doc_error {
   size_t index;      /* position of the document in its batch */
   int32_t code;      /* the database's error code (11000: duplicate key) */
   char message[256]; /* the database's message */
+  bool dup_on_id;    /* a duplicate key on _id alone, read from the write
+                        error's keyPattern (never from its message) */
 } sink_doc_error_t;
 
 /* What a batch write did. */
@@ -105,12 +108,29 @@ bool sink_drop(sink_t *sink, bson_error_t *error);
 bool sink_write(sink_t *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
 
+/* Makes what the last sink_write() did durable. SQL sinks: sink_write()
+ * leaves its transaction open; this stores mark under key in the loader's
+ * table (_loader_progress, in the same database as the rows) when key is
+ * not NULL, and commits both together, so a batch is in the target if and
+ * only if its mark is. MongoDB and the null sink: nothing to do. Returns
+ * false and fills error when the commit failed (nothing of the batch is
+ * then in the target). */
+bool sink_commit(sink_t *sink, const char *key, const mark_t *mark,
+                 bson_error_t *error);
+
+/* Reads the mark committed under key: *found is false when there is none
+ * (or the target keeps none: MongoDB, the null sink). Returns false and
+ * fills error when the target cannot be read. */
+bool sink_mark_get(sink_t *sink, const char *key, mark_t *mark, bool *found,
+                   bson_error_t *error);
+
 /* Returns true when error is worth retrying the batch for: the connection
  * dropped, the server was not primary or was shutting down, or the server
  * labelled the error retryable. */
 bool sink_is_transient(const sink_t *sink, const bson_error_t *error);
 
-/* Closes the sink (for MongoDB: pushes its client back). NULL is a no-op. */
+/* Closes the sink (for MongoDB: pushes its client back; SQL: rolls back a
+ * write that was not committed). NULL is a no-op. */
 void sink_close(sink_t *sink);
 
 #endif
