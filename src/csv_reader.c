@@ -9,7 +9,19 @@
  *
  * Fields are copied out of libcsv's callback into one arena reused from
  * record to record; the record is delivered from libcsv's end-of-row
- * callback, when the raw bytes of the whole record have been seen. */
+ * callback, when the raw bytes of the whole record have been seen.
+ *
+ * Quoting follows one rule, the one RFC 4180 readers such as Python's csv
+ * module apply, so that where a record ends never depends on who reads the
+ * file (the --split cut finder in plan.c applies the same rule): a quote
+ * opens a quoted field only as a field's first byte; inside, a doubled
+ * quote is a quote and a single one closes the quoted part. A quote inside
+ * an unquoted field is data ("5'11\" tall"). A closing quote followed by
+ * anything but a delimiter, a quote or a line end ("abc"def) is malformed:
+ * the quoted part ends there, the rest of the field is read as unquoted
+ * data (so the record ends where such readers end it), and the record is
+ * rejected. libcsv runs in strict mode to stop at both cases; the reader
+ * steps over them and goes on. */
 #include "loader/csv_reader.h"
 #include "loader/error.h"
 
@@ -24,6 +36,7 @@
 /* libcsv's parser states (libcsv.c keeps them private). */
 #define LIBCSV_ROW_NOT_BEGUN 0
 #define LIBCSV_FIELD_BEGUN 2
+#define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3
 
 struct csvr {
   source_t *src;            /* where the bytes come from (borrowed) */
@@ -38,6 +51,8 @@ struct csvr {
   bool in_record;           /* a record has started and not been delivered */
   bool oversized;           /* the current record grew past the limit */
   bool unterminated;        /* the input ended inside a quoted field */
+  size_t malformed;         /* 1-based column of the first malformed
+                               quote in the current record, or 0 */
   uint64_t rec_line;        /* line where the current record starts */
   uint64_t rec_offset;      /* offset where the current record starts */
   char *raw;                /* raw bytes of the current record */
@@ -96,7 +111,7 @@ static bool csvr__grow(void **buf, size_t *cap, size_t need, size_t elem)
 
 static bool csvr__init_parser(csvr_t *r)
 {
-  if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
+  if (csv_init(&r->parser, CSV_EMPTY_IS_NULL | CSV_STRICT) != 0)
     return false;
   /* libcsv grows its field buffer by this much at a time; its default of
    * 128 bytes makes a multi-megabyte field cost quadratic copying. */
@@ -232,6 +247,7 @@ static void csvr__deliver(csvr_t *r, const char *problem)
   rec.raw = r->raw ? r->raw : "";
   rec.raw_len = raw_len;
   rec.problem = problem;
+  rec.problem_column = problem && !r->oversized ? r->malformed : 0;
   if (!r->fn(r->ctx, &rec))
     r->stop = true;
   r->n_fields = 0;
@@ -246,7 +262,53 @@ static void csvr__on_row(int c, void *ctx)
   csvr_t *r = ctx;
   if (r->oom || r->stop)
     return;
-  csvr__deliver(r, r->unterminated ? "unterminated quoted field" : NULL);
+  const char *problem = NULL;
+  if (r->malformed) {
+    snprintf(r->problem, sizeof r->problem,
+             "malformed quoting: a closing quote must be followed by a "
+             "delimiter or a line end (a quote inside a quoted field is "
+             "written twice)");
+    problem = r->problem;
+  } else if (r->unterminated) {
+    problem = "unterminated quoted field";
+  }
+  csvr__deliver(r, problem);
+  r->malformed = 0;
+}
+
+/* Feeds len bytes to libcsv, stepping over what strict mode stops at (see
+ * the top of this file). Returns false when libcsv fails otherwise (out of
+ * memory). */
+static bool csvr__parse(csvr_t *r, const char *p, size_t len)
+{
+  struct csv_parser *cp = &r->parser;
+  while (len > 0) {
+    size_t n = csv_parse(cp, p, len, csvr__on_field, csvr__on_row, r);
+    p += n;
+    len -= n;
+    if (len == 0 || csv_error(cp) != CSV_EPARSE)
+      return len == 0;
+    cp->status = CSV_SUCCESS;
+    if (cp->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED) {
+      /* "abc"def: the quoted part is over; the rest is unquoted data. The
+       * byte is fed again in that state. */
+      if (!r->malformed)
+        r->malformed = r->n_fields + 1;
+      cp->quoted = 0;
+      cp->spaces = 0;
+      cp->pstate = LIBCSV_FIELD_BEGUN;
+    } else {
+      /* A quote inside an unquoted field: data, as in lax mode. */
+      csv_set_opts(cp, (unsigned char)(csv_get_opts(cp) & ~CSV_STRICT));
+      size_t one = csv_parse(cp, p, 1, csvr__on_field, csvr__on_row, r);
+      csv_set_opts(cp, (unsigned char)(csv_get_opts(cp) | CSV_STRICT));
+      if (one != 1)
+        return false;
+      p++;
+      len--;
+    }
+  }
+  return true;
 }
 
 /* Starts a record at the current position. */
@@ -254,6 +316,7 @@ static void csvr__begin_record(csvr_t *r)
 {
   r->in_record = true;
   r->oversized = false;
+  r->malformed = 0;
   r->rec_line = r->line;
   r->rec_offset = r->offset;
   r->raw_len = 0;
@@ -298,8 +361,7 @@ static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
       memcpy(r->raw + r->raw_len, p, len);
       r->raw_len += len;
       r->piece_end = r->offset + len;
-      if (csv_parse(&r->parser, p, len, csvr__on_field, csvr__on_row, r) !=
-          len) {
+      if (!csvr__parse(r, p, len)) {
         bson_set_error(error, LOADER_ERROR_INPUT, 0, "libcsv: %s",
                        csv_strerror(csv_error(&r->parser)));
         return false;

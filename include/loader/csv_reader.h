@@ -54,8 +54,10 @@ typedef struct csv_record {
                                 its line terminator */
   size_t raw_len;            /* length of raw */
   const char *problem;       /* NULL, or why the record is unusable (too
-                                large, unterminated quote): fields is then
-                                empty and the record must be rejected */
+                                large, unterminated or malformed quoting):
+                                fields is then empty and the record must be
+                                rejected */
+  size_t problem_column;     /* 1-based column the problem is in, or 0 */
 } csv_record_t;
 
 /* Called for each record; return false to stop reading. */
