@@ -79,6 +79,25 @@ csvr_t *csvr_new(source_t *src, const csv_dialect_t *dialect,
 bool csvr_read(csvr_t *reader, csvr_record_fn fn, void *ctx,
                bson_error_t *error);
 
+/* Where a part of a split file starts. */
+typedef struct csvr_cut {
+  uint64_t offset; /* byte offset of the part's first record */
+  uint64_t line;   /* its physical line */
+} csvr_cut_t;
+
+/* Finds where parts 1..parts-1 of the file at path (size bytes) start: for
+ * each, the first place at or after size * k / parts where the reader
+ * itself would start a record (the same quoting rule, line ends, skipped
+ * and empty lines, BOM and record size limit as csvr_read()), never before
+ * the end of the header when header is true. cuts[0] is the start of the
+ * file and cuts[parts] its end; parts that would start past the last
+ * record start at size and are empty. One sequential pass; memory is one
+ * block. Returns false and fills error (LOADER_ERROR_USAGE) when the file
+ * cannot be read. */
+bool csvr_find_cuts(const char *path, const csv_dialect_t *dialect, bool header,
+                    uint64_t size, size_t parts, csvr_cut_t *cuts,
+                    bson_error_t *error);
+
 /* Returns the number of empty lines skipped so far. */
 uint64_t csvr_empty_lines(const csvr_t *reader);
 
