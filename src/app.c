@@ -151,6 +151,13 @@ static void app__setting(bson_t *doc, const char *name, const char *value)
   bson_append_utf8(doc, name, -1, value ? value : "", -1);
 }
 
+/* Writes byte b as people read it: "," or "0x09". */
+static const char *app__byte(unsigned char b, char out[8])
+{
+  snprintf(out, 8, b > 0x20 && b < 0x7f ? "%c" : "0x%02x", b);
+  return out;
+}
+
 /* Joins n names with commas into buf. */
 static const char *app__join(char **names, size_t n, char *buf, size_t cap)
 {
@@ -172,20 +179,20 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                        "as-string"};
   static const char *const modes[] = {"insert", "upsert", "merge"};
   static const char *const ids[] = {"objectid", "line", "fields"};
-  char buf[4096], c[8];
+  char buf[4096], c[8], c2[8];
   char *target = app__bare_target(o->uri ? o->uri : "");
   bson_init(doc);
   app__setting(doc, "target", target);
   free(target);
   app__setting(doc, "database", sink_factory_db(sinks));
   app__setting(doc, "--type", types[o->input_type & 3]);
-  snprintf(c, sizeof c, "%d", o->dialect.delimiter);
-  app__setting(doc, "--delimiter", c);
-  snprintf(c, sizeof c, "%d", o->dialect.quote);
-  app__setting(doc, "--quote", c);
+  app__setting(doc, "--delimiter", app__byte(o->dialect.delimiter, c));
+  app__setting(doc, "--quote", app__byte(o->dialect.quote, c2));
   app__setting(doc, "--trim", o->dialect.trim ? "yes" : "no");
-  snprintf(c, sizeof c, "%d", o->dialect.comment);
-  app__setting(doc, "--comment", c);
+  app__setting(doc, "--comment",
+               o->dialect.comment < 0
+                   ? ""
+                   : app__byte((unsigned char)o->dialect.comment, c));
   snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->dialect.skip_lines);
   app__setting(doc, "--skip-lines", buf);
   app__setting(doc, "--fields",

@@ -31,7 +31,8 @@ struct checkpoint {
   char *tmp;            /* its temporary name while written */
   const job_t *jobs;    /* the jobs (borrowed) */
   size_t n_jobs;        /* how many */
-  bson_t plan;          /* this run's plan, as written to the file */
+  bson_t *plan;         /* this run's plan, as written to the file (a
+                           pointer: bson_t wants 128-byte alignment) */
   char (*keys)[64];     /* each job's key in the target */
   mark_t *marks;        /* each job's mark */
   bool *has;            /* whether a job has a mark */
@@ -74,9 +75,8 @@ static bool checkpoint__plan(checkpoint_t *cp, const bson_t *settings,
                              bson_error_t *error)
 {
   bson_t jobs, job;
-  bson_init(&cp->plan);
-  BSON_APPEND_DOCUMENT(&cp->plan, "settings", settings);
-  BSON_APPEND_ARRAY_BEGIN(&cp->plan, "jobs", &jobs);
+  BSON_APPEND_DOCUMENT(cp->plan, "settings", settings);
+  BSON_APPEND_ARRAY_BEGIN(cp->plan, "jobs", &jobs);
   for (size_t j = 0; j < cp->n_jobs; j++) {
     const job_t *jb = &cp->jobs[j];
     char key[24];
@@ -91,14 +91,14 @@ static bool checkpoint__plan(checkpoint_t *cp, const bson_t *settings,
     bool ok = checkpoint__identity(jb->path, &job, error);
     bson_append_document_end(&jobs, &job);
     if (!ok) {
-      bson_append_array_end(&cp->plan, &jobs);
+      bson_append_array_end(cp->plan, &jobs);
       return false;
     }
   }
-  bson_append_array_end(&cp->plan, &jobs);
+  bson_append_array_end(cp->plan, &jobs);
   /* The keys: the plan's hash and the job's index. */
   uint64_t h =
-      util_hash64(bson_get_data(&cp->plan), cp->plan.len, UTIL_HASH64_SEED);
+      util_hash64(bson_get_data(cp->plan), cp->plan->len, UTIL_HASH64_SEED);
   for (size_t j = 0; j < cp->n_jobs; j++)
     snprintf(cp->keys[j], sizeof cp->keys[j], "plan-%016" PRIx64 "/job-%zu", h,
              j);
@@ -162,8 +162,8 @@ static bool checkpoint__same_plan(const checkpoint_t *cp, const bson_t *old,
   bson_t os, ns, oj, nj;
   if (!checkpoint__sub(old, "settings", &os) ||
       !checkpoint__sub(old, "jobs", &oj) ||
-      !checkpoint__sub(&cp->plan, "settings", &ns) ||
-      !checkpoint__sub(&cp->plan, "jobs", &nj)) {
+      !checkpoint__sub(cp->plan, "settings", &ns) ||
+      !checkpoint__sub(cp->plan, "jobs", &nj)) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--resume: %s has no plan: not a checkpoint", cp->path);
     return false;
@@ -303,7 +303,7 @@ checkpoint_t *checkpoint_open(const char *path, const bson_t *settings,
   checkpoint_t *cp = calloc(1, sizeof *cp);
   if (!cp)
     goto out_oom;
-  bson_init(&cp->plan);
+  cp->plan = bson_new();
   cp->path = strdup(path);
   size_t len = strlen(path) + 8;
   cp->tmp = malloc(len);
@@ -316,7 +316,6 @@ checkpoint_t *checkpoint_open(const char *path, const bson_t *settings,
   cp->jobs = jobs;
   cp->n_jobs = n_jobs;
   pthread_mutex_init(&cp->lock, NULL);
-  bson_destroy(&cp->plan);
   if (!checkpoint__plan(cp, settings, error))
     goto out_fail;
   if (resume && !checkpoint__load(cp, error))
@@ -385,7 +384,7 @@ bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
   cp->has[job] = true;
   bson_t doc = BSON_INITIALIZER, marks, e;
   BSON_APPEND_INT32(&doc, "version", CHECKPOINT_VERSION);
-  BSON_APPEND_DOCUMENT(&doc, "plan", &cp->plan);
+  BSON_APPEND_DOCUMENT(&doc, "plan", cp->plan);
   BSON_APPEND_ARRAY_BEGIN(&doc, "marks", &marks);
   uint32_t n = 0;
   for (size_t j = 0; j < cp->n_jobs; j++) {
@@ -456,7 +455,8 @@ void checkpoint_destroy(checkpoint_t *cp)
     return;
   if (cp->jobs)
     pthread_mutex_destroy(&cp->lock);
-  bson_destroy(&cp->plan);
+  if (cp->plan)
+    bson_destroy(cp->plan);
   free(cp->path);
   free(cp->tmp);
   free(cp->keys);

@@ -627,6 +627,7 @@ static bool job__run_json(job_ctx_t *ctx, uint64_t start, uint64_t line)
   ctx->gzip = source_is_gzip(ctx->job->path);
   bson_error_t error;
   if (!jsonr_read(reader, job__on_json, ctx, &error)) {
+    job__finish_writes(ctx); /* what was read before the break */
     job__fail_with(ctx, &error);
     goto out;
   }
@@ -723,6 +724,10 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   ctx.gzip = source_is_gzip(job->path);
   bson_error_t read_error;
   if (!csvr_read(reader, job__on_record, &ctx, &read_error)) {
+    /* The input broke (a truncated stream, a read error): the records read
+     * before the break are whole and are written first. */
+    if (ctx.spec)
+      job__finish_writes(&ctx);
     job__fail_with(&ctx, &read_error);
     goto out;
   }
@@ -753,8 +758,16 @@ out:
     pthread_mutex_unlock(&ctx.lock);
     pthread_join(ctx.writer, NULL);
   }
-  if (!res->ok)
+  if (!res->ok) {
     res->next_line = ctx.next_line;
+    /* The input failed, not the target: count what is there, so the report
+     * can check what was inserted. */
+    if (ctx.sink && res->post < 0 &&
+        (res->error.domain == LOADER_ERROR_INPUT ||
+         res->error.domain == LOADER_ERROR_IO ||
+         res->error.domain == LOADER_ERROR_INTERRUPTED))
+      sink_count(ctx.sink, &res->post, &(bson_error_t){0});
+  }
   progress_update(
       progress_slot(env->progress, job->index),
       job__progress_bytes(&ctx, ctx.next_offset, job__position(&ctx)),
