@@ -414,6 +414,16 @@ void docb_destroy(docb_t *b)
 
 /* Returns true when s[0..len) has no byte >= 0x80, eight bytes at a time:
  * one pass over the record instead of a UTF-8 validation per field. */
+/* Returns true when s[0..len) is valid UTF-8. NUL bytes are data (BSON
+ * strings carry a length), but libbson's validator, asked to allow them,
+ * also takes the overlong C0 80 of "modified UTF-8" for one: no valid UTF-8
+ * holds a C0 (or C1) byte, so those are refused first. */
+static bool docb__valid_utf8(const char *s, size_t len)
+{
+  return !memchr(s, 0xC0, len) && !memchr(s, 0xC1, len) &&
+         bson_utf8_validate(s, len, true);
+}
+
 static bool docb__is_ascii(const char *s, size_t len)
 {
   uint64_t acc = 0;
@@ -612,7 +622,7 @@ static docb_put_t docb__append_value(docb_t *b, const csv_record_t *rec,
     else
       ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
   } else if (!b->ascii && !docb__is_ascii(f->data, f->len) &&
-             !bson_utf8_validate(f->data, f->len, true)) {
+             !docb__valid_utf8(f->data, f->len)) {
     why->column = column + 1;
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));

@@ -133,6 +133,12 @@ static void rejects__rw_row(int c, void *p)
   rejects__rw_clear(w);
 }
 
+static int rejects__no_space(unsigned char c)
+{
+  (void)c;
+  return 0;
+}
+
 /* Rewrites the file at from into to with the rows keep() accepts. */
 static bool rejects__rewrite(const char *from, const char *to,
                              rejects_keep_fn keep, void *keep_ctx,
@@ -146,6 +152,8 @@ static bool rejects__rewrite(const char *from, const char *to,
   w.out = fd >= 0 ? fdopen(fd, "w") : NULL;
   struct csv_parser parser;
   bool parser_ok = csv_init(&parser, 0) == 0;
+  if (parser_ok) /* spaces around fields are data, as they were written */
+    csv_set_space_func(&parser, rejects__no_space);
   if (!in || !w.out || !parser_ok) {
     bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno,
                    "--resume: rewriting %s: %s", from, strerror(errno));

@@ -399,6 +399,11 @@ static void test_rejects(void **state)
   /* Inside a nested document. */
   want_reject(REC(&h, "a", "n.x", "n.y"), REC(&r, "1", "2", "\xe2\x82"), 3,
               "invalid UTF-8");
+  /* The overlong NUL of "modified UTF-8" (C0 80), and C1, are not UTF-8. */
+  want_reject(REC(&h, "a", "b", "c"), REC(&r, "1", "v\xc0\x80w", "3"), 2,
+              "invalid UTF-8");
+  want_reject(REC(&h, "a", "b", "c"), REC(&r, "1", "2", "\xc1\xbf"), 3,
+              "invalid UTF-8");
   want_reject(REC(&h, "a", "b", "c"), REC(&r, "1", "2"), 0,
               "expected 3 fields, found 2");
   want_reject(REC(&h, "a", "b", "c"), REC(&r, "1", "2", "3", "4"), 0,
