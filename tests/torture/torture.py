@@ -226,7 +226,12 @@ class Sqlite:
         c = sqlite3.connect(self.file)
         c.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
         cols = ", ".join('"%s", typeof("%s")' % (h, h) for h in header)
-        rows = c.execute('SELECT %s FROM "%s"' % (cols, table)).fetchall()
+        try:
+            rows = c.execute('SELECT %s FROM "%s"' % (cols, table)).fetchall()
+        except sqlite3.OperationalError as ex:
+            if "no such table" not in str(ex):
+                raise
+            rows = []  # nothing landed: the table was never made
         c.close()
         docs = []
         for r in rows:
@@ -294,9 +299,14 @@ class Mysql:
     def read(self, table, header):
         c = self.connect(self.dbname)
         with c.cursor() as cur:
-            cur.execute("SELECT %s FROM `%s`" % (
-                ", ".join("`%s`" % h for h in header), table))
-            rows = cur.fetchall()
+            try:
+                cur.execute("SELECT %s FROM `%s`" % (
+                    ", ".join("`%s`" % h for h in header), table))
+                rows = cur.fetchall()
+            except self.pymysql.err.ProgrammingError as ex:
+                if ex.args[0] != 1146:  # no such table: nothing landed
+                    raise
+                rows = []
         c.close()
         docs = []
         for r in rows:
@@ -1377,7 +1387,7 @@ def main():
     ap.add_argument("--seed", type=int, default=int(
         os.environ.get("LOADER_TORTURE_SEED") or random.randrange(1 << 30)))
     ap.add_argument("--seconds", type=float, default=float(
-        os.environ.get("LOADER_TORTURE_SECONDS") or 100))
+        os.environ.get("LOADER_TORTURE_SECONDS") or 75))
     ap.add_argument("--size", type=int, default=int(
         os.environ.get("LOADER_TORTURE_SIZE") or 400_000),
         help="approximate bytes of each generated file")
