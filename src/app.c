@@ -124,6 +124,109 @@ out:
   return p;
 }
 
+/* Returns the target URI without credentials and options: what a
+ * checkpoint records to know its target again. Credentials end at the last
+ * '@' (a password may hold '/', '?' or '@'); the options (which may carry
+ * secrets too) are left out. */
+static char *app__bare_target(const char *uri)
+{
+  const char *auth = strstr(uri, "://");
+  auth = auth ? auth + 3 : uri;
+  const char *at = strrchr(auth, '@');
+  const char *hosts = at ? at + 1 : auth;
+  size_t head = (size_t)(auth - uri);
+  size_t tail = strcspn(hosts, "?#");
+  char *out = malloc(head + tail + 1);
+  if (out) {
+    memcpy(out, uri, head);
+    memcpy(out + head, hosts, tail);
+    out[head + tail] = '\0';
+  }
+  return out;
+}
+
+/* Appends name: value (a string) to doc. */
+static void app__setting(bson_t *doc, const char *name, const char *value)
+{
+  bson_append_utf8(doc, name, -1, value ? value : "", -1);
+}
+
+/* Joins n names with commas into buf. */
+static const char *app__join(char **names, size_t n, char *buf, size_t cap)
+{
+  size_t at = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && at < cap; i++)
+    at += (size_t)snprintf(buf + at, cap - at, "%s%s", i ? "," : "", names[i]);
+  return buf;
+}
+
+/* Builds what a checkpoint must find unchanged to resume: the target, the
+ * database and every option that changes documents or where records
+ * start (the jobs and their files the checkpoint adds itself). */
+static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
+                               bson_t *doc)
+{
+  static const char *const types[] = {"auto", "csv", "tsv", "json"};
+  static const char *const graces[] = {"stop", "skip-row", "skip-field",
+                                       "as-string"};
+  static const char *const modes[] = {"insert", "upsert", "merge"};
+  static const char *const ids[] = {"objectid", "line", "fields"};
+  char buf[4096], c[8];
+  char *target = app__bare_target(o->uri ? o->uri : "");
+  bson_init(doc);
+  app__setting(doc, "target", target);
+  free(target);
+  app__setting(doc, "database", sink_factory_db(sinks));
+  app__setting(doc, "--type", types[o->input_type & 3]);
+  snprintf(c, sizeof c, "%d", o->dialect.delimiter);
+  app__setting(doc, "--delimiter", c);
+  snprintf(c, sizeof c, "%d", o->dialect.quote);
+  app__setting(doc, "--quote", c);
+  app__setting(doc, "--trim", o->dialect.trim ? "yes" : "no");
+  snprintf(c, sizeof c, "%d", o->dialect.comment);
+  app__setting(doc, "--comment", c);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->dialect.skip_lines);
+  app__setting(doc, "--skip-lines", buf);
+  app__setting(doc, "--fields",
+               app__join(o->fields, o->n_fields, buf, sizeof buf));
+  app__setting(doc, "--columns-have-types",
+               o->doc.columns_have_types ? "yes" : "no");
+  app__setting(doc, "--types", o->types);
+  app__setting(doc, "--no-infer", o->doc.infer ? "no" : "yes");
+  app__setting(doc, "--ignore-blanks", o->doc.ignore_blanks ? "yes" : "no");
+  app__setting(doc, "--id-from",
+               !o->doc.add_id                     ? "none"
+               : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields
+                                                  : ids[o->doc.id_from]);
+  app__setting(doc, "--parse-grace", graces[o->doc.grace]);
+  app__setting(doc, "--mode", modes[o->mode_write]);
+  app__setting(
+      doc, "--upsert-fields",
+      app__join(o->upsert_fields, o->n_upsert_fields, buf, sizeof buf));
+}
+
+/* --resume with a SQL target: a batch committed with its mark just before a
+ * crash is further than the checkpoint file; take the target's mark. */
+static bool app__adopt_marks(sink_factory_t *sinks, const plan_t *plan,
+                             checkpoint_t *cp, bson_error_t *error)
+{
+  for (size_t j = 0; j < plan->n_jobs; j++) {
+    sink_t *sink = sink_open(sinks, plan->jobs[j].collection, error);
+    if (!sink)
+      return false;
+    mark_t m;
+    bool found;
+    bool ok = sink_mark_get(sink, checkpoint_key(cp, j), &m, &found, error);
+    sink_close(sink);
+    if (!ok)
+      return false;
+    if (found)
+      checkpoint_adopt(cp, j, &m);
+  }
+  return true;
+}
+
 /* Drops each distinct collection of the plan once. */
 static bool app__drop(sink_factory_t *sinks, const plan_t *plan,
                       bson_error_t *error)
@@ -225,20 +328,31 @@ int app_main(int argc, char **argv)
     header.fields = fields;
     header.n_fields = opts.n_fields;
   }
-  if (opts.rejects) {
-    rejects = rejects_open(opts.rejects, opts.resume, &error);
-    if (!rejects) {
-      fprintf(stderr, "loader: %s\n", error.message);
-      goto out_fields;
-    }
-  }
-
   if (opts.checkpoint) {
-    checkpoint = checkpoint_open(opts.checkpoint, plan.jobs, plan.n_jobs,
-                                 opts.resume, &error);
+    bson_t settings;
+    app__plan_settings(&opts, sinks, &settings);
+    checkpoint = checkpoint_open(opts.checkpoint, &settings, plan.jobs,
+                                 plan.n_jobs, opts.resume, &error);
+    bson_destroy(&settings);
     if (!checkpoint) {
       app__usage_error(&error);
       code = LOADER_EXIT_USAGE;
+      goto out_fields;
+    }
+    if (opts.resume && !app__adopt_marks(sinks, &plan, checkpoint, &error)) {
+      fprintf(stderr, "loader: --resume: %s\n", error.message);
+      code = loader_error_is_connection(&error) ? LOADER_EXIT_CONNECT
+                                                : LOADER_EXIT_PARTIAL;
+      goto out_rejects;
+    }
+  }
+
+  if (opts.rejects) {
+    rejects = rejects_open(opts.rejects,
+                           opts.resume && checkpoint ? checkpoint_covers : NULL,
+                           checkpoint, &error);
+    if (!rejects) {
+      fprintf(stderr, "loader: %s\n", error.message);
       goto out_rejects;
     }
   }

@@ -1,10 +1,16 @@
 /* checkpoint: where each job of a load got to, so --resume can finish it.
  *
- * The file is JSON: {"version": 1, "jobs": [{"collection", "path", "start",
- * "size", "mtime_ns", "head_hash", "offset", "line", "processed",
- * "inserted", "updated", "rejected", "prior", "done"}, ...]}. */
+ * The file is JSON written by libbson (relaxed extended JSON):
+ *   {"version": 2,
+ *    "plan": {"settings": {"target": ..., "db": ..., "--types": ..., ...},
+ *             "jobs": [{"collection", "path", "start", "end", "size",
+ *                       "mtime_ns", "head_hash"}, ...]},
+ *    "marks": [{"job", "offset", "line", "processed", "inserted",
+ *               "updated", "rejected", "prior", "done"}, ...]}
+ * "end" is -1 for a job that reads to the end of its file. */
 #include "loader/checkpoint.h"
 #include "loader/error.h"
+#include "loader/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,29 +22,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define CHECKPOINT_VERSION 2
 #define CHECKPOINT_HEAD_BYTES (64u * 1024u)
 
-/* What identifies an input: if any of it changes, resuming is refused. */
-typedef struct checkpoint_identity {
-  uint64_t size;      /* bytes */
-  uint64_t mtime_ns;  /* modification time, nanoseconds since the epoch */
-  uint64_t head_hash; /* FNV-1a of the first 64 KiB */
-} checkpoint_identity_t;
-
 struct checkpoint {
-  pthread_mutex_t lock;        /* guards entries and the file */
-  char *path;                  /* the checkpoint file */
-  char *tmp;                   /* its temporary name while written */
-  const job_t *jobs;           /* the jobs (borrowed) */
-  size_t n_jobs;               /* how many */
-  checkpoint_identity_t *ids;  /* each job's input identity */
-  checkpoint_entry_t *entries; /* each job's progress */
-  bool *has;                   /* whether a job has recorded progress */
+  pthread_mutex_t lock; /* guards marks, has and the file */
+  char *path;           /* the checkpoint file */
+  char *tmp;            /* its temporary name while written */
+  const job_t *jobs;    /* the jobs (borrowed) */
+  size_t n_jobs;        /* how many */
+  bson_t plan;          /* this run's plan, as written to the file */
+  char (*keys)[64];     /* each job's key in the target */
+  mark_t *marks;        /* each job's mark */
+  bool *has;            /* whether a job has a mark */
 };
 
-static bool checkpoint__identity(const char *path, checkpoint_identity_t *id,
+/* Appends the identity of the file at path (size, modification time, a
+ * hash of its first 64 KiB) to doc. */
+static bool checkpoint__identity(const char *path, bson_t *doc,
                                  bson_error_t *error)
 {
+  if (strcmp(path, "-") == 0) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--checkpoint: standard input cannot be resumed");
+    return false;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -48,29 +56,56 @@ static bool checkpoint__identity(const char *path, checkpoint_identity_t *id,
       close(fd);
     return false;
   }
-  id->size = (uint64_t)st.st_size;
-  id->mtime_ns =
-      (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
   uint8_t *buf = malloc(CHECKPOINT_HEAD_BYTES);
-  uint64_t h = 14695981039346656037u;
   ssize_t n = buf ? read(fd, buf, CHECKPOINT_HEAD_BYTES) : -1;
-  for (ssize_t i = 0; i < n; i++)
-    h = (h ^ buf[i]) * 1099511628211u;
-  id->head_hash = h;
+  uint64_t h = util_hash64(buf, n > 0 ? (size_t)n : 0, UTIL_HASH64_SEED);
   free(buf);
   close(fd);
+  BSON_APPEND_INT64(doc, "size", (int64_t)st.st_size);
+  BSON_APPEND_INT64(doc, "mtime_ns",
+                    (int64_t)st.st_mtim.tv_sec * 1000000000 +
+                        (int64_t)st.st_mtim.tv_nsec);
+  BSON_APPEND_INT64(doc, "head_hash", (int64_t)h);
   return true;
 }
 
-/* Reads a number field of an entry; 0 when absent. */
-static uint64_t checkpoint__u64(const bson_t *doc, const char *key)
+/* Builds the plan document: settings and every job with its identity. */
+static bool checkpoint__plan(checkpoint_t *cp, const bson_t *settings,
+                             bson_error_t *error)
 {
-  bson_iter_t it;
-  if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it))
-    return (uint64_t)bson_iter_as_int64(&it);
-  return 0;
+  bson_t jobs, job;
+  bson_init(&cp->plan);
+  BSON_APPEND_DOCUMENT(&cp->plan, "settings", settings);
+  BSON_APPEND_ARRAY_BEGIN(&cp->plan, "jobs", &jobs);
+  for (size_t j = 0; j < cp->n_jobs; j++) {
+    const job_t *jb = &cp->jobs[j];
+    char key[24];
+    const char *k;
+    bson_uint32_to_string((uint32_t)j, &k, key, sizeof key);
+    BSON_APPEND_DOCUMENT_BEGIN(&jobs, k, &job);
+    BSON_APPEND_UTF8(&job, "collection", jb->collection);
+    BSON_APPEND_UTF8(&job, "path", jb->path);
+    BSON_APPEND_INT64(&job, "start", (int64_t)jb->start);
+    BSON_APPEND_INT64(&job, "end",
+                      jb->end == UINT64_MAX ? -1 : (int64_t)jb->end);
+    bool ok = checkpoint__identity(jb->path, &job, error);
+    bson_append_document_end(&jobs, &job);
+    if (!ok) {
+      bson_append_array_end(&cp->plan, &jobs);
+      return false;
+    }
+  }
+  bson_append_array_end(&cp->plan, &jobs);
+  /* The keys: the plan's hash and the job's index. */
+  uint64_t h =
+      util_hash64(bson_get_data(&cp->plan), cp->plan.len, UTIL_HASH64_SEED);
+  for (size_t j = 0; j < cp->n_jobs; j++)
+    snprintf(cp->keys[j], sizeof cp->keys[j], "plan-%016" PRIx64 "/job-%zu", h,
+             j);
+  return true;
 }
 
+/* Returns the string value of key in doc, or "" when absent. */
 static const char *checkpoint__str(const bson_t *doc, const char *key)
 {
   bson_iter_t it;
@@ -79,112 +114,211 @@ static const char *checkpoint__str(const bson_t *doc, const char *key)
   return "";
 }
 
-/* Reads the checkpoint file and matches its entries to the jobs. */
+/* Returns the number value of key in doc, or 0 when absent. */
+static int64_t checkpoint__i64(const bson_t *doc, const char *key)
+{
+  bson_iter_t it;
+  if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_NUMBER(&it))
+    return bson_iter_as_int64(&it);
+  return 0;
+}
+
+/* Opens the sub-document or array at key of doc into *sub. */
+static bool checkpoint__sub(const bson_t *doc, const char *key, bson_t *sub)
+{
+  bson_iter_t it;
+  uint32_t len;
+  const uint8_t *data;
+  if (!bson_iter_init_find(&it, doc, key) ||
+      !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
+    return false;
+  if (BSON_ITER_HOLDS_DOCUMENT(&it))
+    bson_iter_document(&it, &len, &data);
+  else
+    bson_iter_array(&it, &len, &data);
+  return bson_init_static(sub, data, len);
+}
+
+/* Describes a job for a message: "customers.csv (bytes 0-1000)". */
+static void checkpoint__describe(const bson_t *job, char *out, size_t cap)
+{
+  int64_t end = checkpoint__i64(job, "end");
+  char range[64] = "";
+  if (checkpoint__i64(job, "start") != 0 || end != -1)
+    snprintf(range, sizeof range, " (bytes %" PRId64 "-%s)",
+             checkpoint__i64(job, "start"),
+             end == -1
+                 ? "end"
+                 : (snprintf(range + 40, 24, "%" PRId64, end), range + 40));
+  snprintf(out, cap, "%s into %s%s", checkpoint__str(job, "path"),
+           checkpoint__str(job, "collection"), range);
+}
+
+/* Compares the file's plan with this run's; fills error naming the first
+ * difference. */
+static bool checkpoint__same_plan(const checkpoint_t *cp, const bson_t *old,
+                                  bson_error_t *error)
+{
+  bson_t os, ns, oj, nj;
+  if (!checkpoint__sub(old, "settings", &os) ||
+      !checkpoint__sub(old, "jobs", &oj) ||
+      !checkpoint__sub(&cp->plan, "settings", &ns) ||
+      !checkpoint__sub(&cp->plan, "jobs", &nj)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--resume: %s has no plan: not a checkpoint", cp->path);
+    return false;
+  }
+  /* Settings: every key of either side, compared as strings. */
+  const bson_t *sides[2] = {&os, &ns};
+  for (int side = 0; side < 2; side++) {
+    bson_iter_t it;
+    if (!bson_iter_init(&it, sides[side]))
+      continue;
+    while (bson_iter_next(&it)) {
+      const char *key = bson_iter_key(&it);
+      const char *was = checkpoint__str(&os, key);
+      const char *now = checkpoint__str(&ns, key);
+      if (strcmp(was, now) != 0) {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "--resume: %s changed since the checkpoint (was \"%s\", "
+                       "now \"%s\"): resume with the same command, or load "
+                       "again without --resume",
+                       key, was, now);
+        return false;
+      }
+    }
+  }
+  /* Jobs: the same ones, in the same order, on unchanged files. */
+  bson_iter_t oi, ni;
+  bool ohas = bson_iter_init(&oi, &oj) && bson_iter_next(&oi);
+  bool nhas = bson_iter_init(&ni, &nj) && bson_iter_next(&ni);
+  char a[512], b[512];
+  for (; ohas || nhas; ohas = bson_iter_next(&oi), nhas = bson_iter_next(&ni)) {
+    bson_t o = BSON_INITIALIZER, n = BSON_INITIALIZER;
+    uint32_t len;
+    const uint8_t *data;
+    if (ohas && BSON_ITER_HOLDS_DOCUMENT(&oi)) {
+      bson_iter_document(&oi, &len, &data);
+      bson_init_static(&o, data, len);
+    }
+    if (nhas && BSON_ITER_HOLDS_DOCUMENT(&ni)) {
+      bson_iter_document(&ni, &len, &data);
+      bson_init_static(&n, data, len);
+    }
+    checkpoint__describe(&o, a, sizeof a);
+    checkpoint__describe(&n, b, sizeof b);
+    if (!ohas || !nhas || strcmp(a, b) != 0) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--resume: the jobs changed since the checkpoint (%s%s "
+                     "there, %s%s now: --split, --part or the files differ): "
+                     "resume with the same command, or load again without "
+                     "--resume",
+                     ohas ? a : "nothing", "", nhas ? b : "nothing", "");
+      return false;
+    }
+    if (checkpoint__i64(&o, "size") != checkpoint__i64(&n, "size") ||
+        checkpoint__i64(&o, "mtime_ns") != checkpoint__i64(&n, "mtime_ns") ||
+        checkpoint__i64(&o, "head_hash") != checkpoint__i64(&n, "head_hash")) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--resume: %s changed since the checkpoint (size, time "
+                     "or content): it cannot be resumed; load it again "
+                     "without --resume",
+                     checkpoint__str(&n, "path"));
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Reads the checkpoint file: its plan must be this run's; its marks are
+ * taken. */
 static bool checkpoint__load(checkpoint_t *cp, bson_error_t *error)
 {
-  bool ok = false;
-  FILE *f = fopen(cp->path, "rb");
-  if (!f) {
+  bson_json_reader_t *reader = bson_json_reader_new_from_file(cp->path, error);
+  if (!reader) {
     bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno,
                    "--resume: %s: %s", cp->path, strerror(errno));
     return false;
   }
-  char *text = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  char buf[65536];
-  size_t n;
-  while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
-    fwrite(buf, 1, n, mem);
-  fclose(f);
-  if (!mem) {
-    bson_set_error(error, LOADER_ERROR_IO, ENOMEM, "out of memory");
-    return false;
-  }
-  fclose(mem);
+  bson_t doc = BSON_INITIALIZER;
   bson_error_t json_error;
-  bson_t *doc =
-      bson_new_from_json((const uint8_t *)text, (ssize_t)len, &json_error);
-  free(text);
-  if (!doc) {
+  int rc = bson_json_reader_read(reader, &doc, &json_error);
+  bson_json_reader_destroy(reader);
+  bool ok = false;
+  bson_t plan, marks;
+  if (rc != 1) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--resume: %s is not a checkpoint: %s", cp->path,
-                   json_error.message);
-    return false;
-  }
-  bson_iter_t it, jobs;
-  if (!bson_iter_init_find(&it, doc, "jobs") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-      !bson_iter_recurse(&it, &jobs)) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--resume: %s is not a checkpoint", cp->path);
+                   rc < 0 ? json_error.message : "empty");
     goto out;
   }
-  while (bson_iter_next(&jobs)) {
-    uint32_t dlen;
-    const uint8_t *data;
-    bson_t e;
-    if (!BSON_ITER_HOLDS_DOCUMENT(&jobs))
-      continue;
-    bson_iter_document(&jobs, &dlen, &data);
-    if (!bson_init_static(&e, data, dlen))
-      continue;
-    for (size_t j = 0; j < cp->n_jobs; j++) {
-      const job_t *job = &cp->jobs[j];
-      if (cp->has[j] ||
-          strcmp(checkpoint__str(&e, "collection"), job->collection) != 0 ||
-          strcmp(checkpoint__str(&e, "path"), job->path) != 0 ||
-          checkpoint__u64(&e, "start") != job->start)
+  if (checkpoint__i64(&doc, "version") != CHECKPOINT_VERSION) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--resume: %s was written by another version of the "
+                   "loader (format %" PRId64 ", this one reads %d): load "
+                   "again without --resume",
+                   cp->path, checkpoint__i64(&doc, "version"),
+                   CHECKPOINT_VERSION);
+    goto out;
+  }
+  if (!checkpoint__sub(&doc, "plan", &plan) ||
+      !checkpoint__same_plan(cp, &plan, error))
+    goto out;
+  bson_iter_t it;
+  if (checkpoint__sub(&doc, "marks", &marks) && bson_iter_init(&it, &marks)) {
+    while (bson_iter_next(&it)) {
+      uint32_t len;
+      const uint8_t *data;
+      bson_t e;
+      if (!BSON_ITER_HOLDS_DOCUMENT(&it))
         continue;
-      if (checkpoint__u64(&e, "size") != cp->ids[j].size ||
-          checkpoint__u64(&e, "mtime_ns") != cp->ids[j].mtime_ns ||
-          checkpoint__u64(&e, "head_hash") != cp->ids[j].head_hash) {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--resume: %s changed since the checkpoint (size, "
-                       "time or content): it cannot be resumed; load it "
-                       "again without --resume",
-                       job->path);
-        goto out;
-      }
-      checkpoint_entry_t *en = &cp->entries[j];
-      en->offset = checkpoint__u64(&e, "offset");
-      en->line = checkpoint__u64(&e, "line");
-      en->processed = checkpoint__u64(&e, "processed");
-      en->inserted = checkpoint__u64(&e, "inserted");
-      en->updated = checkpoint__u64(&e, "updated");
-      en->rejected = checkpoint__u64(&e, "rejected");
-      en->prior = (int64_t)checkpoint__u64(&e, "prior");
-      en->done = checkpoint__u64(&e, "done") != 0;
+      bson_iter_document(&it, &len, &data);
+      if (!bson_init_static(&e, data, len))
+        continue;
+      int64_t j = checkpoint__i64(&e, "job");
+      if (j < 0 || (uint64_t)j >= cp->n_jobs)
+        continue;
+      cp->marks[j] =
+          (mark_t){.offset = (uint64_t)checkpoint__i64(&e, "offset"),
+                   .line = (uint64_t)checkpoint__i64(&e, "line"),
+                   .processed = (uint64_t)checkpoint__i64(&e, "processed"),
+                   .inserted = (uint64_t)checkpoint__i64(&e, "inserted"),
+                   .updated = (uint64_t)checkpoint__i64(&e, "updated"),
+                   .rejected = (uint64_t)checkpoint__i64(&e, "rejected"),
+                   .prior = checkpoint__i64(&e, "prior"),
+                   .done = checkpoint__i64(&e, "done") != 0};
       cp->has[j] = true;
-      break;
     }
   }
   ok = true;
 out:
-  bson_destroy(doc);
+  bson_destroy(&doc);
   return ok;
 }
 
-checkpoint_t *checkpoint_open(const char *path, const job_t *jobs,
-                              size_t n_jobs, bool resume, bson_error_t *error)
+checkpoint_t *checkpoint_open(const char *path, const bson_t *settings,
+                              const job_t *jobs, size_t n_jobs, bool resume,
+                              bson_error_t *error)
 {
   checkpoint_t *cp = calloc(1, sizeof *cp);
   if (!cp)
     goto out_oom;
+  bson_init(&cp->plan);
   cp->path = strdup(path);
   size_t len = strlen(path) + 8;
   cp->tmp = malloc(len);
-  cp->ids = calloc(n_jobs + 1, sizeof *cp->ids);
-  cp->entries = calloc(n_jobs + 1, sizeof *cp->entries);
+  cp->keys = calloc(n_jobs + 1, sizeof *cp->keys);
+  cp->marks = calloc(n_jobs + 1, sizeof *cp->marks);
   cp->has = calloc(n_jobs + 1, sizeof *cp->has);
-  if (!cp->path || !cp->tmp || !cp->ids || !cp->entries || !cp->has)
+  if (!cp->path || !cp->tmp || !cp->keys || !cp->marks || !cp->has)
     goto out_oom;
   snprintf(cp->tmp, len, "%s.tmp", path);
   cp->jobs = jobs;
   cp->n_jobs = n_jobs;
   pthread_mutex_init(&cp->lock, NULL);
-  for (size_t j = 0; j < n_jobs; j++)
-    if (!checkpoint__identity(jobs[j].path, &cp->ids[j], error))
-      goto out_fail;
+  bson_destroy(&cp->plan);
+  if (!checkpoint__plan(cp, settings, error))
+    goto out_fail;
   if (resume && !checkpoint__load(cp, error))
     goto out_fail;
   return cp;
@@ -196,77 +330,113 @@ out_fail:
   return NULL;
 }
 
-bool checkpoint_get(checkpoint_t *cp, size_t job, checkpoint_entry_t *entry)
+bool checkpoint_get(checkpoint_t *cp, size_t job, mark_t *mark)
 {
   pthread_mutex_lock(&cp->lock);
   bool has = cp->has[job];
   if (has)
-    *entry = cp->entries[job];
+    *mark = cp->marks[job];
   pthread_mutex_unlock(&cp->lock);
   return has;
 }
 
-/* Writes s as a JSON string (paths and names may hold anything). */
-static void checkpoint__json_str(FILE *f, const char *s)
+bool checkpoint_adopt(checkpoint_t *cp, size_t job, const mark_t *mark)
 {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
+  pthread_mutex_lock(&cp->lock);
+  bool take = !cp->has[job] || mark->offset > cp->marks[job].offset;
+  if (take) {
+    cp->marks[job] = *mark;
+    cp->marks[job].done = mark->done || (cp->has[job] && cp->marks[job].done);
+    cp->has[job] = true;
   }
-  fputc('"', f);
+  pthread_mutex_unlock(&cp->lock);
+  return take;
 }
 
-bool checkpoint_put(checkpoint_t *cp, size_t job,
-                    const checkpoint_entry_t *entry, bson_error_t *error)
+const char *checkpoint_key(const checkpoint_t *cp, size_t job)
+{
+  return cp->keys[job];
+}
+
+bool checkpoint_covers(void *p, const char *file, uint64_t offset)
+{
+  checkpoint_t *cp = p;
+  bool in_plan = false, covered = false;
+  pthread_mutex_lock(&cp->lock);
+  for (size_t j = 0; j < cp->n_jobs; j++) {
+    const job_t *jb = &cp->jobs[j];
+    if (strcmp(jb->path, file) != 0)
+      continue;
+    in_plan = true;
+    if (offset >= jb->start && offset < jb->end)
+      covered =
+          cp->has[j] && (cp->marks[j].done || offset < cp->marks[j].offset);
+  }
+  pthread_mutex_unlock(&cp->lock);
+  return covered || !in_plan;
+}
+
+bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
+                    bson_error_t *error)
 {
   bool ok = false;
   pthread_mutex_lock(&cp->lock);
-  cp->entries[job] = *entry;
+  cp->marks[job] = *mark;
   cp->has[job] = true;
-  int fd = open(cp->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                0644);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!f) {
-    bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno,
-                   "--checkpoint: %s: %s", cp->tmp, strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    goto out;
-  }
-  fputs("{\"version\": 1, \"jobs\": [", f);
-  bool first = true;
+  bson_t doc = BSON_INITIALIZER, marks, e;
+  BSON_APPEND_INT32(&doc, "version", CHECKPOINT_VERSION);
+  BSON_APPEND_DOCUMENT(&doc, "plan", &cp->plan);
+  BSON_APPEND_ARRAY_BEGIN(&doc, "marks", &marks);
+  uint32_t n = 0;
   for (size_t j = 0; j < cp->n_jobs; j++) {
     if (!cp->has[j])
       continue;
-    const checkpoint_entry_t *e = &cp->entries[j];
-    const checkpoint_identity_t *id = &cp->ids[j];
-    fputs(first ? "\n  {\"collection\": " : ",\n  {\"collection\": ", f);
-    first = false;
-    checkpoint__json_str(f, cp->jobs[j].collection);
-    fputs(", \"path\": ", f);
-    checkpoint__json_str(f, cp->jobs[j].path);
-    fprintf(f,
-            ", \"start\": %" PRIu64 ", \"size\": %" PRIu64
-            ", \"mtime_ns\": %" PRIu64 ", \"head_hash\": %" PRId64
-            ", \"offset\": %" PRIu64 ", \"line\": %" PRIu64
-            ", \"processed\": %" PRIu64 ", \"inserted\": %" PRIu64
-            ", \"updated\": %" PRIu64 ", \"rejected\": %" PRIu64
-            ", \"prior\": %" PRId64 ", \"done\": %d}",
-            cp->jobs[j].start, id->size, id->mtime_ns, (int64_t)id->head_hash,
-            e->offset, e->line, e->processed, e->inserted, e->updated,
-            e->rejected, e->prior, e->done ? 1 : 0);
+    const mark_t *m = &cp->marks[j];
+    char key[24];
+    const char *k;
+    bson_uint32_to_string(n++, &k, key, sizeof key);
+    BSON_APPEND_DOCUMENT_BEGIN(&marks, k, &e);
+    BSON_APPEND_INT64(&e, "job", (int64_t)j);
+    BSON_APPEND_INT64(&e, "offset", (int64_t)m->offset);
+    BSON_APPEND_INT64(&e, "line", (int64_t)m->line);
+    BSON_APPEND_INT64(&e, "processed", (int64_t)m->processed);
+    BSON_APPEND_INT64(&e, "inserted", (int64_t)m->inserted);
+    BSON_APPEND_INT64(&e, "updated", (int64_t)m->updated);
+    BSON_APPEND_INT64(&e, "rejected", (int64_t)m->rejected);
+    BSON_APPEND_INT64(&e, "prior", m->prior);
+    BSON_APPEND_BOOL(&e, "done", m->done);
+    bson_append_document_end(&marks, &e);
   }
-  fputs("\n]}\n", f);
-  bool written = fflush(f) == 0 && fsync(fileno(f)) == 0 && !ferror(f);
+  bson_append_array_end(&doc, &marks);
+  size_t len;
+  char *json = bson_as_relaxed_extended_json(&doc, &len);
+  bson_destroy(&doc);
+  int fd = open(cp->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                0644);
+  bool written = false;
   int err = errno;
-  if (fclose(f) != 0 || !written) {
+  if (fd >= 0 && json) {
+    written = true;
+    for (size_t off = 0; off < len && written;) {
+      ssize_t w = write(fd, json + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      written = w > 0;
+      off += w > 0 ? (size_t)w : 0;
+    }
+    written = written && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    err = errno ? errno : EIO;
+  }
+  if (fd >= 0 && close(fd) != 0 && written) {
+    written = false;
+    err = errno;
+  }
+  bson_free(json);
+  if (!written) {
     bson_set_error(error, LOADER_ERROR_IO, (uint32_t)err,
                    "--checkpoint: writing %s: %s", cp->tmp, strerror(err));
+    if (fd >= 0)
+      unlink(cp->tmp); /* a half-written copy; the checkpoint is intact */
     goto out;
   }
   if (rename(cp->tmp, cp->path) != 0) {
@@ -286,10 +456,11 @@ void checkpoint_destroy(checkpoint_t *cp)
     return;
   if (cp->jobs)
     pthread_mutex_destroy(&cp->lock);
+  bson_destroy(&cp->plan);
   free(cp->path);
   free(cp->tmp);
-  free(cp->ids);
-  free(cp->entries);
+  free(cp->keys);
+  free(cp->marks);
   free(cp->has);
   free(cp);
 }

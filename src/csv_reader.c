@@ -9,12 +9,26 @@
  *
  * Fields are copied out of libcsv's callback into one arena reused from
  * record to record; the record is delivered from libcsv's end-of-row
- * callback, when the raw bytes of the whole record have been seen. */
+ * callback, when the raw bytes of the whole record have been seen.
+ *
+ * Quoting follows one rule, the one RFC 4180 readers such as Python's csv
+ * module apply, so that where a record ends never depends on who reads the
+ * file (the --split cut finder in plan.c applies the same rule): a quote
+ * opens a quoted field only as a field's first byte; inside, a doubled
+ * quote is a quote and a single one closes the quoted part. A quote inside
+ * an unquoted field is data ("5'11\" tall"). A closing quote followed by
+ * anything but a delimiter, a quote or a line end ("abc"def) is malformed:
+ * the quoted part ends there, the rest of the field is read as unquoted
+ * data (so the record ends where such readers end it), and the record is
+ * rejected. libcsv runs in strict mode to stop at both cases; the reader
+ * steps over them and goes on. */
 #include "loader/csv_reader.h"
 #include "loader/error.h"
 
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +38,7 @@
 /* libcsv's parser states (libcsv.c keeps them private). */
 #define LIBCSV_ROW_NOT_BEGUN 0
 #define LIBCSV_FIELD_BEGUN 2
+#define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3
 
 struct csvr {
   source_t *src;            /* where the bytes come from (borrowed) */
@@ -38,6 +53,8 @@ struct csvr {
   bool in_record;           /* a record has started and not been delivered */
   bool oversized;           /* the current record grew past the limit */
   bool unterminated;        /* the input ended inside a quoted field */
+  size_t malformed;         /* 1-based column of the first malformed
+                               quote in the current record, or 0 */
   uint64_t rec_line;        /* line where the current record starts */
   uint64_t rec_offset;      /* offset where the current record starts */
   char *raw;                /* raw bytes of the current record */
@@ -96,7 +113,7 @@ static bool csvr__grow(void **buf, size_t *cap, size_t need, size_t elem)
 
 static bool csvr__init_parser(csvr_t *r)
 {
-  if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
+  if (csv_init(&r->parser, CSV_EMPTY_IS_NULL | CSV_STRICT) != 0)
     return false;
   /* libcsv grows its field buffer by this much at a time; its default of
    * 128 bytes makes a multi-megabyte field cost quadratic copying. */
@@ -232,6 +249,7 @@ static void csvr__deliver(csvr_t *r, const char *problem)
   rec.raw = r->raw ? r->raw : "";
   rec.raw_len = raw_len;
   rec.problem = problem;
+  rec.problem_column = problem && !r->oversized ? r->malformed : 0;
   if (!r->fn(r->ctx, &rec))
     r->stop = true;
   r->n_fields = 0;
@@ -246,7 +264,53 @@ static void csvr__on_row(int c, void *ctx)
   csvr_t *r = ctx;
   if (r->oom || r->stop)
     return;
-  csvr__deliver(r, r->unterminated ? "unterminated quoted field" : NULL);
+  const char *problem = NULL;
+  if (r->malformed) {
+    snprintf(r->problem, sizeof r->problem,
+             "malformed quoting: a closing quote must be followed by a "
+             "delimiter or a line end (a quote inside a quoted field is "
+             "written twice)");
+    problem = r->problem;
+  } else if (r->unterminated) {
+    problem = "unterminated quoted field";
+  }
+  csvr__deliver(r, problem);
+  r->malformed = 0;
+}
+
+/* Feeds len bytes to libcsv, stepping over what strict mode stops at (see
+ * the top of this file). Returns false when libcsv fails otherwise (out of
+ * memory). */
+static bool csvr__parse(csvr_t *r, const char *p, size_t len)
+{
+  struct csv_parser *cp = &r->parser;
+  while (len > 0) {
+    size_t n = csv_parse(cp, p, len, csvr__on_field, csvr__on_row, r);
+    p += n;
+    len -= n;
+    if (len == 0 || csv_error(cp) != CSV_EPARSE)
+      return len == 0;
+    cp->status = CSV_SUCCESS;
+    if (cp->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED) {
+      /* "abc"def: the quoted part is over; the rest is unquoted data. The
+       * byte is fed again in that state. */
+      if (!r->malformed)
+        r->malformed = r->n_fields + 1;
+      cp->quoted = 0;
+      cp->spaces = 0;
+      cp->pstate = LIBCSV_FIELD_BEGUN;
+    } else {
+      /* A quote inside an unquoted field: data, as in lax mode. */
+      csv_set_opts(cp, (unsigned char)(csv_get_opts(cp) & ~CSV_STRICT));
+      size_t one = csv_parse(cp, p, 1, csvr__on_field, csvr__on_row, r);
+      csv_set_opts(cp, (unsigned char)(csv_get_opts(cp) | CSV_STRICT));
+      if (one != 1)
+        return false;
+      p++;
+      len--;
+    }
+  }
+  return true;
 }
 
 /* Starts a record at the current position. */
@@ -254,6 +318,7 @@ static void csvr__begin_record(csvr_t *r)
 {
   r->in_record = true;
   r->oversized = false;
+  r->malformed = 0;
   r->rec_line = r->line;
   r->rec_offset = r->offset;
   r->raw_len = 0;
@@ -268,7 +333,19 @@ static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
   if (r->at_line_start && r->parser.pstate == LIBCSV_ROW_NOT_BEGUN) {
     /* Between records at the start of a line: decide what the line is. */
     if (r->offset >= r->end_offset) {
-      r->stop = true; /* the next range's first record */
+      /* The next range's first record. The cut finder put end_offset at a
+       * record start by the same rule; if this reader disagrees, rows
+       * would be read twice or not at all: stop loudly instead. */
+      if (r->offset != r->end_offset) {
+        bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                       "--split: the part boundary at byte %llu is inside "
+                       "the record at line %llu (a bug: load this file "
+                       "without --split or --part, and report it)",
+                       (unsigned long long)r->end_offset,
+                       (unsigned long long)r->rec_line);
+        return false;
+      }
+      r->stop = true;
       return true;
     }
     if (r->line <= r->dialect.skip_lines ||
@@ -298,8 +375,7 @@ static bool csvr__feed(csvr_t *r, const char *p, size_t len, bool ends_line,
       memcpy(r->raw + r->raw_len, p, len);
       r->raw_len += len;
       r->piece_end = r->offset + len;
-      if (csv_parse(&r->parser, p, len, csvr__on_field, csvr__on_row, r) !=
-          len) {
+      if (!csvr__parse(r, p, len)) {
         bson_set_error(error, LOADER_ERROR_INPUT, 0, "libcsv: %s",
                        csv_strerror(csv_error(&r->parser)));
         return false;
@@ -428,4 +504,159 @@ void csvr_destroy(csvr_t *r)
   free(r->field_len);
   free(r->fields);
   free(r);
+}
+
+/* --- where records start, without libcsv: the --split cut finder ---------
+ *
+ * The same rule as the reader above, as a byte state machine that only
+ * tracks whether a record is open and whether inside quotes, so a file can
+ * be cut at record starts in one pass much faster than parsing it. The
+ * states are libcsv's (between records, at a field's start, in an unquoted
+ * field, in a quoted one, just after a quote in a quoted one, and there
+ * after spaces with --trim) plus a skipped line; a record longer than
+ * CSVR_MAX_RECORD_BYTES is given up at the end of the line where it crosses
+ * the limit, as csvr__feed() does. Lines end at LF, CRLF and a lone CR. */
+
+typedef enum csvr_scan_state {
+  CSVR_S_REC,     /* between records */
+  CSVR_S_SKIP,    /* in a skipped line (comment, --skip-lines) */
+  CSVR_S_FIELD,   /* at the start of a field */
+  CSVR_S_UNQ,     /* in an unquoted field */
+  CSVR_S_QUO,     /* in a quoted field */
+  CSVR_S_QEND,    /* after a quote in a quoted field */
+  CSVR_S_QEND_SP, /* after that quote and spaces (--trim) */
+} csvr_scan_state_t;
+
+/* Steps the state machine over byte c; returns whether c ends a record. */
+static inline bool csvr__scan_byte(const csv_dialect_t *d, csvr_scan_state_t *s,
+                                   unsigned char c)
+{
+  bool term = c == '\n' || c == '\r';
+  bool space = d->trim && (c == ' ' || c == '\t') && c != d->delimiter;
+  switch (*s) {
+  case CSVR_S_SKIP:
+    return false;
+  case CSVR_S_REC:
+    if (term)
+      return false;
+    *s = CSVR_S_FIELD;
+    /* fall through */
+  case CSVR_S_FIELD:
+    if (space)
+      return false;
+    if (term)
+      break;
+    *s = c == d->delimiter ? CSVR_S_FIELD
+         : c == d->quote   ? CSVR_S_QUO
+                           : CSVR_S_UNQ;
+    return false;
+  case CSVR_S_UNQ:
+    if (term)
+      break;
+    if (c == d->delimiter)
+      *s = CSVR_S_FIELD;
+    return false;
+  case CSVR_S_QUO:
+    if (c == d->quote)
+      *s = CSVR_S_QEND;
+    return false;
+  case CSVR_S_QEND:
+  case CSVR_S_QEND_SP:
+    if (term)
+      break;
+    if (c == d->delimiter)
+      *s = CSVR_S_FIELD;
+    else if (space)
+      *s = CSVR_S_QEND_SP;
+    else if (c == d->quote)
+      *s = *s == CSVR_S_QEND ? CSVR_S_QUO : CSVR_S_UNQ;
+    else
+      *s = CSVR_S_UNQ; /* malformed: the rest is unquoted */
+    return false;
+  }
+  *s = CSVR_S_REC;
+  return true;
+}
+
+bool csvr_find_cuts(const char *path, const csv_dialect_t *d, bool header,
+                    uint64_t size, size_t parts, csvr_cut_t *cuts,
+                    bson_error_t *error)
+{
+  bool ok = false;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char *buf = malloc(CSVR_BLOCK_SIZE);
+  if (fd < 0 || !buf) {
+    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
+                   fd < 0 ? strerror(errno) : "out of memory");
+    goto out;
+  }
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  cuts[0] = (csvr_cut_t){0, 1};
+  size_t next = 1;
+  uint64_t target = size / parts;
+  csvr_scan_state_t s = CSVR_S_REC;
+  bool need_header = header; /* no cut before the header has ended */
+  bool line_start = true, pending_cr = false;
+  uint64_t line = 1, pos = 0, rec_start = 0;
+  ssize_t n = 0;
+  while (next < parts && (n = read(fd, buf, CSVR_BLOCK_SIZE)) > 0) {
+    size_t i = 0;
+    if (pos == 0 && n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+      i = 3; /* the byte-order mark, as csvr_read() skips it */
+    for (; i < (size_t)n && next < parts; i++) {
+      unsigned char c = (unsigned char)buf[i];
+      uint64_t at = pos + i;
+      if (pending_cr) {
+        pending_cr = false;
+        if (c != '\n') {
+          line++; /* that CR ended a line by itself */
+          line_start = true;
+        }
+      }
+      if (line_start) {
+        line_start = false;
+        if (s != CSVR_S_REC && s != CSVR_S_SKIP &&
+            at - rec_start > CSVR_MAX_RECORD_BYTES) {
+          s = CSVR_S_REC; /* given up, the reader resynchronises here */
+          need_header = false;
+        }
+        if (s == CSVR_S_SKIP)
+          s = CSVR_S_REC;
+        if (s == CSVR_S_REC) {
+          while (!need_header && next < parts && at >= target) {
+            cuts[next++] = (csvr_cut_t){at, line};
+            target = size * next / parts;
+          }
+          if (line <= d->skip_lines ||
+              (d->comment >= 0 && c == (unsigned char)d->comment))
+            s = CSVR_S_SKIP;
+          else if (c != '\n' && c != '\r')
+            rec_start = at;
+        }
+      }
+      if (csvr__scan_byte(d, &s, c))
+        need_header = false;
+      if (c == '\n') {
+        line++;
+        line_start = true;
+      } else if (c == '\r') {
+        pending_cr = true; /* a line end, unless an LF follows */
+      }
+    }
+    pos += (uint64_t)n;
+  }
+  if (n < 0) {
+    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
+                   strerror(errno));
+    goto out;
+  }
+  while (next < parts)
+    cuts[next++] = (csvr_cut_t){size, line}; /* empty tail parts */
+  cuts[parts] = (csvr_cut_t){size, line};
+  ok = true;
+out:
+  if (fd >= 0)
+    close(fd);
+  free(buf);
+  return ok;
 }

@@ -756,6 +756,7 @@ bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
   why->skipped = 0;
   if (rec->problem) {
     snprintf(why->reason, sizeof why->reason, "%s", rec->problem);
+    why->column = rec->problem_column;
     return false;
   }
   if (rec->n_fields != spec->n_columns) {

@@ -14,11 +14,24 @@
  * one record, one batch being filled and at most one in flight, whatever the
  * size of its file.
  *
- * Who touches what: the parser alone the reader, the builder and
- * res->processed; the writer alone the sink, res->inserted, updated and
- * retries; rejected rows, failures and the hand-over under ctx->lock. */
+ * Who touches what: the parser alone the reader, the source, the builder,
+ * res->processed and parse_rejected; the writer alone the sink,
+ * res->inserted, updated, retries and server_rejected; rejected rows,
+ * failures and the hand-over under ctx->lock. The writer never reads the
+ * parser's state: what it needs of it (where the batch ends, how many rows
+ * the parser rejected before that, how far into the file) travels with the
+ * batch in the hand-over.
+ *
+ * Exactly once: after the sink acknowledged a batch, the writer makes the
+ * rejected rows durable (rejects_sync), commits the job's mark with the
+ * batch (sink_commit: for SQL in the same transaction) and records it in
+ * the checkpoint. A mark's offset is where the batch's last record ends, and
+ * its rejected count covers exactly the rows rejected below that offset, so
+ * a resumed run (which first drops the rejects above every mark) neither
+ * loses nor repeats a row. */
 #include "loader/job.h"
 #include "loader/checkpoint.h"
+#include "loader/mark.h"
 #include "loader/json_reader.h"
 #include "loader/error.h"
 #include "loader/util.h"
@@ -68,6 +81,14 @@ typedef struct job_ctx {
   uint64_t pend_offset;     /* the position after its last record */
   uint64_t pend_line;       /* the line there */
   uint64_t pend_processed;  /* records dealt with up to there */
+  uint64_t pend_rejected;   /* rows the parser rejected up to there */
+  uint64_t pend_position;   /* the source's position there (progress) */
+  uint64_t parse_rejected;  /* rows the parser rejected in this run */
+  uint64_t server_rejected; /* rows the target refused in this run */
+  mark_t base;              /* the mark this run resumed from (zero when
+                               it started afresh) */
+  const char *mark_key;     /* the key of this job's mark in the target,
+                               or NULL without --checkpoint */
 } job_ctx_t;
 
 /* Records why the job stops (the first reason wins) and returns false.
@@ -101,12 +122,18 @@ static bool job__failed(job_ctx_t *ctx)
 }
 
 /* Counts a rejected row, keeps the first few descriptions, writes it to the
- * rejects file. Returns false (the job stops) past --max-errors. */
-static bool job__reject(job_ctx_t *ctx, uint64_t line, uint64_t offset,
-                        size_t column, const char *reason, const char *raw,
-                        size_t raw_len)
+ * rejects file. by_writer says which thread calls (and which counter
+ * counts it). Returns false (the job stops) past --max-errors, or when the
+ * rejects file cannot be written. */
+static bool job__reject(job_ctx_t *ctx, bool by_writer, uint64_t line,
+                        uint64_t offset, size_t column, const char *reason,
+                        const char *raw, size_t raw_len)
 {
   job_result_t *res = ctx->res;
+  if (by_writer)
+    ctx->server_rejected++;
+  else
+    ctx->parse_rejected++;
   pthread_mutex_lock(&ctx->lock);
   res->rejected++;
   bool too_many = res->rejected > ctx->env->max_errors;
@@ -119,9 +146,11 @@ static bool job__reject(job_ctx_t *ctx, uint64_t line, uint64_t offset,
     s->reason[n] = '\0';
   }
   pthread_mutex_unlock(&ctx->lock);
-  if (ctx->env->rejects)
-    rejects_write(ctx->env->rejects, ctx->job->path, line, offset, column,
-                  reason, raw, raw_len);
+  bson_error_t error;
+  if (ctx->env->rejects &&
+      !rejects_write(ctx->env->rejects, ctx->job->path, line, offset, column,
+                     reason, raw, raw_len, &error))
+    return job__fail_with(ctx, &error);
   if (too_many) {
     char msg[64];
     snprintf(msg, sizeof msg, "%llu", (unsigned long long)ctx->env->max_errors);
@@ -143,47 +172,59 @@ static void job__backoff(const job_env_t *env, unsigned ms)
 }
 
 /* Returns how far into its range the job is at offset, in the units of
- * the size the display knows: records dealt with, or, for gzip, compressed
- * bytes (read by the parser: an estimate, read without a lock). */
-static uint64_t job__progress_bytes(const job_ctx_t *ctx, uint64_t offset)
+ * the size the display knows: bytes of its range, or, for gzip, the
+ * compressed bytes read (position, taken by the parser). */
+static uint64_t job__progress_bytes(const job_ctx_t *ctx, uint64_t offset,
+                                    uint64_t position)
 {
   if (ctx->gzip)
-    return ctx->src ? source_position(ctx->src) : 0;
+    return position;
   return offset - ctx->job->start;
 }
 
-/* Records how far the job got (offset, line, processed: where the last
- * batch written ends), once its rejected rows are on disk. */
-static bool job__checkpoint(job_ctx_t *ctx, uint64_t offset, uint64_t line,
-                            uint64_t processed, bool done)
+/* Returns where the parser's source is, for progress (the parser's side). */
+static uint64_t job__position(const job_ctx_t *ctx)
 {
-  if (!ctx->env->checkpoint)
-    return true;
-  if (ctx->env->rejects)
-    rejects_flush(ctx->env->rejects);
+  return ctx->src ? source_position(ctx->src) : 0;
+}
+
+/* Makes the job's mark at offset durable (the writer's side, or the
+ * parser's once the writer is idle): the rejected rows below it are synced
+ * to the rejects file, the mark is committed with the batch just written
+ * (SQL targets: in its transaction) and recorded in the checkpoint. The
+ * counts are those below offset: processed and parse_rejected as the
+ * parser handed them over, the rest as the writer has them. */
+static bool job__commit(job_ctx_t *ctx, uint64_t offset, uint64_t line,
+                        uint64_t processed, uint64_t parse_rejected, bool done)
+{
+  const job_env_t *env = ctx->env;
   const job_result_t *r = ctx->res;
-  pthread_mutex_lock(&ctx->lock);
-  uint64_t rejected = r->rejected;
-  pthread_mutex_unlock(&ctx->lock);
-  checkpoint_entry_t e = {.offset = offset,
-                          .line = line,
-                          .processed = processed,
-                          .inserted = r->inserted,
-                          .updated = r->updated,
-                          .rejected = rejected,
-                          .prior = r->prior,
-                          .done = done};
+  mark_t m = {.offset = offset,
+              .line = line,
+              .processed = processed,
+              .inserted = r->inserted,
+              .updated = r->updated,
+              .rejected =
+                  ctx->base.rejected + parse_rejected + ctx->server_rejected,
+              .prior = r->prior,
+              .done = done};
   bson_error_t error;
-  if (checkpoint_put(ctx->env->checkpoint, ctx->job->index, &e, &error))
-    return true;
-  return job__fail_with(ctx, &error);
+  if (env->checkpoint && env->rejects && !rejects_sync(env->rejects, &error))
+    return job__fail_with(ctx, &error);
+  if (!sink_commit(ctx->sink, ctx->mark_key, &m, &error))
+    return job__fail_with(ctx, &error);
+  if (env->checkpoint &&
+      !checkpoint_put(env->checkpoint, ctx->job->index, &m, &error))
+    return job__fail_with(ctx, &error);
+  return true;
 }
 
 /* Returns true when a document error says the document is already there:
- * a duplicate key on _id. */
+ * a duplicate key on _id alone (the sink reads that from the error's key
+ * pattern, never from its text). */
 static bool job__is_dup_id(const sink_doc_error_t *e)
 {
-  return e->code == 11000 && strstr(e->message, "_id_") != NULL;
+  return e->code == 11000 && e->dup_on_id;
 }
 
 /* Writes batch (the writer's side). A transient failure (connection lost,
@@ -194,7 +235,8 @@ static bool job__is_dup_id(const sink_doc_error_t *e)
  * Documents the database refused become rejected rows, traced to their
  * lines; a batch that still fails fails the job. */
 static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
-                             uint64_t line, uint64_t processed)
+                             uint64_t line, uint64_t processed,
+                             uint64_t parse_rejected, uint64_t position)
 {
   const job_env_t *env = ctx->env;
   bson_error_t error;
@@ -225,15 +267,17 @@ static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
     if (!ctx->sink)
       return job__fail_with(ctx, &error);
   }
-  ctx->res->inserted += ctx->wres.inserted;
-  ctx->res->updated += ctx->wres.updated;
+  /* Counted below, once committed: the write's counts and errors hold
+   * only if the commit succeeds. */
+  uint64_t inserted = ctx->wres.inserted;
+  uint64_t updated = ctx->wres.updated;
   bool ok_to_go_on = true;
   bool maybe_landed = attempt > 0 || ctx->maybe_landed;
   ctx->maybe_landed = false;
   for (size_t i = 0; i < ctx->wres.n_errors; i++) {
     const sink_doc_error_t *e = &ctx->wres.errors[i];
     if (maybe_landed && job__is_dup_id(e)) {
-      ctx->res->inserted++; /* landed during a failed attempt */
+      inserted++; /* landed during a failed attempt: this load sent it */
       continue;
     }
     char reason[sizeof e->message + 48];
@@ -242,15 +286,25 @@ static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
     size_t raw_len;
     const char *raw = batch_raw(batch, e->index, &raw_len);
     ok_to_go_on &=
-        job__reject(ctx, batch_line(batch, e->index),
+        job__reject(ctx, true, batch_line(batch, e->index),
                     batch_offset(batch, e->index), 0, reason, raw, raw_len);
+  }
+  ctx->res->inserted += inserted;
+  ctx->res->updated += updated;
+  if (!ok_to_go_on)
+    return false; /* not committed: SQL targets roll the batch back */
+  if (!job__commit(ctx, offset, line, processed, parse_rejected, false)) {
+    ctx->res->inserted -= inserted; /* rolled back */
+    ctx->res->updated -= updated;
+    return false;
   }
   pthread_mutex_lock(&ctx->lock);
   uint64_t rejected = ctx->res->rejected;
   pthread_mutex_unlock(&ctx->lock);
   progress_update(progress_slot(env->progress, ctx->job->index),
-                  job__progress_bytes(ctx, offset), processed, rejected, false);
-  return ok_to_go_on && job__checkpoint(ctx, offset, line, processed, false);
+                  job__progress_bytes(ctx, offset, position), processed,
+                  rejected, false);
+  return true;
 }
 
 /* The writer thread: writes each batch handed over, then hands it back
@@ -266,11 +320,12 @@ static void *job__writer(void *p)
       break; /* quit, nothing left */
     batch_t *batch = ctx->pending;
     uint64_t offset = ctx->pend_offset, line = ctx->pend_line,
-             processed = ctx->pend_processed;
+             processed = ctx->pend_processed, rejected = ctx->pend_rejected,
+             position = ctx->pend_position;
     bool failed = ctx->failed;
     pthread_mutex_unlock(&ctx->lock);
     if (!failed)
-      job__write_batch(ctx, batch, offset, line, processed);
+      job__write_batch(ctx, batch, offset, line, processed, rejected, position);
     batch_clear(batch);
     pthread_mutex_lock(&ctx->lock);
     ctx->pending = NULL;
@@ -301,7 +356,8 @@ static bool job__flush(job_ctx_t *ctx)
     return !job__failed(ctx);
   if (!ctx->writer_started) {
     bool ok = job__write_batch(ctx, ctx->batch, ctx->next_offset,
-                               ctx->next_line, ctx->res->processed);
+                               ctx->next_line, ctx->res->processed,
+                               ctx->parse_rejected, job__position(ctx));
     batch_clear(ctx->batch);
     return ok;
   }
@@ -312,6 +368,8 @@ static bool job__flush(job_ctx_t *ctx)
   ctx->pend_offset = ctx->next_offset;
   ctx->pend_line = ctx->next_line;
   ctx->pend_processed = ctx->res->processed;
+  ctx->pend_rejected = ctx->parse_rejected;
+  ctx->pend_position = job__position(ctx);
   pthread_cond_broadcast(&ctx->changed);
   pthread_mutex_unlock(&ctx->lock);
   batch_t *next = ctx->spare;
@@ -396,7 +454,7 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   doc_reject_t why;
   if (!docb_build(ctx->builder, rec, doc, &why)) {
     batch_rollback(ctx->batch);
-    if (!job__reject(ctx, rec->line, rec->offset, why.column, why.reason,
+    if (!job__reject(ctx, false, rec->line, rec->offset, why.column, why.reason,
                      rec->raw, rec->raw_len))
       return false;
     if (why.stop) {
@@ -410,7 +468,7 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   }
   if (doc->len > JOB_MAX_DOC_BYTES) {
     batch_rollback(ctx->batch);
-    return job__reject(ctx, rec->line, rec->offset, 0,
+    return job__reject(ctx, false, rec->line, rec->offset, 0,
                        "document exceeds 16 MiB", rec->raw, rec->raw_len);
   }
   batch_commit(ctx->batch);
@@ -420,8 +478,11 @@ static bool job__on_record(void *p, const csv_record_t *rec)
     char reason[sizeof why.reason + 64];
     snprintf(reason, sizeof reason, "loaded without %zu field%s: %s",
              why.skipped, why.skipped == 1 ? "" : "s", why.reason);
-    rejects_write(ctx->env->rejects, ctx->job->path, rec->line, rec->offset,
-                  why.column, reason, rec->raw, rec->raw_len);
+    bson_error_t error;
+    if (!rejects_write(ctx->env->rejects, ctx->job->path, rec->line,
+                       rec->offset, why.column, reason, rec->raw, rec->raw_len,
+                       &error))
+      return job__fail_with(ctx, &error);
   }
   if (batch_is_full(ctx->batch))
     return job__flush(ctx);
@@ -485,13 +546,15 @@ static bool job__on_json(void *p, const json_value_t *v)
   ctx->next_offset = v->end_offset;
   ctx->next_line = v->end_line;
   if (v->problem)
-    return job__reject(ctx, v->line, v->offset, 0, v->problem, v->text, v->len);
+    return job__reject(ctx, false, v->line, v->offset, 0, v->problem, v->text,
+                       v->len);
   bson_t parsed;
   bson_error_t err;
   if (!bson_init_from_json(&parsed, v->text, (ssize_t)v->len, &err)) {
     char reason[sizeof err.message + 16];
     snprintf(reason, sizeof reason, "invalid JSON: %s", err.message);
-    return job__reject(ctx, v->line, v->offset, 0, reason, v->text, v->len);
+    return job__reject(ctx, false, v->line, v->offset, 0, reason, v->text,
+                       v->len);
   }
   bson_t *doc = batch_begin(ctx->batch, v->line, v->offset, v->text, v->len);
   if (!doc) {
@@ -513,7 +576,7 @@ static bool job__on_json(void *p, const json_value_t *v)
   }
   if (!ok) {
     batch_rollback(ctx->batch);
-    return job__reject(ctx, v->line, v->offset, 0, why, v->text, v->len);
+    return job__reject(ctx, false, v->line, v->offset, 0, why, v->text, v->len);
   }
   batch_commit(ctx->batch);
   if (batch_is_full(ctx->batch))
@@ -589,9 +652,11 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   csvr_t *reader = NULL;
   uint64_t start = job->start;
   uint64_t line = job->start_line ? job->start_line : 1;
-  checkpoint_entry_t cp;
+  mark_t cp;
   bool resumed =
       env->checkpoint && checkpoint_get(env->checkpoint, job->index, &cp);
+  if (env->checkpoint)
+    ctx.mark_key = checkpoint_key(env->checkpoint, job->index);
   ctx.next_offset = start;
   ctx.next_line = line;
   pthread_mutex_init(&ctx.lock, NULL);
@@ -628,6 +693,7 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     res->updated = cp.updated;
     res->rejected = cp.rejected;
     res->prior = cp.prior;
+    ctx.base = cp;
     start = ctx.next_offset = cp.offset;
     line = ctx.next_line = cp.line;
     ctx.maybe_landed = true;
@@ -669,8 +735,8 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   }
   ctx.next_offset = csvr_offset(reader);
 out_finish:
-  if (!job__checkpoint(&ctx, ctx.next_offset, ctx.next_line, res->processed,
-                       true))
+  if (!job__commit(&ctx, ctx.next_offset, ctx.next_line, res->processed,
+                   ctx.parse_rejected, true))
     goto out;
 out_done:
   if (!sink_count(ctx.sink, &res->post, &res->error))
@@ -689,9 +755,10 @@ out:
   }
   if (!res->ok)
     res->next_line = ctx.next_line;
-  progress_update(progress_slot(env->progress, job->index),
-                  job__progress_bytes(&ctx, ctx.next_offset), res->processed,
-                  res->rejected, true);
+  progress_update(
+      progress_slot(env->progress, job->index),
+      job__progress_bytes(&ctx, ctx.next_offset, job__position(&ctx)),
+      res->processed, res->rejected, true);
   if (reader)
     res->empty_lines = csvr_empty_lines(reader);
   if (src)

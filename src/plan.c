@@ -35,89 +35,12 @@ static bool plan__check_file(const char *path, bson_error_t *error)
   return true;
 }
 
-/* Where a part of a file starts. */
-typedef struct plan_cut {
-  uint64_t offset; /* byte offset of the first record of the part */
-  uint64_t line;   /* its physical line */
-} plan_cut_t;
-
 /* Files smaller than this are not split by --split auto. */
 #define PLAN_AUTO_SPLIT_MIN (8u * 1024u * 1024u)
 
-/* Finds where parts 1..parts-1 of path start: for each, the first record
- * that starts at or after size * k / parts. A record starts after a line
- * end outside quotes; whether a line end is inside quotes follows from the
- * parity of the quote characters before it (a doubled quote counts twice
- * and changes nothing). Comment and skipped lines are passed over, as the
- * reader does. One pass over the file with memchr(); cuts[0] is the start
- * of the file and cuts[parts] its end. */
-static bool plan__find_cuts(const char *path, const csv_dialect_t *d,
-                            uint64_t size, size_t parts, plan_cut_t *cuts,
-                            bson_error_t *error)
-{
-  bool ok = false;
-  FILE *f = fopen(path, "rb");
-  char *buf = malloc(1u << 20);
-  if (!f || !buf) {
-    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
-                   strerror(errno));
-    goto out;
-  }
-  cuts[0] = (plan_cut_t){0, 1};
-  size_t next = 1;
-  uint64_t target = size / parts;
-  bool in_quotes = false, line_start = true, skipping = false;
-  uint64_t line = 1, pos = 0;
-  size_t n;
-  while (next < parts && (n = fread(buf, 1, 1u << 20, f)) > 0) {
-    size_t i = 0;
-    while (i < n && next < parts) {
-      if (line_start) {
-        while (!in_quotes && next < parts && pos + i >= target) {
-          cuts[next++] = (plan_cut_t){pos + i, line};
-          target = size * next / parts;
-        }
-        line_start = false;
-        skipping = !in_quotes &&
-                   (line <= d->skip_lines ||
-                    (d->comment >= 0 && (unsigned char)buf[i] == d->comment));
-      }
-      const char *nl = memchr(buf + i, '\n', n - i);
-      size_t end = nl ? (size_t)(nl - buf) : n;
-      if (!skipping) {
-        for (const char *q = buf + i;
-             (q = memchr(q, d->quote, (size_t)(buf + end - q))) != NULL; q++)
-          in_quotes = !in_quotes;
-      }
-      if (nl) {
-        line++;
-        line_start = true;
-        i = end + 1;
-      } else {
-        i = n;
-      }
-    }
-    pos += n;
-  }
-  if (ferror(f)) {
-    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
-                   strerror(errno));
-    goto out;
-  }
-  while (next < parts)
-    cuts[next++] = (plan_cut_t){size, line}; /* empty tail parts */
-  cuts[parts] = (plan_cut_t){size, line};
-  ok = true;
-out:
-  if (f)
-    fclose(f);
-  free(buf);
-  return ok;
-}
-
 /* Appends a job to the plan. */
 static bool plan__add(plan_t *plan, size_t *cap, const input_t *in,
-                      plan_cut_t from, plan_cut_t to, unsigned part,
+                      csvr_cut_t from, csvr_cut_t to, unsigned part,
                       unsigned parts, bson_error_t *error)
 {
   if (plan->n_jobs == *cap) {
@@ -168,7 +91,7 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
       parts = size >= PLAN_AUTO_SPLIT_MIN ? per_file : 1;
     }
     if (parts <= 1) {
-      plan_cut_t whole[2] = {{0, 1}, {UINT64_MAX, 0}};
+      csvr_cut_t whole[2] = {{0, 1}, {UINT64_MAX, 0}};
       if (!plan__add(plan, &cap, in, whole[0], whole[1], 0, 0, error))
         goto out_fail;
       plan->jobs[plan->n_jobs - 1].json = json;
@@ -176,9 +99,9 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
           json && strcmp(in->path, "-") != 0 && jsonr_is_array(in->path);
       continue;
     }
-    plan_cut_t *cuts = calloc(parts + 1, sizeof *cuts);
-    if (!cuts ||
-        !plan__find_cuts(in->path, &opts->dialect, size, parts, cuts, error)) {
+    csvr_cut_t *cuts = calloc(parts + 1, sizeof *cuts);
+    if (!cuts || !csvr_find_cuts(in->path, &opts->dialect, opts->n_fields == 0,
+                                 size, parts, cuts, error)) {
       free(cuts);
       goto out_fail;
     }

@@ -137,7 +137,15 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
   result->inserted = 0;
   result->updated = 0;
   result->n_errors = 0;
-  return s->ops->write(s->state, batch, result, error);
+  if (s->ops->write(s->state, batch, result, error))
+    return true;
+  if (s->ops->commit) {
+    /* A transactional target rolled the failed write back: nothing of it
+     * is there. */
+    result->inserted = 0;
+    result->updated = 0;
+  }
+  return false;
 }
 
 bool sink_commit(sink_t *s, const char *key, const mark_t *mark,

@@ -262,6 +262,18 @@ static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
   }
 }
 
+/* Returns 1 when the key document at it (a duplicate-key error's
+ * keyPattern or keyValue) names _id and nothing else, 0 otherwise. Servers
+ * before 4.2 send neither: the error is then never taken for a duplicate
+ * _id, and a retried document that did land is reported, not hidden. */
+static int sink_mongo__key_is_id(const bson_iter_t *it)
+{
+  bson_iter_t key;
+  if (!bson_iter_recurse(it, &key) || !bson_iter_next(&key))
+    return 0;
+  return strcmp(bson_iter_key(&key), "_id") == 0 && !bson_iter_next(&key);
+}
+
 /* Executes one bulk operation of n_ops operations (op_doc maps them to
  * batch indexes) and folds its reply into result: new documents, updated
  * ones, and per-document errors at their batch index. Returns false and
@@ -291,6 +303,7 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
       int64_t index = -1;
       int32_t code = 0;
       const char *msg = "";
+      int on_id = -1; /* the duplicate key is _id alone: 1, another: 0 */
       while (bson_iter_next(&one)) {
         const char *key = bson_iter_key(&one);
         if (strcmp(key, "index") == 0 && BSON_ITER_HOLDS_NUMBER(&one))
@@ -299,11 +312,18 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
           code = (int32_t)bson_iter_as_int64(&one);
         else if (strcmp(key, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&one))
           msg = bson_iter_utf8(&one, NULL);
+        else if ((strcmp(key, "keyPattern") == 0 ||
+                  (on_id < 0 && strcmp(key, "keyValue") == 0)) &&
+                 BSON_ITER_HOLDS_DOCUMENT(&one))
+          on_id = sink_mongo__key_is_id(&one);
       }
-      if (index >= 0 && (size_t)index < n_ops &&
-          !sink_result_add_error(result, op_doc[index], code, msg)) {
-        bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-        goto out;
+      if (index >= 0 && (size_t)index < n_ops) {
+        if (!sink_result_add_error(result, op_doc[index], code, msg)) {
+          bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+          goto out;
+        }
+        result->errors[result->n_errors - 1].dup_on_id =
+            code == 11000 && on_id == 1;
       }
     }
   }

@@ -10,8 +10,11 @@
  * statement fails for a reason that belongs to a row, its rows are inserted
  * one at a time in the same transaction: exactly the refused rows are
  * reported, with the server's code, and the others land. A deadlock or lock
- * wait timeout retries the batch's transaction. Sessions run in strict mode,
- * so the server refuses a value rather than change it. */
+ * wait timeout retries the batch's transaction. sink_write() leaves the
+ * transaction open and sink_commit() commits it, with the job's mark in
+ * _loader_progress when given one (that table is created before the first
+ * transaction: CREATE TABLE would commit an open one). Sessions run in strict
+ * mode, so the server refuses a value rather than change it. */
 #include "loader/error.h"
 #include "sink_impl.h"
 #include "sink_sql.h"
@@ -58,6 +61,7 @@ static const sql_dialect_t sink_mysql__dialect = {
     .type = sink_mysql__type,
     .create_suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
                      "COLLATE=utf8mb4_bin",
+    .key_type = "VARCHAR(255)",
 };
 
 typedef struct sink_mysql_factory {
@@ -81,6 +85,9 @@ typedef struct sink_mysql {
   MYSQL_STMT *multi;       /* cached multi-row INSERT */
   size_t multi_rows;       /* its rows */
   MYSQL_STMT *single;      /* cached one-row INSERT */
+  MYSQL_STMT *mark_store;  /* cached REPLACE INTO _loader_progress */
+  bool have_progress;      /* _loader_progress is known to exist */
+  bool in_txn;             /* a write's transaction is open */
   MYSQL_BIND *binds;       /* parameters of a statement */
   size_t binds_cap;        /* allocated entries of binds */
   sql_docs_t docs;         /* the batch's documents */
@@ -366,6 +373,44 @@ static const char *sink_mysql__factory_db(const void *state)
   return ((const sink_mysql_factory_t *)state)->db;
 }
 
+/* Starts a transaction, after creating _loader_progress if this sink has not
+ * seen it yet (CREATE TABLE commits an open transaction, so never inside
+ * one). */
+static bool sink_mysql__begin(void *sink, bson_error_t *error)
+{
+  sink_mysql_t *s = sink;
+  if (!s->have_progress) {
+    sql_buf_t q = {0};
+    bool mem = sql_progress_create_stmt(&q, &sink_mysql__dialect);
+    bool ok = mem && sink_mysql__exec(s->conn, q.s, SQL_PROGRESS_TABLE, error);
+    sql_buf_free(&q);
+    if (!mem)
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    if (!ok)
+      return false;
+    s->have_progress = true;
+  }
+  if (!sink_mysql__exec(s->conn, "START TRANSACTION", s->table, error))
+    return false;
+  s->in_txn = true;
+  return true;
+}
+
+/* Ends the open transaction, with COMMIT when commit is true, else (or when
+ * the COMMIT failed) with ROLLBACK. Returns false and fills error when the
+ * COMMIT failed. */
+static bool sink_mysql__end(void *sink, bool commit, bson_error_t *error)
+{
+  sink_mysql_t *s = sink;
+  bool ok = !commit || mysql_commit(s->conn) == 0;
+  if (!ok)
+    sink_mysql__error(s->conn, s->table, error);
+  if (!commit || !ok)
+    mysql_rollback(s->conn);
+  s->in_txn = false;
+  return ok;
+}
+
 static void sink_mysql__forget_statements(sink_mysql_t *s)
 {
   if (s->multi)
@@ -381,7 +426,11 @@ static void sink_mysql__close(void *sink)
   sink_mysql_t *s = sink;
   if (!s)
     return;
+  if (s->in_txn)
+    sink_mysql__end(s, false, NULL);
   sink_mysql__forget_statements(s);
+  if (s->mark_store)
+    mysql_stmt_close(s->mark_store);
   mysql_close(s->conn);
   free(s->table);
   sql_buf_free(&s->qtable);
@@ -395,6 +444,8 @@ static void sink_mysql__close(void *sink)
 static void *sink_mysql__open(void *state, const char *collection,
                               bson_error_t *error)
 {
+  if (!sql_table_name_check(&sink_mysql__dialect, collection, error))
+    return NULL;
   sink_mysql_t *s = calloc(1, sizeof *s);
   if (!s || !(s->table = strdup(collection)) ||
       !sql_buf_ident(&s->qtable, collection, sink_mysql__dialect.quote)) {
@@ -471,6 +522,10 @@ static bool sink_mysql__drop(void *sink, bson_error_t *error)
 {
   sink_mysql_t *s = sink;
   bool missing;
+  if (s->in_txn) {
+    sql_uncommitted_error(&sink_mysql__dialect, s->table, "drop", error);
+    return false;
+  }
   sink_mysql__forget_statements(s);
   sql_table_clear(&s->cols);
   s->have_cols = false;
@@ -577,11 +632,11 @@ static MYSQL_STMT *sink_mysql__prepare(sink_mysql_t *s, size_t rows,
   return st;
 }
 
-/* Binds rows [first, first + rows) of s->rows.vals to st. */
-static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
-                             size_t rows, bson_error_t *error)
+/* Binds the n values at vals to st's parameters, in order. */
+static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st,
+                             const sql_value_t *vals, size_t n,
+                             bson_error_t *error)
 {
-  size_t ncols = s->cols.n, n = rows * ncols;
   if (n > s->binds_cap) {
     MYSQL_BIND *b = realloc(s->binds, n * sizeof *b);
     if (!b) {
@@ -593,7 +648,7 @@ static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
   }
   memset(s->binds, 0, n * sizeof *s->binds);
   for (size_t i = 0; i < n; i++) {
-    sql_value_t *v = &s->rows.vals[first * ncols + i];
+    const sql_value_t *v = &vals[i];
     MYSQL_BIND *b = &s->binds[i];
     switch (v->kind) {
     case SQLV_NULL:
@@ -601,11 +656,11 @@ static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
       break;
     case SQLV_INT:
       b->buffer_type = MYSQL_TYPE_LONGLONG;
-      b->buffer = &v->i;
+      b->buffer = (void *)&v->i;
       break;
     case SQLV_DOUBLE:
       b->buffer_type = MYSQL_TYPE_DOUBLE;
-      b->buffer = &v->d;
+      b->buffer = (void *)&v->d;
       break;
     case SQLV_TEXT:
     case SQLV_BLOB:
@@ -621,6 +676,14 @@ static bool sink_mysql__bind(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
     return false;
   }
   return true;
+}
+
+/* Binds rows [first, first + rows) of s->rows.vals to st. */
+static bool sink_mysql__bind_rows(sink_mysql_t *s, MYSQL_STMT *st, size_t first,
+                                  size_t rows, bson_error_t *error)
+{
+  return sink_mysql__bind(s, st, &s->rows.vals[first * s->cols.n],
+                          rows * s->cols.n, error);
 }
 
 /* Returns true when a statement that failed with code failed because of
@@ -658,7 +721,7 @@ static bool sink_mysql__retry_error(unsigned code)
 
 /* How a transaction attempt ended. */
 typedef enum sink_mysql_outcome {
-  SINK_MYSQL_DONE,  /* committed */
+  SINK_MYSQL_DONE,  /* done, the transaction left open for the commit */
   SINK_MYSQL_RETRY, /* rolled back by a deadlock: try again */
   SINK_MYSQL_FAIL,  /* failed: error says why */
 } sink_mysql_outcome_t;
@@ -674,7 +737,7 @@ static sink_mysql_outcome_t sink_mysql__insert_each(sink_mysql_t *s,
   if (!s->single && !(s->single = sink_mysql__prepare(s, 1, error)))
     return SINK_MYSQL_FAIL;
   for (size_t r = first; r < first + rows; r++) {
-    if (!sink_mysql__bind(s, s->single, r, 1, error))
+    if (!sink_mysql__bind_rows(s, s->single, r, 1, error))
       return SINK_MYSQL_FAIL;
     if (mysql_stmt_execute(s->single) == 0) {
       (*landed)++;
@@ -719,17 +782,16 @@ static size_t sink_mysql__chunk(const sink_mysql_t *s, size_t first,
   return k;
 }
 
-/* One attempt at the batch's transaction. */
+/* One attempt at the batch's transaction; when it is done, the transaction
+ * is left open. */
 static sink_mysql_outcome_t sink_mysql__attempt(sink_mysql_t *s, size_t rows,
                                                 uint64_t *landed,
                                                 sink_write_result_t *result,
                                                 bson_error_t *error)
 {
   *landed = 0;
-  if (mysql_query(s->conn, "START TRANSACTION") != 0) {
-    sink_mysql__error(s->conn, s->table, error);
+  if (!sink_mysql__begin(s, error))
     return SINK_MYSQL_FAIL;
-  }
   sink_mysql_outcome_t out = SINK_MYSQL_FAIL;
   for (size_t first = 0; first < rows;) {
     size_t k = sink_mysql__chunk(s, first, rows);
@@ -741,7 +803,7 @@ static sink_mysql_outcome_t sink_mysql__attempt(sink_mysql_t *s, size_t rows,
         goto out_rollback;
       s->multi_rows = k;
     }
-    if (!sink_mysql__bind(s, s->multi, first, k, error))
+    if (!sink_mysql__bind_rows(s, s->multi, first, k, error))
       goto out_rollback;
     if (mysql_stmt_execute(s->multi) == 0) {
       *landed += k;
@@ -764,16 +826,10 @@ static sink_mysql_outcome_t sink_mysql__attempt(sink_mysql_t *s, size_t rows,
     }
     first += k;
   }
-  if (mysql_commit(s->conn) != 0) {
-    unsigned code = mysql_errno(s->conn);
-    sink_mysql__error(s->conn, s->table, error);
-    out = sink_mysql__retry_error(code) ? SINK_MYSQL_RETRY : SINK_MYSQL_FAIL;
-    goto out_rollback;
-  }
   return SINK_MYSQL_DONE;
 
 out_rollback:
-  mysql_rollback(s->conn);
+  sink_mysql__end(s, false, NULL);
   *landed = 0;
   return out;
 }
@@ -782,6 +838,11 @@ static bool sink_mysql__write(void *sink, const batch_t *batch,
                               sink_write_result_t *result, bson_error_t *error)
 {
   sink_mysql_t *s = sink;
+  if (s->in_txn) {
+    sql_uncommitted_error(&sink_mysql__dialect, s->table, "write", error);
+    sink_mysql__end(s, false, NULL);
+    return false;
+  }
   if (!sql_docs_split(&s->docs, batch, error))
     return false;
   if (!s->have_cols && !sink_mysql__ensure_table(s, error))
@@ -798,13 +859,106 @@ static bool sink_mysql__write(void *sink, const batch_t *batch,
     sink_mysql_outcome_t out =
         sink_mysql__attempt(s, rows, &landed, result, error);
     if (out == SINK_MYSQL_DONE) {
-      result->inserted = landed;
+      result->inserted = landed; /* they land when committed */
       return true;
     }
     if (out == SINK_MYSQL_FAIL || attempt == SINK_MYSQL_ATTEMPTS)
       return false;
     result->n_errors = kept;
   }
+}
+
+/* Stores mark under key in _loader_progress. Call in the transaction. */
+static bool sink_mysql__store_mark(void *sink, const char *key,
+                                   const mark_t *mark, bson_error_t *error)
+{
+  sink_mysql_t *s = sink;
+  if (!s->mark_store) {
+    sql_buf_t q = {0};
+    bool mem = sql_progress_store_stmt(&q, &sink_mysql__dialect);
+    MYSQL_STMT *st = mem ? mysql_stmt_init(s->conn) : NULL;
+    if (!st) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    } else if (mysql_stmt_prepare(st, q.s, q.len) != 0) {
+      sink_mysql__stmt_error(st, SQL_PROGRESS_TABLE, error);
+      mysql_stmt_close(st);
+      st = NULL;
+    }
+    sql_buf_free(&q);
+    if (!(s->mark_store = st))
+      return false;
+  }
+  sql_value_t vals[1 + SQL_MARK_INTS];
+  sql_mark_values(vals, key, mark);
+  if (!sink_mysql__bind(s, s->mark_store, vals, 1 + SQL_MARK_INTS, error))
+    return false;
+  if (mysql_stmt_execute(s->mark_store) != 0) {
+    sink_mysql__stmt_error(s->mark_store, SQL_PROGRESS_TABLE, error);
+    return false;
+  }
+  return true;
+}
+
+static bool sink_mysql__commit(void *sink, const char *key, const mark_t *mark,
+                               bson_error_t *error)
+{
+  static const sql_txn_ops_t ops = {
+      .d = &sink_mysql__dialect,
+      .begin = sink_mysql__begin,
+      .store_mark = sink_mysql__store_mark,
+      .end = sink_mysql__end,
+  };
+  return sql_commit(&ops, sink, ((sink_mysql_t *)sink)->in_txn, key, mark,
+                    error);
+}
+
+static bool sink_mysql__mark_get(void *sink, const char *key, mark_t *mark,
+                                 bool *found, bson_error_t *error)
+{
+  sink_mysql_t *s = sink;
+  sql_buf_t q = {0};
+  MYSQL_STMT *st = NULL;
+  bool ok = false;
+  *found = false;
+  if (!sql_progress_select_stmt(&q, &sink_mysql__dialect) ||
+      !(st = mysql_stmt_init(s->conn))) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    goto out;
+  }
+  if (mysql_stmt_prepare(st, q.s, q.len) != 0) {
+    ok = mysql_stmt_errno(st) == ER_NO_SUCH_TABLE;
+    if (!ok)
+      sink_mysql__stmt_error(st, SQL_PROGRESS_TABLE, error);
+    goto out;
+  }
+  sql_value_t kv = {.kind = SQLV_TEXT, .p = key, .len = strlen(key)};
+  int64_t ints[SQL_MARK_INTS];
+  MYSQL_BIND res[SQL_MARK_INTS];
+  memset(res, 0, sizeof res);
+  for (size_t i = 0; i < SQL_MARK_INTS; i++) {
+    res[i].buffer_type = MYSQL_TYPE_LONGLONG;
+    res[i].buffer = &ints[i];
+  }
+  if (!sink_mysql__bind(s, st, &kv, 1, error))
+    goto out;
+  if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, res) != 0) {
+    sink_mysql__stmt_error(st, SQL_PROGRESS_TABLE, error);
+    goto out;
+  }
+  int rc = mysql_stmt_fetch(st);
+  if (rc == 0) {
+    sql_mark_from_ints(mark, ints);
+    *found = true;
+  } else if (rc != MYSQL_NO_DATA) {
+    sink_mysql__stmt_error(st, SQL_PROGRESS_TABLE, error);
+    goto out;
+  }
+  ok = true;
+out:
+  if (st)
+    mysql_stmt_close(st);
+  sql_buf_free(&q);
+  return ok;
 }
 
 const sink_ops_t sink_mysql_ops = {
@@ -817,5 +971,7 @@ const sink_ops_t sink_mysql_ops = {
     .count = sink_mysql__count,
     .drop = sink_mysql__drop,
     .write = sink_mysql__write,
+    .commit = sink_mysql__commit,
+    .mark_get = sink_mysql__mark_get,
     .close = sink_mysql__close,
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Longest dotted column name the loader builds. */
@@ -640,6 +641,139 @@ bool sql_insert_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *qtable,
     mem = mem && sql_buf_addz(b, ")");
   }
   return mem;
+}
+
+/* The columns of the progress table: the key, then a mark_t's fields. */
+static const char *const sql__mark_cols[1 + SQL_MARK_INTS] = {
+    "key",     "offset",   "line",  "processed", "inserted",
+    "updated", "rejected", "prior", "done",
+};
+
+bool sql_table_name_check(const sql_dialect_t *d, const char *table,
+                          bson_error_t *error)
+{
+  if (strcasecmp(table, SQL_PROGRESS_TABLE) != 0)
+    return true;
+  bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                 "%s: %s is the loader's own table (the progress of its "
+                 "loads); load into another table",
+                 d->name, table);
+  return false;
+}
+
+bool sql_mark_key_check(const sql_dialect_t *d, const char *key,
+                        bson_error_t *error)
+{
+  size_t len = strlen(key);
+  if (len > 0 && len <= SQL_MARK_KEY_MAX)
+    return true;
+  bson_set_error(error, LOADER_ERROR_SINK, 0,
+                 "%s: a progress key must be 1 to %d bytes (got %zu)", d->name,
+                 SQL_MARK_KEY_MAX, len);
+  return false;
+}
+
+/* Appends the progress table's columns from index first on, quoted, comma
+ * separated; with typed, each with its declaration (CREATE TABLE). */
+static bool sql__mark_cols_add(sql_buf_t *b, const sql_dialect_t *d,
+                               size_t first, bool typed)
+{
+  bool mem = true;
+  for (size_t i = first; mem && i < 1 + SQL_MARK_INTS; i++)
+    mem = (i == first || sql_buf_addz(b, ", ")) &&
+          sql_buf_ident(b, sql__mark_cols[i], d->quote) &&
+          (!typed ||
+           (sql_buf_addz(b, " ") &&
+            sql_buf_addz(b, i ? d->type(SQL_INTEGER) : d->key_type) &&
+            sql_buf_addz(b, i ? " NOT NULL" : " NOT NULL PRIMARY KEY")));
+  return mem;
+}
+
+bool sql_progress_create_stmt(sql_buf_t *b, const sql_dialect_t *d)
+{
+  return sql_buf_addz(b, "CREATE TABLE IF NOT EXISTS ") &&
+         sql_buf_ident(b, SQL_PROGRESS_TABLE, d->quote) &&
+         sql_buf_addz(b, " (") && sql__mark_cols_add(b, d, 0, true) &&
+         sql_buf_addz(b, ")") && sql_buf_addz(b, d->create_suffix);
+}
+
+bool sql_progress_store_stmt(sql_buf_t *b, const sql_dialect_t *d)
+{
+  bool mem = sql_buf_addz(b, "REPLACE INTO ") &&
+             sql_buf_ident(b, SQL_PROGRESS_TABLE, d->quote) &&
+             sql_buf_addz(b, " (") && sql__mark_cols_add(b, d, 0, false) &&
+             sql_buf_addz(b, ") VALUES (?");
+  for (size_t i = 1; mem && i < 1 + SQL_MARK_INTS; i++)
+    mem = sql_buf_addz(b, ", ?");
+  return mem && sql_buf_addz(b, ")");
+}
+
+bool sql_progress_select_stmt(sql_buf_t *b, const sql_dialect_t *d)
+{
+  return sql_buf_addz(b, "SELECT ") && sql__mark_cols_add(b, d, 1, false) &&
+         sql_buf_addz(b, " FROM ") &&
+         sql_buf_ident(b, SQL_PROGRESS_TABLE, d->quote) &&
+         sql_buf_addz(b, " WHERE ") &&
+         sql_buf_ident(b, sql__mark_cols[0], d->quote) &&
+         sql_buf_addz(b, " = ?");
+}
+
+void sql_mark_values(sql_value_t *vals, const char *key, const mark_t *mark)
+{
+  const int64_t ints[SQL_MARK_INTS] = {
+      (int64_t)mark->offset,
+      (int64_t)mark->line,
+      (int64_t)mark->processed,
+      (int64_t)mark->inserted,
+      (int64_t)mark->updated,
+      (int64_t)mark->rejected,
+      mark->prior,
+      mark->done ? 1 : 0,
+  };
+  vals[0].kind = SQLV_TEXT;
+  vals[0].p = key;
+  vals[0].len = strlen(key);
+  for (size_t i = 0; i < SQL_MARK_INTS; i++) {
+    vals[1 + i].kind = SQLV_INT;
+    vals[1 + i].i = ints[i];
+  }
+}
+
+void sql_mark_from_ints(mark_t *mark, const int64_t *ints)
+{
+  mark->offset = (uint64_t)ints[0];
+  mark->line = (uint64_t)ints[1];
+  mark->processed = (uint64_t)ints[2];
+  mark->inserted = (uint64_t)ints[3];
+  mark->updated = (uint64_t)ints[4];
+  mark->rejected = (uint64_t)ints[5];
+  mark->prior = ints[6];
+  mark->done = ints[7] != 0;
+}
+
+bool sql_commit(const sql_txn_ops_t *ops, void *sink, bool in_txn,
+                const char *key, const mark_t *mark, bson_error_t *error)
+{
+  if (key && !sql_mark_key_check(ops->d, key, error)) {
+    if (in_txn)
+      ops->end(sink, false, NULL);
+    return false;
+  }
+  if (!in_txn && (!key || !ops->begin(sink, error)))
+    return !key;
+  if (key && !ops->store_mark(sink, key, mark, error)) {
+    ops->end(sink, false, NULL);
+    return false;
+  }
+  return ops->end(sink, true, error);
+}
+
+void sql_uncommitted_error(const sql_dialect_t *d, const char *table,
+                           const char *what, bson_error_t *error)
+{
+  bson_set_error(error, LOADER_ERROR_SINK, 0,
+                 "%s: %s: cannot %s: the last write is not committed", d->name,
+                 table, what);
 }
 
 void sql_buf_reset(sql_buf_t *b)

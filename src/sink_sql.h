@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "loader/batch.h"
+#include "loader/mark.h"
 #include "sink_impl.h"
 
 /* What a column holds, as far as the loader's checks go. */
@@ -161,6 +162,7 @@ typedef struct sql_dialect {
   char quote;                /* quotes identifiers ('"' or '`') */
   sql_type_fn type;          /* declared type of a new column */
   const char *create_suffix; /* after CREATE TABLE's column list, or "" */
+  const char *key_type;      /* the progress table's key column */
 } sql_dialect_t;
 
 /* Appends to b the CREATE TABLE IF NOT EXISTS statement of a new table
@@ -176,6 +178,65 @@ bool sql_create_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *table,
  * times to b. Returns false when out of memory. */
 bool sql_insert_stmt(sql_buf_t *b, const sql_dialect_t *d, const char *qtable,
                      const sql_table_t *t, size_t rows);
+
+/* The loader's own table (one per database, or per file with sqlite:DIR/):
+ * the mark of each job, written in the same transaction as the job's batch
+ * (see sink_commit()). Columns: key (SQL_MARK_KEY_MAX bytes at most), then
+ * the SQL_MARK_INTS integers of a mark_t in the order of the struct, 64-bit
+ * (unsigned counts stored bit for bit; done as 0/1). */
+#define SQL_PROGRESS_TABLE "_loader_progress"
+#define SQL_MARK_KEY_MAX 255
+#define SQL_MARK_INTS 8
+
+/* Returns false and fills error (LOADER_ERROR_USAGE) when table is the
+ * loader's own progress table, which no collection may be. */
+bool sql_table_name_check(const sql_dialect_t *d, const char *table,
+                          bson_error_t *error);
+
+/* Returns false and fills error when key is not a valid mark key (empty or
+ * longer than SQL_MARK_KEY_MAX bytes). */
+bool sql_mark_key_check(const sql_dialect_t *d, const char *key,
+                        bson_error_t *error);
+
+/* Append to b: CREATE TABLE IF NOT EXISTS of the progress table; the
+ * statement storing one mark (REPLACE INTO ... VALUES (?, ... ): the key
+ * then the integers); the query reading the integers of the mark of one key
+ * (one ? for the key). Return false when out of memory. */
+bool sql_progress_create_stmt(sql_buf_t *b, const sql_dialect_t *d);
+bool sql_progress_store_stmt(sql_buf_t *b, const sql_dialect_t *d);
+bool sql_progress_select_stmt(sql_buf_t *b, const sql_dialect_t *d);
+
+/* Fills vals (1 + SQL_MARK_INTS entries) with the row of mark under key, in
+ * the order of sql_progress_store_stmt(). key is borrowed. */
+void sql_mark_values(sql_value_t *vals, const char *key, const mark_t *mark);
+
+/* Fills mark from the SQL_MARK_INTS integers of its row. */
+void sql_mark_from_ints(mark_t *mark, const int64_t *ints);
+
+/* A SQL sink's transaction steps, which sql_commit() drives. Each takes
+ * the sink's state. */
+typedef struct sql_txn_ops {
+  const sql_dialect_t *d; /* the sink's dialect */
+  /* Begins a transaction (SQLite: taking the file's mutex). */
+  bool (*begin)(void *sink, bson_error_t *error);
+  /* Stores mark under key in the progress table, in the transaction. */
+  bool (*store_mark)(void *sink, const char *key, const mark_t *mark,
+                     bson_error_t *error);
+  /* Ends the transaction: COMMIT when commit is true, else (and when the
+   * COMMIT failed) ROLLBACK. Fills error when the COMMIT failed. */
+  bool (*end)(void *sink, bool commit, bson_error_t *error);
+} sql_txn_ops_t;
+
+/* sink_commit() of a SQL sink whose transaction is open when in_txn: stores
+ * the mark when key is not NULL (in a transaction of its own when none is
+ * open) and commits. On any failure the transaction is rolled back. */
+bool sql_commit(const sql_txn_ops_t *ops, void *sink, bool in_txn,
+                const char *key, const mark_t *mark, bson_error_t *error);
+
+/* Fills error for what (a write, a drop) asked of the sink of table while
+ * its last write is not committed. */
+void sql_uncommitted_error(const sql_dialect_t *d, const char *table,
+                           const char *what, bson_error_t *error);
 
 /* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.
  * name is the environment variable. */

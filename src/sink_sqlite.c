@@ -3,14 +3,16 @@
  * A collection is a table, made on the first write from the first batch (see
  * sink_sql.h) or appended to. Every sink has its own connection; a batch is
  * one transaction (BEGIN IMMEDIATE ... COMMIT) of prepared multi-row
- * INSERTs.
+ * INSERTs, which sink_write() leaves open and sink_commit() commits, with
+ * the job's mark in _loader_progress (in the table's file) when given one.
  *
  * Why writes are serialised here: SQLite lets one writer at a time into a
  * database file, whatever the number of connections. Workers that raced for
  * the file's write lock would spin in the busy handler and, once a batch took
  * longer than the busy timeout, fail with "database is locked". So the
  * factory keeps one mutex per database file and a sink holds it around each
- * batch transaction (and around the short COUNT/DROP/CREATE statements):
+ * batch transaction, from its write to its commit (and around the short
+ * COUNT/DROP/CREATE statements):
  * documents are still parsed, built and checked in parallel, only the
  * transaction is taken in turn. WAL mode and a busy timeout remain for other
  * processes using the same file. Tables in different files (sqlite:DIR/ puts
@@ -46,6 +48,7 @@ static const sql_dialect_t sink_sqlite__dialect = {
     .quote = '"',
     .type = sql_class_name,
     .create_suffix = "",
+    .key_type = "TEXT",
 };
 
 /* One database file and the mutex its writers take in turn. */
@@ -76,6 +79,8 @@ typedef struct sink_sqlite {
   sqlite3_stmt *multi;      /* cached multi-row INSERT */
   size_t multi_rows;        /* its rows */
   sqlite3_stmt *single;     /* cached one-row INSERT */
+  sqlite3_stmt *mark_store; /* cached REPLACE INTO _loader_progress */
+  bool in_txn;              /* a transaction is open: file->lock is held */
   sql_docs_t docs;          /* the batch's documents */
   sql_rows_t rows;          /* the batch's rows that fit the table */
 } sink_sqlite_t;
@@ -280,13 +285,60 @@ static const char *sink_sqlite__factory_db(const void *state)
   return f->mem_uri ? ":memory:" : f->path;
 }
 
+/* Takes the file's mutex, unless this sink's open transaction holds it. */
+static void sink_sqlite__lock(sink_sqlite_t *s)
+{
+  if (!s->in_txn)
+    pthread_mutex_lock(&s->file->lock);
+}
+
+static void sink_sqlite__unlock(sink_sqlite_t *s)
+{
+  if (!s->in_txn)
+    pthread_mutex_unlock(&s->file->lock);
+}
+
+/* Takes the file and begins a write transaction. */
+static bool sink_sqlite__begin(void *sink, bson_error_t *error)
+{
+  sink_sqlite_t *s = sink;
+  pthread_mutex_lock(&s->file->lock);
+  if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    sink_sqlite__error(s->db, s->table, error);
+    pthread_mutex_unlock(&s->file->lock);
+    return false;
+  }
+  s->in_txn = true;
+  return true;
+}
+
+/* Ends the open transaction, with COMMIT when commit is true, else (or when
+ * the COMMIT failed) with ROLLBACK, and releases the file. Returns false and
+ * fills error when the COMMIT failed. */
+static bool sink_sqlite__end(void *sink, bool commit, bson_error_t *error)
+{
+  sink_sqlite_t *s = sink;
+  bool ok =
+      !commit || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+  if (!ok)
+    sink_sqlite__error(s->db, s->table, error);
+  if (!commit || !ok)
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  s->in_txn = false;
+  pthread_mutex_unlock(&s->file->lock);
+  return ok;
+}
+
 static void sink_sqlite__close(void *sink)
 {
   sink_sqlite_t *s = sink;
   if (!s)
     return;
+  if (s->in_txn)
+    sink_sqlite__end(s, false, NULL);
   sqlite3_finalize(s->multi);
   sqlite3_finalize(s->single);
+  sqlite3_finalize(s->mark_store);
   sqlite3_close(s->db);
   free(s->table);
   sql_buf_free(&s->qtable);
@@ -300,6 +352,8 @@ static void *sink_sqlite__open(void *state, const char *collection,
                                bson_error_t *error)
 {
   sink_sqlite_factory_t *f = state;
+  if (!sql_table_name_check(&sink_sqlite__dialect, collection, error))
+    return NULL;
   sink_sqlite_t *s = calloc(1, sizeof *s);
   char *path = NULL;
   if (!s || !(s->table = strdup(collection)) ||
@@ -343,9 +397,10 @@ static bool sink_sqlite__int(sink_sqlite_t *s, const char *sql, int64_t *value,
   return true;
 }
 
-/* Returns whether the table exists (in *exists). Call with the file lock. */
-static bool sink_sqlite__exists(sink_sqlite_t *s, bool *exists,
-                                bson_error_t *error)
+/* Returns whether table name exists (in *exists). Call with the file
+ * lock. */
+static bool sink_sqlite__exists(sink_sqlite_t *s, const char *name,
+                                bool *exists, bson_error_t *error)
 {
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(s->db,
@@ -355,7 +410,7 @@ static bool sink_sqlite__exists(sink_sqlite_t *s, bool *exists,
     sink_sqlite__error(s->db, s->table, error);
     return false;
   }
-  sqlite3_bind_text(st, 1, s->table, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -371,8 +426,8 @@ static bool sink_sqlite__count(void *sink, int64_t *count, bson_error_t *error)
   sink_sqlite_t *s = sink;
   bool ok = false, exists;
   *count = 0;
-  pthread_mutex_lock(&s->file->lock);
-  if (!sink_sqlite__exists(s, &exists, error))
+  sink_sqlite__lock(s);
+  if (!sink_sqlite__exists(s, s->table, &exists, error))
     goto out;
   if (exists) {
     sql_buf_t q = {0};
@@ -388,13 +443,17 @@ static bool sink_sqlite__count(void *sink, int64_t *count, bson_error_t *error)
   }
   ok = true;
 out:
-  pthread_mutex_unlock(&s->file->lock);
+  sink_sqlite__unlock(s);
   return ok;
 }
 
 static bool sink_sqlite__drop(void *sink, bson_error_t *error)
 {
   sink_sqlite_t *s = sink;
+  if (s->in_txn) {
+    sql_uncommitted_error(&sink_sqlite__dialect, s->table, "drop", error);
+    return false;
+  }
   sql_buf_t q = {0};
   if (!sql_buf_addz(&q, "DROP TABLE IF EXISTS ") ||
       !sql_buf_addz(&q, s->qtable.s)) {
@@ -526,37 +585,41 @@ static sqlite3_stmt *sink_sqlite__prepare(sink_sqlite_t *s, size_t rows,
   return st;
 }
 
-/* Binds rows of values, starting with row first of s->rows.vals, to st. */
-static void sink_sqlite__bind(sink_sqlite_t *s, sqlite3_stmt *st, size_t first,
-                              size_t rows)
+/* Binds the n values at vals to st's parameters, in order. */
+static void sink_sqlite__bind(sqlite3_stmt *st, const sql_value_t *vals,
+                              size_t n)
 {
-  size_t ncols = s->cols.n;
-  int p = 1;
-  for (size_t r = first; r < first + rows; r++) {
-    for (size_t c = 0; c < ncols; c++, p++) {
-      const sql_value_t *v = &s->rows.vals[r * ncols + c];
-      switch (v->kind) {
-      case SQLV_NULL:
-        sqlite3_bind_null(st, p);
-        break;
-      case SQLV_INT:
-        sqlite3_bind_int64(st, p, v->i);
-        break;
-      case SQLV_DOUBLE:
-        sqlite3_bind_double(st, p, v->d);
-        break;
-      case SQLV_TEXT:
-        sqlite3_bind_text64(st, p, v->p, v->len, SQLITE_STATIC, SQLITE_UTF8);
-        break;
-      case SQLV_BLOB:
-        if (v->len)
-          sqlite3_bind_blob64(st, p, v->p, v->len, SQLITE_STATIC);
-        else
-          sqlite3_bind_zeroblob(st, p, 0);
-        break;
-      }
+  for (size_t i = 0; i < n; i++) {
+    const sql_value_t *v = &vals[i];
+    int p = (int)i + 1;
+    switch (v->kind) {
+    case SQLV_NULL:
+      sqlite3_bind_null(st, p);
+      break;
+    case SQLV_INT:
+      sqlite3_bind_int64(st, p, v->i);
+      break;
+    case SQLV_DOUBLE:
+      sqlite3_bind_double(st, p, v->d);
+      break;
+    case SQLV_TEXT:
+      sqlite3_bind_text64(st, p, v->p, v->len, SQLITE_STATIC, SQLITE_UTF8);
+      break;
+    case SQLV_BLOB:
+      if (v->len)
+        sqlite3_bind_blob64(st, p, v->p, v->len, SQLITE_STATIC);
+      else
+        sqlite3_bind_zeroblob(st, p, 0);
+      break;
     }
   }
+}
+
+/* Binds rows [first, first + rows) of s->rows.vals to st. */
+static void sink_sqlite__bind_rows(sink_sqlite_t *s, sqlite3_stmt *st,
+                                   size_t first, size_t rows)
+{
+  sink_sqlite__bind(st, &s->rows.vals[first * s->cols.n], rows * s->cols.n);
 }
 
 /* Inserts rows [first, first + rows) of s->rows.vals one at a time: constraint
@@ -570,7 +633,7 @@ static bool sink_sqlite__insert_each(sink_sqlite_t *s, size_t first,
     return false;
   for (size_t r = first; r < first + rows; r++) {
     sqlite3_reset(s->single);
-    sink_sqlite__bind(s, s->single, r, 1);
+    sink_sqlite__bind_rows(s, s->single, r, 1);
     int rc = sqlite3_step(s->single);
     if (rc == SQLITE_DONE) {
       (*landed)++;
@@ -593,6 +656,11 @@ static bool sink_sqlite__write(void *sink, const batch_t *batch,
                                sink_write_result_t *result, bson_error_t *error)
 {
   sink_sqlite_t *s = sink;
+  if (s->in_txn) {
+    sql_uncommitted_error(&sink_sqlite__dialect, s->table, "write", error);
+    sink_sqlite__end(s, false, NULL);
+    return false;
+  }
   if (!sql_docs_split(&s->docs, batch, error))
     return false;
   if (!s->have_cols && !sink_sqlite__ensure_table(s, error))
@@ -612,12 +680,8 @@ static bool sink_sqlite__write(void *sink, const batch_t *batch,
     per = 1;
 
   uint64_t landed = 0;
-  bool ok = false;
-  pthread_mutex_lock(&s->file->lock);
-  if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-    sink_sqlite__error(s->db, s->table, error);
-    goto out_unlock;
-  }
+  if (!sink_sqlite__begin(s, error))
+    return false;
   for (size_t first = 0; first < rows; first += per) {
     size_t k = rows - first < per ? rows - first : per;
     if (k != s->multi_rows) {
@@ -627,7 +691,7 @@ static bool sink_sqlite__write(void *sink, const batch_t *batch,
         goto out_rollback;
       s->multi_rows = k;
     }
-    sink_sqlite__bind(s, s->multi, first, k);
+    sink_sqlite__bind_rows(s, s->multi, first, k);
     int rc = sqlite3_step(s->multi);
     sqlite3_reset(s->multi);
     if (rc == SQLITE_DONE) {
@@ -643,18 +707,107 @@ static bool sink_sqlite__write(void *sink, const batch_t *batch,
   }
   if (s->f->delay_ms)
     sql_sleep_ms(s->f->delay_ms);
-  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-    sink_sqlite__error(s->db, s->table, error);
-    goto out_rollback;
-  }
-  result->inserted = landed;
-  ok = true;
-  goto out_unlock;
+  result->inserted = landed; /* they land when committed */
+  return true;
 
 out_rollback:
-  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-out_unlock:
-  pthread_mutex_unlock(&s->file->lock);
+  sink_sqlite__end(s, false, NULL);
+  return false;
+}
+
+/* Stores mark under key in the progress table, creating it when missing.
+ * Call in the transaction. */
+static bool sink_sqlite__store_mark(void *sink, const char *key,
+                                    const mark_t *mark, bson_error_t *error)
+{
+  sink_sqlite_t *s = sink;
+  if (!s->mark_store) {
+    sql_buf_t q = {0};
+    bool mem = sql_progress_create_stmt(&q, &sink_sqlite__dialect);
+    bool ok = mem && sqlite3_exec(s->db, q.s, NULL, NULL, NULL) == SQLITE_OK;
+    sql_buf_reset(&q);
+    mem = mem && sql_progress_store_stmt(&q, &sink_sqlite__dialect);
+    ok = ok && mem &&
+         sqlite3_prepare_v2(s->db, q.s, (int)q.len, &s->mark_store, NULL) ==
+             SQLITE_OK;
+    sql_buf_free(&q);
+    if (!mem) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    if (!ok) {
+      sink_sqlite__error(s->db, SQL_PROGRESS_TABLE, error);
+      sqlite3_finalize(s->mark_store);
+      s->mark_store = NULL;
+      return false;
+    }
+  }
+  sql_value_t vals[1 + SQL_MARK_INTS];
+  sql_mark_values(vals, key, mark);
+  sink_sqlite__bind(s->mark_store, vals, 1 + SQL_MARK_INTS);
+  int rc = sqlite3_step(s->mark_store);
+  sqlite3_reset(s->mark_store);
+  sqlite3_clear_bindings(s->mark_store);
+  if (rc != SQLITE_DONE) {
+    sink_sqlite__error(s->db, SQL_PROGRESS_TABLE, error);
+    return false;
+  }
+  return true;
+}
+
+static bool sink_sqlite__commit(void *sink, const char *key, const mark_t *mark,
+                                bson_error_t *error)
+{
+  static const sql_txn_ops_t ops = {
+      .d = &sink_sqlite__dialect,
+      .begin = sink_sqlite__begin,
+      .store_mark = sink_sqlite__store_mark,
+      .end = sink_sqlite__end,
+  };
+  return sql_commit(&ops, sink, ((sink_sqlite_t *)sink)->in_txn, key, mark,
+                    error);
+}
+
+static bool sink_sqlite__mark_get(void *sink, const char *key, mark_t *mark,
+                                  bool *found, bson_error_t *error)
+{
+  sink_sqlite_t *s = sink;
+  sql_buf_t q = {0};
+  sqlite3_stmt *st = NULL;
+  bool ok = false, exists;
+  *found = false;
+  sink_sqlite__lock(s);
+  if (!sink_sqlite__exists(s, SQL_PROGRESS_TABLE, &exists, error))
+    goto out;
+  if (!exists) {
+    ok = true;
+    goto out;
+  }
+  if (!sql_progress_select_stmt(&q, &sink_sqlite__dialect)) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    goto out;
+  }
+  if (sqlite3_prepare_v2(s->db, q.s, (int)q.len, &st, NULL) != SQLITE_OK) {
+    sink_sqlite__error(s->db, SQL_PROGRESS_TABLE, error);
+    goto out;
+  }
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    int64_t ints[SQL_MARK_INTS];
+    for (int i = 0; i < SQL_MARK_INTS; i++)
+      ints[i] = sqlite3_column_int64(st, i);
+    sql_mark_from_ints(mark, ints);
+    *found = true;
+  } else if (rc != SQLITE_DONE) {
+    sink_sqlite__error(s->db, SQL_PROGRESS_TABLE, error);
+    goto out;
+  }
+  ok = true;
+out:
+  sqlite3_finalize(st);
+  sink_sqlite__unlock(s);
+  sql_buf_free(&q);
   return ok;
 }
 
@@ -668,5 +821,7 @@ const sink_ops_t sink_sqlite_ops = {
     .count = sink_sqlite__count,
     .drop = sink_sqlite__drop,
     .write = sink_sqlite__write,
+    .commit = sink_sqlite__commit,
+    .mark_get = sink_sqlite__mark_get,
     .close = sink_sqlite__close,
 };

@@ -15,6 +15,14 @@ double util_now(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+uint64_t util_hash64(const void *data, size_t len, uint64_t h)
+{
+  const uint8_t *p = data;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ p[i]) * 1099511628211u;
+  return h;
+}
+
 /* A URI's credentials sit between "://" and the last '@' before the first
  * '/' of the path: "scheme://user:password@host/db". */
 char *util_redact_uri(const char *uri)

@@ -1,15 +1,17 @@
 /* checkpoint: where each job of a load got to, so --resume can finish it.
  *
- * The checkpoint file records, for every job, the identity of its input
- * (path, size, modification time, a hash of its first 64 KiB) and, after
- * every acknowledged batch, the byte offset and physical line just past the
- * last record that was dealt with, with the job's counts up to there. It is
- * rewritten whole, atomically (a temporary file, then rename), so a crash
- * leaves either the old or the new version, never half of one.
+ * The checkpoint file records the plan of the load — the target (without
+ * credentials), the database, every option that changes documents or where
+ * records start, and every job: its collection, file, byte range and the
+ * file's identity (size, modification time, a hash of its first 64 KiB) —
+ * and, after every acknowledged batch, each job's mark: the byte offset and
+ * physical line just past the last record dealt with, and its counts up to
+ * there. It is rewritten whole, atomically (a temporary file, fsync, then
+ * rename), so a crash leaves either the old or the new version.
  *
- * --resume reads it back: a job whose input changed is refused, naming the
- * file; a finished job is not run again; the others continue where their
- * last acknowledged batch ended. */
+ * --resume reads it back and refuses (LOADER_ERROR_USAGE, naming what
+ * changed) a command whose plan differs in anything; otherwise a finished
+ * job is not run again and the others continue at their mark. */
 #ifndef LOADER_CHECKPOINT_H
 #define LOADER_CHECKPOINT_H
 
@@ -19,37 +21,44 @@
 #include <stdint.h>
 
 #include "loader/job.h"
-
-/* One job's progress. */
-typedef struct checkpoint_entry {
-  uint64_t offset;    /* resume here: just past the last record dealt with */
-  uint64_t line;      /* the physical line at offset */
-  uint64_t processed; /* records dealt with up to offset */
-  uint64_t inserted;  /* documents inserted up to offset */
-  uint64_t updated;   /* documents updated up to offset */
-  uint64_t rejected;  /* rows rejected up to offset */
-  int64_t prior;      /* the collection's count before the first run */
-  bool done;          /* the job finished */
-} checkpoint_entry_t;
+#include "loader/mark.h"
 
 typedef struct checkpoint checkpoint_t;
 
-/* Opens the checkpoint at path for jobs[0..n_jobs). With resume, reads it
- * and checks every input against its recorded identity; otherwise starts
- * afresh (the file is written at the first checkpoint_put()). Returns NULL
- * and fills error (LOADER_ERROR_USAGE) when the file cannot be read, was
- * made for other jobs, or an input changed since. */
-checkpoint_t *checkpoint_open(const char *path, const job_t *jobs,
-                              size_t n_jobs, bool resume, bson_error_t *error);
+/* Opens the checkpoint at path for jobs[0..n_jobs); settings holds the
+ * plan's target, database and options, each a string (copied). With
+ * resume, reads the file and compares its plan with this one; otherwise
+ * starts afresh (the file is written at the first checkpoint_put()).
+ * Returns NULL and fills error (LOADER_ERROR_USAGE) when the file cannot
+ * be read, is not a checkpoint, or was made for another plan — the message
+ * names the first difference. */
+checkpoint_t *checkpoint_open(const char *path, const bson_t *settings,
+                              const job_t *jobs, size_t n_jobs, bool resume,
+                              bson_error_t *error);
 
-/* Stores job's recorded progress in *entry and returns true, or returns
- * false when the job has none (start from the beginning). */
-bool checkpoint_get(checkpoint_t *cp, size_t job, checkpoint_entry_t *entry);
+/* Stores job's recorded mark in *mark and returns true, or returns false
+ * when the job has none (start from the beginning). Thread-safe. */
+bool checkpoint_get(checkpoint_t *cp, size_t job, mark_t *mark);
 
-/* Records job's progress and rewrites the file. Thread-safe. Returns false
- * and fills error when the file cannot be written. */
-bool checkpoint_put(checkpoint_t *cp, size_t job,
-                    const checkpoint_entry_t *entry, bson_error_t *error);
+/* Takes mark for job when it is further than what the file recorded (a
+ * SQL target committed it with its batch just before a crash). Call before
+ * the jobs run. Returns whether it was taken. */
+bool checkpoint_adopt(checkpoint_t *cp, size_t job, const mark_t *mark);
+
+/* Returns the key under which job's mark is committed in the target: the
+ * same for every run of the same plan, different for any other plan. */
+const char *checkpoint_key(const checkpoint_t *cp, size_t job);
+
+/* Returns true when the row of file at offset lies below its job's mark:
+ * an interrupted run dealt with it and a resumed one will not meet it again
+ * (for the rejects file's rewrite). Rows of files not in the plan stay. */
+bool checkpoint_covers(void *cp, const char *file, uint64_t offset);
+
+/* Records job's mark and rewrites the file. Thread-safe. Returns false and
+ * fills error (naming the file and the OS error) when the file cannot be
+ * written; the previous version of the file is then still in place. */
+bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
+                    bson_error_t *error);
 
 /* Frees cp; NULL is a no-op. The file stays. */
 void checkpoint_destroy(checkpoint_t *cp);

@@ -54,8 +54,10 @@ typedef struct csv_record {
                                 its line terminator */
   size_t raw_len;            /* length of raw */
   const char *problem;       /* NULL, or why the record is unusable (too
-                                large, unterminated quote): fields is then
-                                empty and the record must be rejected */
+                                large, unterminated or malformed quoting):
+                                fields is then empty and the record must be
+                                rejected */
+  size_t problem_column;     /* 1-based column the problem is in, or 0 */
 } csv_record_t;
 
 /* Called for each record; return false to stop reading. */
@@ -76,6 +78,25 @@ csvr_t *csvr_new(source_t *src, const csv_dialect_t *dialect,
  * fn returns false. Returns false and fills error on a read error. */
 bool csvr_read(csvr_t *reader, csvr_record_fn fn, void *ctx,
                bson_error_t *error);
+
+/* Where a part of a split file starts. */
+typedef struct csvr_cut {
+  uint64_t offset; /* byte offset of the part's first record */
+  uint64_t line;   /* its physical line */
+} csvr_cut_t;
+
+/* Finds where parts 1..parts-1 of the file at path (size bytes) start: for
+ * each, the first place at or after size * k / parts where the reader
+ * itself would start a record (the same quoting rule, line ends, skipped
+ * and empty lines, BOM and record size limit as csvr_read()), never before
+ * the end of the header when header is true. cuts[0] is the start of the
+ * file and cuts[parts] its end; parts that would start past the last
+ * record start at size and are empty. One sequential pass; memory is one
+ * block. Returns false and fills error (LOADER_ERROR_USAGE) when the file
+ * cannot be read. */
+bool csvr_find_cuts(const char *path, const csv_dialect_t *dialect, bool header,
+                    uint64_t size, size_t parts, csvr_cut_t *cuts,
+                    bson_error_t *error);
 
 /* Returns the number of empty lines skipped so far. */
 uint64_t csvr_empty_lines(const csvr_t *reader);

@@ -104,7 +104,9 @@ bool sink_drop(sink_t *sink, bson_error_t *error);
  * are listed in result (the rest landed) and the call returns true. Returns
  * false and fills error, with the server's code where there is one, when the
  * batch as a whole failed (connection lost, server error); result->inserted
- * then holds what the server acknowledged, if anything. */
+ * then holds what the server acknowledged and kept, if anything (a SQL
+ * target rolls a failed write back: nothing). SQL targets: what a
+ * successful write did holds once sink_commit() succeeds. */
 bool sink_write(sink_t *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
 

@@ -23,7 +23,10 @@ bool source_is_gzip(const char *path);
 source_t *source_open(const char *path, uint64_t start, bson_error_t *error);
 
 /* Reads up to cap bytes into buf and stores the count in *n; *n == 0 means
- * the end of the input. Returns false and fills error on a read error. */
+ * the end of the input. Returns false and fills error on a read error, and
+ * on a gzip stream that is corrupt or ends early (LOADER_ERROR_INPUT,
+ * naming the inflated offset where it broke); the bytes of that last read
+ * are then not delivered. */
 bool source_read(source_t *src, char *buf, size_t cap, size_t *n,
                  bson_error_t *error);
 
@@ -35,7 +38,8 @@ uint64_t source_size(const source_t *src);
 uint64_t source_bytes_read(const source_t *src);
 
 /* Returns how far into the file (compressed bytes for gzip) reading got,
- * to compare with source_size() for progress. */
+ * to compare with source_size() for progress. Safe to call from another
+ * thread while one reads (the figure is published atomically). */
 uint64_t source_position(const source_t *src);
 
 /* Closes the source; NULL is a no-op. */

@@ -8,6 +8,12 @@
 /* Returns a monotonic clock reading in seconds. */
 double util_now(void);
 
+/* The loader's one hash: 64-bit FNV-1a of len bytes at data, continuing
+ * from h (UTIL_HASH64_SEED to start). Not cryptographic: it tells files,
+ * plans and keys apart. */
+#define UTIL_HASH64_SEED 14695981039346656037u
+uint64_t util_hash64(const void *data, size_t len, uint64_t h);
+
 /* Returns a copy of uri with any password replaced by "***", for printing.
  * Never returns NULL; the caller frees the result with free(). */
 char *util_redact_uri(const char *uri);
