@@ -1189,6 +1189,56 @@ def kill_resume(h, tgt, inp, mode_args, kills_wanted, rate, infer=True,
             ids, read_rejects(rej), read_report(rep), rc)
 
 
+def resume_other_plan(h, tgt, inp):
+    """A checkpoint made for one plan (a whole-file linear load, killed
+    mid-load) resumed with another (--split 2, --no-infer): a usage error
+    (exit 2) that writes nothing; the original command then finishes
+    exactly."""
+    mode = "resume-other-plan/" + inp.tag
+    if h.only and h.only not in mode:
+        return
+    seed = inp.seed
+    c = h.name("c")
+    cp = h.path(h.name("cp") + ".json")
+    rej = h.path(h.name("rej") + ".csv")
+    rep = h.path(h.name("rep") + ".json")
+    base = tgt.loader_args() + ["--progress", "never", "--checkpoint", cp,
+                                "--rejects", rej, "--report-json", rep,
+                                "--batch-size", "200", "--max-rate", "20000",
+                                "%s=%s" % (c, inp.path)]
+    p = subprocess.Popen([LOADER] + base + ["--linear"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    total = len(inp.o.valid)
+    while p.poll() is None and time.monotonic() - t0 < 60:
+        if os.path.exists(cp) and 0 < tgt.count(c) < total:
+            os.kill(p.pid, signal.SIGKILL)
+            h.kills += 1
+            break
+        time.sleep(0.005)
+    p.wait()
+    if p.returncode != -signal.SIGKILL:
+        h.say("  %s: finished before the kill; skipped" % mode)
+        return
+    for other in (["-j", "2", "--split", "2"], ["--linear", "--no-infer"]):
+        before = tgt.count(c)
+        rc, out, err = run_loader(base + other + ["--resume"])
+        after = tgt.count(c)
+        if rc != 2 or after != before:
+            h.fail(seed, mode + "".join(other), tgt.kind, "resume-plan", "-",
+                   "--resume %s on a checkpoint of a linear load: exit %s "
+                   "(want 2), target %d -> %d rows; stderr: %s" % (
+                       " ".join(other), rc, before, after,
+                       short(err.strip(), 200)))
+        else:
+            h.ok(mode, tgt.kind, "")
+    rc, out, err = run_loader(base + ["--linear", "--resume"])
+    landed, ids = tgt.read(c, inp.o.header)
+    compare(h, seed, mode + "/same-plan", tgt,
+            [Expect(inp.o, inp.path, True)], landed, ids, read_rejects(rej),
+            read_report(rep), rc)
+
+
 # --------------------------------------------------------------------------
 # disk full
 
@@ -1310,6 +1360,7 @@ def run_mongo(h, size):
         kill_resume(h, tgt, b, ["-j", "2", "--split", "3"], 2, 3000)
         enospc_check(h, tgt, big, "rejects")
         enospc_check(h, tgt, big, "checkpoint")
+        resume_other_plan(h, tgt, big)
         while h.time_left() > 40:
             seed += 2
             a, b = make_inputs(h, seed, size)
