@@ -987,6 +987,19 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
     if (!cli__replace(&opts->uri, env && *env ? env : CLI_DEFAULT_URI, error))
       return CLI_USAGE;
   }
+  /* A MongoDB insert that may write a batch twice (a retry, a resume after
+   * a crash) relies on the same _id coming back as a duplicate: ids made
+   * anew on every attempt would double the rows instead. */
+  if (opts->checkpoint && id_given && opts->mode_write == SINK_MODE_INSERT &&
+      (!opts->doc.add_id || opts->doc.id_from == DOCB_ID_OBJECTID) &&
+      strncmp(opts->uri, "mongodb", 7) == 0) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--checkpoint needs ids that are the same in every run: "
+                   "--id-from line (the default with --checkpoint) or key "
+                   "columns, not --id-from %s",
+                   opts->doc.add_id ? "objectid" : "none");
+    return CLI_USAGE;
+  }
   return CLI_RUN;
 }
 

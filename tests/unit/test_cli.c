@@ -352,6 +352,36 @@ static void test_no_files(void **state)
   cli_options_cleanup(&o);
 }
 
+/* A resumable MongoDB insert needs ids that are the same in every run; SQL
+ * targets and upserts do not. */
+static void test_checkpoint_needs_stable_ids(void **state)
+{
+  (void)state;
+  EXPECT_USAGE("not --id-from objectid", "--checkpoint", "c.json", "--id-from",
+               "objectid", "a.csv");
+  EXPECT_USAGE("not --id-from none", "--checkpoint", "c.json", "--id-from",
+               "none", "a.csv");
+  const char *fine[][6] = {
+      {"--checkpoint", "c.json", "a.csv", NULL},
+      {"--checkpoint", "c.json", "--id-from", "line", "a.csv", NULL},
+      {"--checkpoint", "c.json", "--id-from", "k", "a.csv", NULL},
+      {"--checkpoint", "c.json", "--id-from", "objectid", "--uri=sqlite:x.db",
+       "a.csv"},
+  };
+  for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+    const char *args[7] = {"loader"};
+    int n = 1;
+    for (int k = 0; k < 6 && fine[i][k]; k++)
+      args[n++] = fine[i][k];
+    options_t o;
+    bson_error_t e;
+    assert_int_equal(parse_args(n, args, &o, &e), CLI_RUN);
+    if (i == 0)
+      assert_int_equal(o.doc.id_from, DOCB_ID_LINE);
+    cli_options_cleanup(&o);
+  }
+}
+
 static void test_bad_collection_names(void **state)
 {
   (void)state;
@@ -448,6 +478,7 @@ int main(void)
       cmocka_unit_test_setup(test_bad_numbers, unset_uri),
       cmocka_unit_test_setup(test_no_files, unset_uri),
       cmocka_unit_test_setup(test_bad_collection_names, unset_uri),
+      cmocka_unit_test_setup(test_checkpoint_needs_stable_ids, unset_uri),
       cmocka_unit_test_setup(test_help_and_version, unset_uri),
       cmocka_unit_test(test_help_text),
       cmocka_unit_test(test_unknown_option_in_cluster),
