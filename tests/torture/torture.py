@@ -55,6 +55,7 @@ class Harness:
         self.checks = 0
         self.failures = []
         self.kills = 0
+        self.failed_checks = 0
         self.tmp = tempfile.mkdtemp(prefix="torture-", dir=args.keep or None)
         self.keep = bool(args.keep)
         self.n = 0
@@ -72,8 +73,10 @@ class Harness:
     def ok(self, mode, target, what):
         self.checks += 1
 
-    def fail(self, seed, mode, target, kind, line, detail):
-        self.checks += 1
+    def fail(self, seed, mode, target, kind, line, detail, new_check=True):
+        if new_check:
+            self.checks += 1
+            self.failed_checks += 1
         msg = ("FAIL seed=%s mode=%s target=%s kind=%s line=%s: %s" %
                (seed, mode, target, kind, line, detail))
         self.failures.append(msg)
@@ -378,8 +381,9 @@ def compare(h, seed, mode, tgt, exp_list, landed, ids, rej_rows, rep, rc,
     failed = [False]
 
     def bad(kind, line, detail):
+        h.fail(seed, mode, target, kind, line, detail,
+               new_check=not failed[0])
         failed[0] = True
-        h.fail(seed, mode, target, kind, line, detail)
 
     # 1. Documents: multiset equality, field by field with types.
     want = collections.Counter()
@@ -1481,9 +1485,10 @@ def main():
         for (fam, t, k), n in sorted(by.items()):
             h.say("  %-44s %-14s %-26s %d" % (fam, t, k, n))
     status = "FAILED" if h.failures else "PASSED"
-    h.say("torture %s: %s: %d checks, %d failed, %d kill -9 mid-load, "
-          "seed %d, %.0f s" % (args.target, status, h.checks,
-                               len(h.failures), h.kills, args.seed, elapsed))
+    h.say("torture %s: %s: %d checks, %d failed (%d difference lines), %d "
+          "kill -9 mid-load, seed %d, %.0f s" % (
+              args.target, status, h.checks, h.failed_checks,
+              len(h.failures), h.kills, args.seed, elapsed))
     return 1 if h.failures else 0
 
 
