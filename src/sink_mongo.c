@@ -211,8 +211,10 @@ static bool sink_mongo__count(void *sink, int64_t *count, bson_error_t *error)
   int64_t n = mongoc_collection_count_documents(s->coll, &filter, NULL, NULL,
                                                 NULL, error);
   bson_destroy(&filter);
-  if (n < 0)
+  if (n < 0) {
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
     return false;
+  }
   *count = n;
   return true;
 }
@@ -227,6 +229,7 @@ static bool sink_mongo__drop(void *sink, bson_error_t *error)
   if (err.code == 26 || strstr(err.message, "ns not found"))
     return true;
   *error = err;
+  sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
   return false;
 }
 
@@ -403,10 +406,10 @@ static bool sink_mongo__add_key(uint64_t *keys, size_t cap, uint64_t h)
   }
 }
 
-static bool sink_mongo__write(void *sink, const batch_t *batch,
-                              sink_write_result_t *result, bson_error_t *error)
+static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
+                                    sink_write_result_t *result,
+                                    bson_error_t *error)
 {
-  sink_mongo_t *s = sink;
   size_t len;
   const uint8_t *data = batch_data(batch, &len);
   size_t n_docs = batch_count(batch);
@@ -491,6 +494,18 @@ static bool sink_mongo__write(void *sink, const batch_t *batch,
     return true;
   }
   return sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
+}
+
+static bool sink_mongo__write(void *sink, const batch_t *batch,
+                              sink_write_result_t *result, bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  if (sink_mongo__write_batch(s, batch, result, error))
+    return true;
+  /* A lost connection names the hosts: libmongoc's reading of the URI may
+   * have cut them out of a password. */
+  sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  return false;
 }
 
 static void sink_mongo__close(void *sink)
