@@ -13,6 +13,7 @@
 #include "loader/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <mongoc/mongoc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,30 +48,59 @@ static void app__usage_error(const bson_error_t *error)
   fprintf(stderr, "loader: %s\n", error->message);
 }
 
-/* Reads the first line of --password-file into the URI's user. */
-static bool app__apply_password_file(options_t *opts, bson_error_t *error)
+/* Room for the password of --password-file, its terminator included. */
+#define APP_PASSWORD_CAP 1024
+
+/* Reads the first line of --password-file, without its CR/LF, into
+ * password (APP_PASSWORD_CAP bytes). The file is read with read(2), so no
+ * stdio buffer keeps a copy; everything after the line is wiped. The URI
+ * must name a user and no password. */
+static bool app__read_password_file(const options_t *opts, char *password,
+                                    bson_error_t *error)
 {
-  FILE *f = fopen(opts->password_file, "r");
-  if (!f) {
+  if (!util_uri_names_user_only(opts->uri)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--password-file: the URI must name a user and no "
+                   "password (mongodb://USER@host/..., mysql://USER@host/...)");
+    return false;
+  }
+  int fd = open(opts->password_file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0, "--password-file: %s: %s",
                    opts->password_file, strerror(errno));
     return false;
   }
-  char line[1024] = "";
-  if (!fgets(line, sizeof line, f))
-    line[0] = '\0';
-  fclose(f);
-  line[strcspn(line, "\r\n")] = '\0';
-  char *uri = util_uri_with_password(opts->uri, line);
-  explicit_bzero(line, sizeof line);
-  if (!uri) {
+  size_t n = 0;
+  while (n < APP_PASSWORD_CAP) {
+    ssize_t r = read(fd, password + n, APP_PASSWORD_CAP - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int err = errno;
+      close(fd);
+      explicit_bzero(password, APP_PASSWORD_CAP);
+      bson_set_error(error, LOADER_ERROR_USAGE, 0, "--password-file: %s: %s",
+                     opts->password_file, strerror(err));
+      return false;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  close(fd);
+  size_t len = 0;
+  while (len < n && password[len] != '\n' && password[len] != '\r' &&
+         password[len] != '\0')
+    len++;
+  if (len == APP_PASSWORD_CAP) {
+    explicit_bzero(password, APP_PASSWORD_CAP);
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--password-file: the URI must name a user and no "
-                   "password (mongodb://USER@host/...)");
+                   "--password-file: %s: the first line is longer than %d "
+                   "bytes",
+                   opts->password_file, APP_PASSWORD_CAP - 1);
     return false;
   }
-  free(opts->uri);
-  opts->uri = uri;
+  explicit_bzero(password + len, APP_PASSWORD_CAP - len);
   return true;
 }
 
@@ -266,6 +296,8 @@ int app_main(int argc, char **argv)
   run_t runs[2];
   size_t n_runs = 0;
   char *shown_uri = NULL;
+  char password[APP_PASSWORD_CAP]; /* --password-file's, until the sinks
+                                      have it */
   rejects_t *rejects = NULL;
   checkpoint_t *checkpoint = NULL;
   throttle_t *throttle = NULL;
@@ -290,7 +322,7 @@ int app_main(int argc, char **argv)
     goto out_options;
   }
 
-  if (opts.password_file && !app__apply_password_file(&opts, &error)) {
+  if (opts.password_file && !app__read_password_file(&opts, password, &error)) {
     app__usage_error(&error);
     goto out_options;
   }
@@ -302,6 +334,7 @@ int app_main(int argc, char **argv)
   mongoc_init();
   shown_uri = util_redact_uri(opts.uri);
   sink_config_t config = {.uri = opts.uri,
+                          .password = opts.password_file ? password : NULL,
                           .db = opts.db,
                           .dry_run = opts.dry_run,
                           .workers = (unsigned)workers,
@@ -310,6 +343,7 @@ int app_main(int argc, char **argv)
                               (const char *const *)opts.upsert_fields,
                           .n_upsert_fields = opts.n_upsert_fields};
   sinks = sink_factory_new(&config, &error);
+  explicit_bzero(password, sizeof password);
   if (!sinks) {
     fprintf(stderr, "loader: %s: %s\n", shown_uri, error.message);
     goto out_mongoc;

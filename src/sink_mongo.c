@@ -7,6 +7,7 @@
  * index in the batch; a failure of the whole batch (connection lost, server
  * error) fails the write with the server's code. */
 #include "loader/error.h"
+#include "loader/util.h"
 #include "sink_impl.h"
 
 #include <mongoc/mongoc.h>
@@ -57,6 +58,29 @@ static void sink_mongo__factory_destroy(void *state)
   free(f);
 }
 
+/* Removes from error's message what may be a secret of uri: libmongoc's
+ * messages may quote parts of the URI, the password ('Password "%s" must
+ * not have unescaped chars'), an option's value ('Deprecated option '%s=%s'
+ * conflicts...') or a host cut out of a password ("Failed to resolve
+ * ss@host" for "alice:p@ss@host") among them. */
+static void sink_mongo__scrub(bson_error_t *error, const char *uri)
+{
+  char *safe = util_redact_message(error->message, uri);
+  bson_strncpy(error->message, safe, sizeof error->message);
+  explicit_bzero(safe, strlen(safe));
+  free(safe);
+}
+
+/* Fills error, a usage error, from libmongoc's refusal of the URI. */
+static void sink_mongo__uri_error(bson_error_t *error,
+                                  const bson_error_t *uri_error,
+                                  const char *uri)
+{
+  bson_set_error(error, LOADER_ERROR_USAGE, 0, "invalid URI: %s",
+                 uri_error->message);
+  sink_mongo__scrub(error, uri);
+}
+
 static void *sink_mongo__factory_new(const sink_config_t *config,
                                      bson_error_t *error)
 {
@@ -68,9 +92,24 @@ static void *sink_mongo__factory_new(const sink_config_t *config,
   bson_error_t uri_error;
   f->uri = mongoc_uri_new_with_error(config->uri, &uri_error);
   if (!f->uri) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0, "invalid URI: %s",
-                   uri_error.message);
+    sink_mongo__uri_error(error, &uri_error, config->uri);
     goto out_fail;
+  }
+  if (config->password) {
+    /* --password-file: the password goes to the parsed URI, never into a
+     * URI string. */
+    const char *user = mongoc_uri_get_username(f->uri);
+    if (!user || !*user || mongoc_uri_get_password(f->uri)) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--password-file: the URI must name a user and no "
+                     "password (mongodb://USER@host/...)");
+      goto out_fail;
+    }
+    if (!mongoc_uri_set_password(f->uri, config->password)) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--password-file: the password is not valid UTF-8");
+      goto out_fail;
+    }
   }
   if (mongoc_uri_get_option_as_int32(
           f->uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, -1) == -1)
@@ -108,8 +147,7 @@ static void *sink_mongo__factory_new(const sink_config_t *config,
 
   f->pool = mongoc_client_pool_new_with_error(f->uri, &uri_error);
   if (!f->pool) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0, "invalid URI: %s",
-                   uri_error.message);
+    sink_mongo__uri_error(error, &uri_error, config->uri);
     goto out_fail;
   }
   mongoc_client_pool_set_error_api(f->pool, MONGOC_ERROR_API_VERSION_2);
@@ -134,6 +172,8 @@ static bool sink_mongo__factory_check(void *state, bson_error_t *error)
       mongoc_client_command_simple(client, "admin", &ping, NULL, NULL, error);
   bson_destroy(&ping);
   mongoc_client_pool_push(f->pool, client);
+  if (!ok)
+    sink_mongo__scrub(error, mongoc_uri_get_string(f->uri));
   return ok;
 }
 
@@ -171,8 +211,10 @@ static bool sink_mongo__count(void *sink, int64_t *count, bson_error_t *error)
   int64_t n = mongoc_collection_count_documents(s->coll, &filter, NULL, NULL,
                                                 NULL, error);
   bson_destroy(&filter);
-  if (n < 0)
+  if (n < 0) {
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
     return false;
+  }
   *count = n;
   return true;
 }
@@ -187,6 +229,7 @@ static bool sink_mongo__drop(void *sink, bson_error_t *error)
   if (err.code == 26 || strstr(err.message, "ns not found"))
     return true;
   *error = err;
+  sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
   return false;
 }
 
@@ -363,10 +406,10 @@ static bool sink_mongo__add_key(uint64_t *keys, size_t cap, uint64_t h)
   }
 }
 
-static bool sink_mongo__write(void *sink, const batch_t *batch,
-                              sink_write_result_t *result, bson_error_t *error)
+static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
+                                    sink_write_result_t *result,
+                                    bson_error_t *error)
 {
-  sink_mongo_t *s = sink;
   size_t len;
   const uint8_t *data = batch_data(batch, &len);
   size_t n_docs = batch_count(batch);
@@ -451,6 +494,18 @@ static bool sink_mongo__write(void *sink, const batch_t *batch,
     return true;
   }
   return sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
+}
+
+static bool sink_mongo__write(void *sink, const batch_t *batch,
+                              sink_write_result_t *result, bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  if (sink_mongo__write_batch(s, batch, result, error))
+    return true;
+  /* A lost connection names the hosts: libmongoc's reading of the URI may
+   * have cut them out of a password. */
+  sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  return false;
 }
 
 static void sink_mongo__close(void *sink)

@@ -16,6 +16,7 @@
  * transaction: CREATE TABLE would commit an open one). Sessions run in strict
  * mode, so the server refuses a value rather than change it. */
 #include "loader/error.h"
+#include "loader/util.h"
 #include "sink_impl.h"
 #include "sink_sql.h"
 
@@ -139,11 +140,21 @@ static void sink_mysql__factory_destroy(void *state)
   free(f->host);
   free(f->user);
   if (f->password)
-    memset(f->password, 0, strlen(f->password));
+    explicit_bzero(f->password, strlen(f->password));
   free(f->password);
   free(f->socket);
   free(f->db);
   free(f);
+}
+
+/* Removes from error's message what may be a secret of uri (an option's
+ * text, say): it is printed next to the redacted URI. */
+static void sink_mysql__scrub(bson_error_t *error, const char *uri)
+{
+  char *safe = util_redact_message(error->message, uri);
+  bson_strncpy(error->message, safe, sizeof error->message);
+  explicit_bzero(safe, strlen(safe));
+  free(safe);
 }
 
 /* Parses one ?key=value option. */
@@ -203,6 +214,17 @@ static void *sink_mysql__factory_new(const sink_config_t *config,
   for (const char *q = p; q < end; q++)
     if (*q == '@')
       at = q; /* the last one: a password may hold '@' unescaped */
+  if (strchr(end, '@')) {
+    /* A '/' or '?' inside the user name or the password would make its
+     * tail the host, the database or an option, printed in messages:
+     * refuse rather than guess (a database or socket path holding '@'
+     * takes %40). Never echo the URI. */
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "invalid URI: an '@' after the host: percent-encode '/', "
+                   "'?', '#', '@' and ':' in the user name and password "
+                   "(%%2F, %%3F, %%23, %%40, %%3A)");
+    goto out_fail;
+  }
   if (at) {
     const char *colon = memchr(p, ':', (size_t)(at - p));
     const char *uend = colon ? colon : at;
@@ -212,6 +234,18 @@ static void *sink_mysql__factory_new(const sink_config_t *config,
     if (!f->user || (colon && !f->password))
       goto out_oom;
     p = at + 1;
+  }
+  if (config->password) {
+    /* --password-file: straight to mysql_real_connect(), never into a URI
+     * string. */
+    if (!f->user || !*f->user || f->password) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--password-file: the URI must name a user and no "
+                     "password (mysql://USER@host/...)");
+      goto out_fail;
+    }
+    if (!(f->password = strdup(config->password)))
+      goto out_oom;
   }
   const char *hend = end;
   const char *hstart = p;
@@ -286,6 +320,7 @@ out_bad:
 out_oom:
   bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
 out_fail:
+  sink_mysql__scrub(error, config->uri);
   sink_mysql__factory_destroy(f);
   return NULL;
 }

@@ -2,10 +2,12 @@
 #include "loader/util.h"
 #include "loader/error.h"
 
+#include <ctype.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 double util_now(void)
@@ -23,64 +25,460 @@ uint64_t util_hash64(const void *data, size_t len, uint64_t h)
   return h;
 }
 
-/* A URI's credentials sit between "://" and the last '@' before the first
- * '/' of the path: "scheme://user:password@host/db". */
+/* ---- secrets of a URI ----------------------------------------------------
+ *
+ * What may be secret in a target URI, read conservatively: over-redacting is
+ * fine, under-redacting never is. A password may hold any character a user
+ * forgot to percent-encode ('/', '?', '#', '@', ':'), so no delimiter after
+ * "://" can be trusted to end the authority: the credentials run from
+ * "://" (or the start, when there is none) to the LAST '@' of the whole
+ * string, the user name is what comes before their first ':', and the
+ * password all the rest. An option whose name says it holds a secret hides
+ * everything from its value to the end of the string, as its value may hold
+ * an unescaped '&' too. */
+
+/* A half-open byte range [start, end) of a string. */
+typedef struct util_span {
+  size_t start;
+  size_t end;
+} util_span_t;
+
+/* Growable list of spans. */
+typedef struct util_spans {
+  util_span_t *v;
+  size_t n;
+  size_t cap;
+} util_spans_t;
+
+static void util__spans_add(util_spans_t *s, size_t start, size_t end)
+{
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 8;
+    util_span_t *v = realloc(s->v, cap * sizeof *v);
+    if (!v)
+      abort();
+    s->v = v;
+    s->cap = cap;
+  }
+  s->v[s->n++] = (util_span_t){start, end};
+}
+
+static int util__span_cmp(const void *a, const void *b)
+{
+  const util_span_t *x = a, *y = b;
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int util__hex(int c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Returns s[0..len) with %XX escapes decoded, newly allocated (a bad escape
+ * stays as it is). */
+static char *util__pct_decode(const char *s, size_t len)
+{
+  char *out = malloc(len + 1);
+  if (!out)
+    abort();
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    int hi, lo;
+    if (s[i] == '%' && i + 2 < len &&
+        (hi = util__hex((unsigned char)s[i + 1])) >= 0 &&
+        (lo = util__hex((unsigned char)s[i + 2])) >= 0) {
+      out[n++] = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      out[n++] = s[i];
+    }
+  }
+  out[n] = '\0';
+  return out;
+}
+
+/* True when the option or property name s[0..len), percent-decoded, names a
+ * secret: it contains "pass", "pwd", "token", "secret" or "credential",
+ * case-insensitively (password, passphrase, AWS_SESSION_TOKEN,
+ * tlsCertificateKeyFilePassword, sslClientCertificateKeyPassword...). */
+static bool util__secret_name(const char *s, size_t len)
+{
+  static const char *const words[] = {"pass", "pwd", "token", "secret",
+                                      "credential"};
+  char *name = util__pct_decode(s, len);
+  for (char *p = name; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
+  bool secret = false;
+  for (size_t i = 0; i < sizeof words / sizeof *words && !secret; i++)
+    secret = strstr(name, words[i]) != NULL;
+  free(name);
+  return secret;
+}
+
+/* Where uri's credentials are: *auth at their start, *at at the last '@'.
+ * Returns false when uri has no '@' at all. */
+static bool util__credentials(const char *uri, size_t *auth, size_t *at)
+{
+  const char *last = strrchr(uri, '@');
+  if (!last)
+    return false;
+  const char *scheme_end = strstr(uri, "://");
+  *auth = scheme_end && scheme_end < last ? (size_t)(scheme_end + 3 - uri) : 0;
+  *at = (size_t)(last - uri);
+  return true;
+}
+
+/* Fills spans with the parts of uri that may be secret, sorted and merged.
+ * With likely, a secret option's value ends at the next '&', ';' or '#' (the
+ * reading of a driver, and what it may print unquoted); else at the end of
+ * uri (its value may hold them unescaped). */
+static void util__secret_spans(const char *uri, bool likely,
+                               util_spans_t *spans)
+{
+  size_t len = strlen(uri);
+  size_t auth, at;
+  if (util__credentials(uri, &auth, &at)) {
+    const char *colon = memchr(uri + auth, ':', at - auth);
+    if (colon)
+      util__spans_add(spans, (size_t)(colon + 1 - uri), at);
+  }
+  /* Options: "?name=value", "&name=value", ";name=value", "#name=value". */
+  for (size_t i = 0; i < len; i++) {
+    if (!strchr("?&;#", uri[i]))
+      continue;
+    size_t k = i + 1;
+    size_t klen = strcspn(uri + k, "=?&;#");
+    if (uri[k + klen] != '=')
+      continue;
+    size_t v = k + klen + 1;
+    if (util__secret_name(uri + k, klen)) {
+      util__spans_add(spans, v, likely ? v + strcspn(uri + v, "&;#") : len);
+      continue;
+    }
+    /* authMechanismProperties=NAME:VALUE,NAME:VALUE (AWS_SESSION_TOKEN). */
+    char *name = util__pct_decode(uri + k, klen);
+    bool props = strcasecmp(name, "authMechanismProperties") == 0;
+    free(name);
+    if (!props)
+      continue;
+    for (size_t p = v; p < len && !strchr("&;#", uri[p]);) {
+      size_t plen = strcspn(uri + p, ":,&;#");
+      if (uri[p + plen] == ':' && util__secret_name(uri + p, plen)) {
+        size_t start = p + plen + 1;
+        util__spans_add(spans, start,
+                        likely ? start + strcspn(uri + start, ",&;#") : len);
+        if (!likely)
+          break;
+      }
+      p += plen;
+      p += strcspn(uri + p, ",&;#");
+      if (uri[p] == ',')
+        p++;
+    }
+  }
+  if (spans->n > 1) {
+    qsort(spans->v, spans->n, sizeof *spans->v, util__span_cmp);
+    size_t out = 0;
+    for (size_t i = 1; i < spans->n; i++) {
+      if (spans->v[i].start <= spans->v[out].end) {
+        if (spans->v[i].end > spans->v[out].end)
+          spans->v[out].end = spans->v[i].end;
+      } else {
+        spans->v[++out] = spans->v[i];
+      }
+    }
+    spans->n = out + 1;
+  }
+}
+
 char *util_redact_uri(const char *uri)
 {
   if (!uri)
     return strdup("");
-  const char *scheme_end = strstr(uri, "://");
-  if (!scheme_end)
-    return strdup(uri);
-  const char *auth = scheme_end + 3;
-  const char *path = auth + strcspn(auth, "/?");
-  const char *at = NULL;
-  for (const char *p = auth; p < path; p++)
-    if (*p == '@')
-      at = p;
-  if (!at)
-    return strdup(uri);
-  const char *colon = memchr(auth, ':', (size_t)(at - auth));
-  if (!colon)
-    return strdup(uri);
-  size_t head = (size_t)(colon + 1 - uri);
-  size_t len = head + 3 + strlen(at) + 1;
-  char *out = malloc(len);
+  util_spans_t spans = {0};
+  util__secret_spans(uri, false, &spans);
+  size_t len = strlen(uri);
+  char *out = malloc(len + 3 * spans.n + 1);
   if (!out)
     abort();
-  snprintf(out, len, "%.*s***%s", (int)head, uri, at);
+  size_t n = 0, from = 0;
+  for (size_t i = 0; i < spans.n; i++) {
+    memcpy(out + n, uri + from, spans.v[i].start - from);
+    n += spans.v[i].start - from;
+    memcpy(out + n, "***", 3);
+    n += 3;
+    from = spans.v[i].end;
+  }
+  memcpy(out + n, uri + from, len - from);
+  out[n + len - from] = '\0';
+  free(spans.v);
   return out;
 }
 
-char *util_uri_with_password(const char *uri, const char *password)
+bool util_uri_names_user_only(const char *uri)
 {
-  const char *scheme_end = strstr(uri, "://");
+  const char *scheme_end = uri ? strstr(uri, "://") : NULL;
   if (!scheme_end)
-    return NULL;
+    return false;
   const char *auth = scheme_end + 3;
-  const char *path = auth + strcspn(auth, "/?");
-  const char *at = NULL;
-  for (const char *p = auth; p < path; p++)
-    if (*p == '@')
-      at = p;
-  if (!at || at == auth || memchr(auth, ':', (size_t)(at - auth)))
-    return NULL;
-  size_t len = strlen(uri) + 3 * strlen(password) + 2;
-  char *out = malloc(len);
-  if (!out)
-    return NULL;
-  size_t n = (size_t)(at - uri);
-  memcpy(out, uri, n);
-  out[n++] = ':';
-  for (const unsigned char *p = (const unsigned char *)password; *p; p++) {
-    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-        (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-      out[n++] = (char)*p;
-    else
-      n += (size_t)snprintf(out + n, 4, "%%%02X", *p);
+  const char *end = auth + strcspn(auth, "/?#");
+  const char *at = memchr(auth, '@', (size_t)(end - auth));
+  return at && at > auth && !memchr(auth, ':', (size_t)(at - auth));
+}
+
+/* ---- secrets in messages ------------------------------------------------ */
+
+/* Growable list of strings that must not be printed. */
+typedef struct util_words {
+  char **v;
+  size_t n;
+  size_t cap;
+} util_words_t;
+
+static void util__words_add(util_words_t *w, const char *s, size_t len)
+{
+  if (!len)
+    return;
+  for (size_t i = 0; i < w->n; i++)
+    if (strlen(w->v[i]) == len && memcmp(w->v[i], s, len) == 0)
+      return;
+  if (w->n == w->cap) {
+    size_t cap = w->cap ? 2 * w->cap : 16;
+    char **v = realloc(w->v, cap * sizeof *v);
+    if (!v)
+      abort();
+    w->v = v;
+    w->cap = cap;
   }
-  strcpy(out + n, at);
-  return out;
+  w->v[w->n] = strndup(s, len);
+  if (!w->v[w->n])
+    abort();
+  w->n++;
+}
+
+static void util__words_free(util_words_t *w)
+{
+  for (size_t i = 0; i < w->n; i++) {
+    explicit_bzero(w->v[i], strlen(w->v[i]));
+    free(w->v[i]);
+  }
+  free(w->v);
+}
+
+/* Adds s[0..len) to secrets, and its pieces between the characters a
+ * parser may split a URI at to pieces (a driver may quote any of them). */
+static void util__add_secret(util_words_t *secrets, util_words_t *pieces,
+                             const char *s, size_t len)
+{
+  util__words_add(secrets, s, len);
+  for (size_t i = 0; i < len;) {
+    size_t plen = 0;
+    while (i + plen < len && !strchr("@:/?#&;,=%+ \"'`", s[i + plen]))
+      plen++;
+    util__words_add(pieces, s + i, plen);
+    i += plen + 1;
+  }
+}
+
+/* True when s[0..len) contains word, case-insensitively. */
+static bool util__contains(const char *s, size_t len, const char *word)
+{
+  size_t wlen = strlen(word);
+  for (size_t i = 0; i + wlen <= len; i++)
+    if (strncasecmp(s + i, word, wlen) == 0)
+      return true;
+  return false;
+}
+
+/* True when a and b[0..blen) share a run of at least min characters,
+ * case-insensitively. */
+static bool util__share_run(const char *a, const char *b, size_t blen,
+                            size_t min)
+{
+  size_t alen = strlen(a);
+  for (size_t i = 0; i + min <= alen; i++)
+    for (size_t j = 0; j + min <= blen; j++)
+      if (strncasecmp(a + i, b + j, min) == 0)
+        return true;
+  return false;
+}
+
+/* Replaces every occurrence of word in *text (case-insensitively) with
+ * "***". */
+static void util__replace_all(char **text, const char *word)
+{
+  size_t len = strlen(*text), wlen = strlen(word);
+  if (!wlen || !util__contains(*text, len, word))
+    return;
+  char *out = malloc(3 * len + 1); /* at worst each byte becomes "***" */
+  if (!out)
+    abort();
+  size_t n = 0;
+  for (const char *p = *text; *p;) {
+    if (strncasecmp(p, word, wlen) == 0) {
+      memcpy(out + n, "***", 3);
+      n += 3;
+      p += wlen;
+    } else {
+      out[n++] = *p++;
+    }
+  }
+  out[n] = '\0';
+  explicit_bzero(*text, len);
+  free(*text);
+  *text = out;
+}
+
+/* Replaces with "***" each run of *text between two quote characters q that
+ * holds a piece of a secret or shares four characters with a secret. */
+static void util__redact_quoted(char **text, char q,
+                                const util_words_t *secrets,
+                                const util_words_t *pieces)
+{
+  size_t len = strlen(*text);
+  char *out = malloc(3 * len + 1);
+  if (!out)
+    abort();
+  size_t n = 0;
+  const char *p = *text;
+  for (const char *open; (open = strchr(p, q));) {
+    const char *close = strchr(open + 1, q);
+    if (!close)
+      break;
+    size_t rlen = (size_t)(close - open - 1);
+    bool secret = false;
+    for (size_t i = 0; i < pieces->n && !secret; i++)
+      secret = util__contains(open + 1, rlen, pieces->v[i]);
+    for (size_t i = 0; i < secrets->n && !secret; i++)
+      secret = util__share_run(secrets->v[i], open + 1, rlen, 4);
+    size_t keep = (size_t)(open + 1 - p);
+    memcpy(out + n, p, keep);
+    n += keep;
+    if (secret) {
+      memcpy(out + n, "***", 3);
+      n += 3;
+    } else {
+      memcpy(out + n, open + 1, rlen);
+      n += rlen;
+    }
+    out[n++] = q;
+    p = close + 1;
+  }
+  size_t rest = strlen(p);
+  memcpy(out + n, p, rest + 1);
+  explicit_bzero(*text, len);
+  free(*text);
+  *text = out;
+}
+
+/* The characters URIs are split at. */
+#define UTIL_URI_DELIMS "@:/?#&;,=%+"
+
+/* The characters a message's words are cut at: white space, punctuation
+ * and what URIs are split at. */
+#define UTIL_WORD_DELIMS " \t\r\n@:/?#&;,=%+\"'`[](){}<>!*|\\$"
+
+/* Replaces with "***" each word of *text (a run between UTIL_WORD_DELIMS)
+ * that may be a fragment of a secret: a whole piece of one; four characters
+ * or more found in one; or two or three found in one next to a character
+ * URIs are split at ("ss@host", "%zz"), not just between spaces (a long
+ * random token holds many short English words). */
+static void util__redact_words(char **text, const util_words_t *secrets,
+                               const util_words_t *pieces)
+{
+  size_t len = strlen(*text);
+  char *out = malloc(3 * len + 1);
+  if (!out)
+    abort();
+  size_t n = 0;
+  for (const char *p = *text; *p;) {
+    size_t wlen = strcspn(p, UTIL_WORD_DELIMS);
+    if (!wlen) {
+      out[n++] = *p++;
+      continue;
+    }
+    bool secret = false;
+    for (size_t i = 0; i < pieces->n && !secret; i++)
+      secret = strlen(pieces->v[i]) == wlen &&
+               strncasecmp(pieces->v[i], p, wlen) == 0;
+    bool cut = (p > *text && strchr(UTIL_URI_DELIMS, p[-1])) ||
+               (p[wlen] && strchr(UTIL_URI_DELIMS, p[wlen]));
+    if (wlen >= 4 || (wlen >= 2 && cut))
+      for (size_t i = 0; i < secrets->n && !secret; i++)
+        secret = util__share_run(secrets->v[i], p, wlen, wlen);
+    if (secret) {
+      memcpy(out + n, "***", 3);
+      n += 3;
+    } else {
+      memcpy(out + n, p, wlen);
+      n += wlen;
+    }
+    p += wlen;
+  }
+  out[n] = '\0';
+  explicit_bzero(*text, len);
+  free(*text);
+  *text = out;
+}
+
+char *util_redact_message(const char *message, const char *uri)
+{
+  char *text = strdup(message ? message : "");
+  if (!text)
+    abort();
+  if (!uri)
+    return text;
+  /* likely: what a driver takes for a secret and may print anywhere;
+   * all: also what util_redact_uri() hides for safety (the rest of the
+   * URI after a secret option), which a driver would print quoted. */
+  util_words_t likely = {0}, likely_pieces = {0}, all = {0}, all_pieces = {0};
+  for (int pass = 0; pass < 2; pass++) {
+    util_spans_t spans = {0};
+    util__secret_spans(uri, pass == 0, &spans);
+    util_words_t *secrets = pass == 0 ? &likely : &all;
+    util_words_t *pieces = pass == 0 ? &likely_pieces : &all_pieces;
+    for (size_t i = 0; i < spans.n; i++) {
+      const char *s = uri + spans.v[i].start;
+      size_t len = spans.v[i].end - spans.v[i].start;
+      char *decoded = util__pct_decode(s, len);
+      util__add_secret(secrets, pieces, s, len);
+      util__add_secret(secrets, pieces, decoded, strlen(decoded));
+      explicit_bzero(decoded, strlen(decoded));
+      free(decoded);
+    }
+    free(spans.v);
+  }
+
+  /* Whole secrets, and long enough pieces of them, wherever they are. */
+  for (size_t i = 0; i < all.n; i++)
+    util__replace_all(&text, all.v[i]);
+  for (size_t i = 0; i < likely.n; i++)
+    util__replace_all(&text, likely.v[i]);
+  for (size_t i = 0; i < likely_pieces.n; i++)
+    if (strlen(likely_pieces.v[i]) >= 4)
+      util__replace_all(&text, likely_pieces.v[i]);
+  /* Shorter fragments: a driver prints what it cut out of the URI at its
+   * delimiters ("Failed to resolve ss@host" for "alice:p@ss@host"). */
+  util__redact_words(&text, &likely, &likely_pieces);
+  /* What a library quotes comes from the URI (libmongoc: 'Password "%s"
+   * must not have unescaped chars', 'Unsupported value for "%s": "%s"'...):
+   * shorter pieces are caught there. */
+  if (all.n)
+    for (const char *q = "\"'`"; *q; q++)
+      util__redact_quoted(&text, *q, &all, &all_pieces);
+  util__words_free(&likely);
+  util__words_free(&likely_pieces);
+  util__words_free(&all);
+  util__words_free(&all_pieces);
+  return text;
 }
 
 char *util_collection_from_path(const char *path)

@@ -54,7 +54,13 @@ typedef enum sink_mode {
 } sink_mode_t;
 
 typedef struct sink_config {
-  const char *uri;  /* target URI; NULL with dry_run */
+  const char *uri;      /* target URI; NULL with dry_run */
+  const char *password; /* the user's password (--password-file), handed to
+                           the driver as it is, never put into a URI
+                           string; NULL: none, or the URI's own. The URI
+                           must then name a user and no password. Only
+                           read by sink_factory_new(): the caller may wipe
+                           it once that returns */
   const char *db;   /* database name, or NULL for the URI's, else "loader" */
   bool dry_run;     /* use the null sink: no server, nothing written */
   unsigned workers; /* how many sinks may be open at once */

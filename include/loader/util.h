@@ -2,6 +2,7 @@
 #ifndef LOADER_UTIL_H
 #define LOADER_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,15 +15,33 @@ double util_now(void);
 #define UTIL_HASH64_SEED 14695981039346656037u
 uint64_t util_hash64(const void *data, size_t len, uint64_t h);
 
-/* Returns a copy of uri with any password replaced by "***", for printing.
- * Never returns NULL; the caller frees the result with free(). */
+/* Returns a copy of uri safe to print, whatever it looks like (it need not
+ * parse): the password replaced by "***", the user name kept
+ * ("mongodb://alice:***@host/db"), and so the values of options whose name
+ * holds "pass", "pwd", "token", "secret" or "credential", and of the
+ * secret properties of authMechanismProperties (AWS_SESSION_TOKEN), each
+ * up to the end of the string. A password may hold unescaped '/', '?',
+ * '#', '@' or ':': the credentials run from "://" (or the start of uri,
+ * when it has none) to the last '@' of the string. Never returns NULL; the
+ * caller frees the result with free(). */
 char *util_redact_uri(const char *uri);
 
-/* Returns uri with password, percent-encoded, set as its user's password
- * ("scheme://user@host" -> "scheme://user:PASSWORD@host"), newly
- * allocated. Returns NULL when uri names no user, or has a password
- * already. */
-char *util_uri_with_password(const char *uri, const char *password);
+/* Returns a copy of message (an error from a driver or a server about uri)
+ * without what util_redact_uri() hides in uri, nor any fragment of it a
+ * driver may have cut out of the URI: "***" replaces each secret, raw and
+ * percent-decoded, and each piece of one (between the characters URIs are
+ * split at) of four characters or more, wherever they occur; each word of
+ * two characters or more found inside a secret, and each one-character
+ * word that is a whole piece; and each quoted run ("...", '...', `...`)
+ * holding a piece or sharing four characters with a secret. Over-redacts
+ * short words when the password holds unescaped delimiters. Never returns
+ * NULL; the caller frees the result with free(). */
+char *util_redact_message(const char *message, const char *uri);
+
+/* Returns true when uri names a user and no password, not even an empty one
+ * ("scheme://user@host..."), as --password-file requires; the '@' must come
+ * before the first '/', '?' or '#' after "://". */
+bool util_uri_names_user_only(const char *uri);
 
 /* Returns the file name of path without directories and without its last
  * extension ("data/customers.csv" -> "customers"; "a.csv.gz" -> "a"), newly

@@ -30,6 +30,9 @@ typedef struct server {
   fault_set_t faults; /* --fault switches and the insert counter */
   int delay_ms;       /* --delay-ms: wait before every reply */
   bool verbose;       /* --verbose: log commands to stderr */
+  const char *user;   /* --user NAME:PASSWORD: the one user PLAIN
+                         authentication accepts (argv), or NULL */
+  size_t user_len;    /* length of the NAME part */
   int64_t start_us;   /* monotonic start time, for uptime */
   atomic_int_fast64_t next_conn_id;   /* last connectionId handed out */
   atomic_int_fast64_t conns_current;  /* open connections */

@@ -41,7 +41,8 @@ enum {
   OPT_PORT_FILE,
   OPT_FAULT,
   OPT_DELAY,
-  OPT_VERBOSE
+  OPT_VERBOSE,
+  OPT_USER
 };
 
 static const option_t options[] = {
@@ -58,6 +59,9 @@ static const option_t options[] = {
     {"delay-ms", required_argument, OPT_DELAY, "N",
      "wait N milliseconds before every reply"},
     {"verbose", no_argument, OPT_VERBOSE, NULL, "log commands to stderr"},
+    {"user", required_argument, OPT_USER, "NAME:PASSWORD",
+     "accept PLAIN authentication (authMechanism=PLAIN) of this user; "
+     "authentication is checked, never required"},
     {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
 };
 
@@ -169,6 +173,14 @@ int main(int argc, char **argv)
     case OPT_VERBOSE:
       srv.verbose = true;
       break;
+    case OPT_USER: {
+      const char *colon = strchr(optarg, ':');
+      if (!colon || colon == optarg)
+        bad_usage("--user takes NAME:PASSWORD", NULL);
+      srv.user = optarg;
+      srv.user_len = (size_t)(colon - optarg);
+      break;
+    }
     case OPT_HELP:
       usage(stdout);
       server_cleanup(&srv);
@@ -180,7 +192,8 @@ int main(int argc, char **argv)
   if (optind < argc)
     bad_usage("unexpected argument", argv[optind]);
 
-  /* Loopback only: this is a test fixture with no authentication. */
+  /* Loopback only: this is a test fixture, whose authentication (--user)
+   * is checked, never required. */
   struct sockaddr_in addr = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port)};
   if (!strcmp(bind_addr, "localhost"))

@@ -451,6 +451,86 @@ static void test_bad_password(void **state)
   free(uri);
 }
 
+/* g_uri without its password, in a new string, and the password in *pw
+ * (NULL when g_uri has none). */
+static char *uri_without_password(char **pw)
+{
+  char *uri = strdup(g_uri);
+  char *auth = strstr(uri, "://") + 3;
+  char *at = strrchr(uri, '@');
+  char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  *pw = colon ? strndup(colon + 1, (size_t)(at - colon - 1)) : NULL;
+  if (colon)
+    memmove(colon, at, strlen(at) + 1);
+  return uri;
+}
+
+/* Fails when the text holds secret. */
+static void assert_not_in(const char *text, const char *secret,
+                          const char *what)
+{
+  if (text && strstr(text, secret))
+    fail_msg("%s shows the password:\n%s", what, text);
+}
+
+/* --password-file: the password goes to mysql_real_connect() as it is; the
+ * load works and neither output nor the report shows it. */
+static void test_password_file(void **state)
+{
+  (void)state;
+  char *pw;
+  char *uri = uri_without_password(&pw);
+  if (!pw || !*pw) {
+    free(pw);
+    free(uri);
+    skip();
+  }
+  char text[256];
+  snprintf(text, sizeof text, "%s\r\n", pw);
+  char *file = write_tmp("pw", text);
+  char *json = test_tmp_path("pw.json");
+  const char *args[] = {
+      "--uri", uri,        "--db",       g_db,    "--password-file",
+      file,    "--drop",   "--progress", "plain", "--report-json",
+      json,    g_products, NULL};
+  loader_output_t o;
+  assert_int_equal(run_loader(args, &o), 0);
+  assert_not_in(o.out, pw, "stdout");
+  assert_not_in(o.err, pw, "stderr");
+  loader_output_free(&o);
+  char *report = read_file_text(json);
+  assert_not_in(report, pw, "the JSON report");
+  free(report);
+  bson_t *r = report_load(json);
+  report_assert_job(r, 0, 0, "products", 3000, 0, 3000);
+  bson_destroy(r);
+  assert_table_matches("products", g_products, "sku");
+
+  /* A wrong one: the server's "Access denied" (user@host, never the
+   * password), exit 3. */
+  char *wrong = write_tmp("pw-wrong", "Q7wr/ong\n");
+  const char *bad[] = {"--uri",           uri,   "--db",     g_db,
+                       "--password-file", wrong, g_products, NULL};
+  assert_int_equal(run_loader(bad, &o), 3);
+  assert_non_null(strstr(o.err, "Access denied"));
+  assert_not_in(o.err, "Q7", "stderr");
+  assert_not_in(o.err, pw, "stderr");
+  loader_output_free(&o);
+
+  /* The URI's own password and a file: a usage error. */
+  const char *both[] = {"--uri",           g_uri, "--db",     g_db,
+                        "--password-file", file,  g_products, NULL};
+  assert_int_equal(run_loader(both, &o), 2);
+  assert_non_null(strstr(o.err, "--password-file"));
+  assert_not_in(o.err, pw, "stderr");
+  loader_output_free(&o);
+  free(wrong);
+  free(json);
+  free(file);
+  free(pw);
+  free(uri);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -464,6 +544,7 @@ int main(void)
       cmocka_unit_test(test_value_does_not_fit),
       cmocka_unit_test(test_unreachable),
       cmocka_unit_test(test_bad_password),
+      cmocka_unit_test(test_password_file),
   };
   int failed = cmocka_run_group_tests(tests, setup_all, teardown_all);
   mysql_library_end();
