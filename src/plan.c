@@ -3,6 +3,7 @@
 #include "loader/error.h"
 #include "loader/json_reader.h"
 #include "loader/source.h"
+#include "loader/util.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -18,8 +19,18 @@ static bool plan__check_file(const char *path, bson_error_t *error)
     return true; /* standard input */
   struct stat st;
   if (stat(path, &st) != 0) {
-    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", path,
-                   strerror(errno));
+    int err = errno;
+    if (strstr(path, "://")) {
+      /* A URI given as a file: never echo what may hold a password. */
+      char *shown = util_redact_uri(path);
+      bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)err,
+                     "%s: %s (a target URI goes after --uri)", shown,
+                     strerror(err));
+      free(shown);
+      return false;
+    }
+    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)err, "%s: %s", path,
+                   strerror(err));
     return false;
   }
   if (!S_ISREG(st.st_mode)) {

@@ -751,6 +751,15 @@ def hole8_password_never_printed():
               "--uri %s: the password %r is printed (exit %d): %r"
               % (uri, secret, rc,
                  [l for l in text.splitlines() if secret in l][:2]))
+    # A URI given where a file goes (--uri forgotten): a usage error that
+    # shows the URI redacted.
+    for arg in ("mongodb://alice:Forgot5Secret@127.0.0.1:1/db",
+                "x=mongodb://alice:Forgot5Secret@127.0.0.1:1/db"):
+        rc, out, err = run([arg], timeout=60)
+        check(rc == 2, "%s as a file: exit %d, want 2" % (arg, rc))
+        check("Forgot5Secret" not in out + err and "alice:***@" in err,
+              "%s as a file: the password is printed or the URI not shown "
+              "redacted: %r" % (arg, err))
 
 
 # ------------------------------------------------------------------ hole 9
