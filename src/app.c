@@ -355,8 +355,7 @@ int app_main(int argc, char **argv)
     goto out_sinks;
   }
 
-  csv_field_t *fields = NULL;
-  csv_record_t header = {0};
+  field_t *fields = NULL; /* --fields, as the document builder takes them */
   if (opts.n_fields) {
     fields = calloc(opts.n_fields, sizeof *fields);
     if (!fields) {
@@ -365,9 +364,7 @@ int app_main(int argc, char **argv)
       goto out_sinks;
     }
     for (size_t i = 0; i < opts.n_fields; i++)
-      fields[i] = (csv_field_t){opts.fields[i], strlen(opts.fields[i])};
-    header.fields = fields;
-    header.n_fields = opts.n_fields;
+      fields[i] = (field_t){opts.fields[i], strlen(opts.fields[i])};
   }
   if (opts.checkpoint) {
     bson_t settings;
@@ -409,7 +406,8 @@ int app_main(int argc, char **argv)
                    .max_errors = opts.max_errors,
                    .retries = opts.retries,
                    .retry_max_wait_ms = opts.retry_max_wait_ms,
-                   .header = opts.n_fields ? &header : NULL,
+                   .fields = fields,
+                   .n_fields = opts.n_fields,
                    .dialect = &opts.dialect,
                    .doc = &opts.doc,
                    .batch_docs = opts.batch_size,

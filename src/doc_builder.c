@@ -275,25 +275,25 @@ static bool docb__resolve_id(doc_spec_t *spec, const char *list,
   }
 }
 
-doc_spec_t *docb_spec_new(const csv_record_t *header,
+doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
                           const doc_options_t *options, bson_error_t *error)
 {
   doc_spec_t *spec = calloc(1, sizeof *spec);
   if (!spec)
     goto out_oom;
   spec->options = *options;
-  spec->n_columns = header->n_fields;
+  spec->n_columns = n_names;
   size_t total = 0;
   size_t segments = 0;
-  for (size_t i = 0; i < header->n_fields; i++) {
-    const csv_field_t *f = &header->fields[i];
+  for (size_t i = 0; i < n_names; i++) {
+    const field_t *f = &names[i];
     total += f->len + 1;
     segments += 1;
     for (size_t j = 0; j < f->len; j++)
       segments += f->data[j] == '.';
   }
   spec->names = malloc(total ? total : 1);
-  spec->name_at = malloc((header->n_fields + 1) * sizeof *spec->name_at);
+  spec->name_at = malloc((n_names + 1) * sizeof *spec->name_at);
   spec->nodes = malloc((segments + 1) * sizeof *spec->nodes);
   if (!spec->names || !spec->name_at || !spec->nodes)
     goto out_oom;
@@ -301,13 +301,12 @@ doc_spec_t *docb_spec_new(const csv_record_t *header,
       (docb_node_t){"", 0, DOCB_NONE, DOCB_NONE, DOCB_NONE, DOCB_NONE};
   spec->n_nodes = 1;
 
-  spec->types =
-      calloc(header->n_fields ? header->n_fields : 1, sizeof *spec->types);
+  spec->types = calloc(n_names ? n_names : 1, sizeof *spec->types);
   if (!spec->types)
     goto out_oom;
   size_t at = 0;
-  for (size_t i = 0; i < header->n_fields; i++) {
-    const csv_field_t *f = &header->fields[i];
+  for (size_t i = 0; i < n_names; i++) {
+    const field_t *f = &names[i];
     size_t len = f->len;
     spec->types[i].kind = options->infer ? TYPES_AUTO : TYPES_STRING;
     if (len > 0 && (memchr(f->data, '\0', len) ||
@@ -341,7 +340,7 @@ doc_spec_t *docb_spec_new(const csv_record_t *header,
   if (options->types &&
       !docb__each_type(options->types, docb__apply_one, spec, error))
     goto out_fail;
-  for (size_t i = 0; i < header->n_fields; i++) {
+  for (size_t i = 0; i < n_names; i++) {
     if (!docb__insert(spec, i, error))
       goto out_fail;
     /* "_id" or "_id.a": the file gives its own _id. */
@@ -360,6 +359,18 @@ out_oom:
 out_fail:
   docb_spec_destroy(spec);
   return NULL;
+}
+
+doc_spec_t *docb_spec_new_json(const doc_options_t *options,
+                               bson_error_t *error)
+{
+  doc_spec_t *spec = calloc(1, sizeof *spec);
+  if (!spec) {
+    bson_set_error(error, LOADER_ERROR_IO, ENOMEM, "out of memory");
+    return NULL;
+  }
+  spec->options = *options;
+  return spec;
 }
 
 void docb_spec_destroy(doc_spec_t *spec)
@@ -605,12 +616,12 @@ typedef enum docb_put {
 
 /* Appends column's value of rec under key, as the column's type and the
  * grace mode want. */
-static docb_put_t docb__append_value(docb_t *b, const csv_record_t *rec,
+static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
                                      size_t column, const char *key,
                                      size_t klen, doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
-  const csv_field_t *f = &rec->fields[column];
+  const field_t *f = &rec->fields[column];
   const types_type_t *type = &spec->types[column];
   bool ok;
   if (f->len == 0) {
@@ -666,7 +677,7 @@ static docb_put_t docb__append_value(docb_t *b, const csv_record_t *rec,
 }
 
 /* Appends the children of node. */
-static bool docb__append_node(docb_t *b, const csv_record_t *rec, size_t node,
+static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
                               doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
@@ -713,8 +724,7 @@ static void docb__new_oid(docb_t *b, bson_oid_t *oid)
 }
 
 /* Appends the _id the options ask for. */
-static bool docb__append_id(docb_t *b, const csv_record_t *rec,
-                            doc_reject_t *why)
+static bool docb__append_id(docb_t *b, const record_t *rec, doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
   bson_oid_t oid;
@@ -756,8 +766,7 @@ static bool docb__append_id(docb_t *b, const csv_record_t *rec,
   return false;
 }
 
-bool docb_build(docb_t *b, const csv_record_t *rec, bson_t *doc,
-                doc_reject_t *why)
+bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
   why->column = 0;
@@ -817,4 +826,66 @@ void docb_line_oid(uint32_t seed, uint64_t line, bson_oid_t *oid)
 void docb_set_id_seed(docb_t *b, uint32_t seed)
 {
   b->id_seed = seed;
+}
+
+/* Appends the _id of a JSON document from the --id-from fields: one
+ * field's value, or a document of several. */
+static bool docb__json_id_fields(const bson_t *parsed, const char *list,
+                                 bson_t *doc, doc_reject_t *why)
+{
+  bool several = strchr(list, ',') != NULL;
+  bson_t sub;
+  bson_t *into = doc;
+  if (several && !bson_append_document_begin(doc, "_id", 3, &sub))
+    return false;
+  if (several)
+    into = &sub;
+  for (const char *p = list;;) {
+    size_t len = strcspn(p, ",");
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int)len, p);
+    bson_iter_t it, found;
+    if (!bson_iter_init(&it, parsed) ||
+        !bson_iter_find_descendant(&it, key, &found)) {
+      snprintf(why->reason, sizeof why->reason,
+               "no field \"%.200s\" for _id (--id-from)", key);
+      return false;
+    }
+    if (!bson_append_value(into, several ? key : "_id", -1,
+                           bson_iter_value(&found)))
+      return false;
+    if (!p[len])
+      break;
+    p += len + 1;
+  }
+  return !several || bson_append_document_end(doc, &sub);
+}
+
+bool docb_build_json(docb_t *b, const bson_t *parsed, uint64_t line,
+                     bson_t *doc, doc_reject_t *why)
+{
+  const doc_options_t *o = &b->spec->options;
+  why->column = 0;
+  why->reason[0] = '\0';
+  why->stop = false;
+  why->skipped = 0;
+  bool ok = true;
+  if (o->add_id && !bson_has_field(parsed, "_id")) {
+    bson_oid_t oid;
+    if (o->id_from == DOCB_ID_FIELDS)
+      ok = docb__json_id_fields(parsed, o->id_fields, doc, why);
+    else {
+      if (o->id_from == DOCB_ID_OBJECTID)
+        docb__new_oid(b, &oid);
+      else
+        docb_line_oid(b->id_seed, line, &oid);
+      ok = bson_append_oid(doc, "_id", 3, &oid);
+    }
+  }
+  if (ok && !bson_concat(doc, parsed))
+    ok = false;
+  if (!ok && !why->reason[0])
+    snprintf(why->reason, sizeof why->reason,
+             "document exceeds the maximum BSON size");
+  return ok;
 }

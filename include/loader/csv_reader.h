@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loader/record.h"
 #include "loader/source.h"
 
 /* A record longer than this many raw bytes is rejected (a document built
@@ -33,32 +34,10 @@ typedef struct csv_dialect {
 /* The dialect of RFC 4180: comma, double quote, no trimming. */
 void csvr_dialect_default(csv_dialect_t *dialect);
 
-/* One field of a record. data stays valid until the record callback
- * returns. data is NULL for an empty unquoted field (a missing value) and
- * non-NULL with len 0 for an empty quoted field (""). */
-typedef struct csv_field {
-  const char *data; /* field bytes, unquoted and unescaped; NUL-terminated */
-  size_t len;       /* length in bytes */
-} csv_field_t;
-
-typedef struct csv_record {
-  const csv_field_t *fields; /* the record's fields, in order */
-  size_t n_fields;           /* how many */
-  uint64_t line;             /* physical line (1-based) where it starts */
-  uint64_t end_line;         /* physical line where it ends */
-  uint64_t offset;           /* byte offset in the file where it starts */
-  uint64_t end_offset;       /* byte offset just past it and its line
-                                terminator: where the next record may
-                                start */
-  const char *raw;           /* the record as it stood in the file, without
-                                its line terminator */
-  size_t raw_len;            /* length of raw */
-  const char *problem;       /* NULL, or why the record is unusable (too
-                                large, unterminated or malformed quoting):
-                                fields is then empty and the record must be
-                                rejected */
-  size_t problem_column;     /* 1-based column the problem is in, or 0 */
-} csv_record_t;
+/* The reader's records (loader/record.h): fields stay valid until the
+ * record callback returns. */
+typedef field_t csv_field_t;
+typedef record_t csv_record_t;
 
 /* Called for each record; return false to stop reading. */
 typedef bool (*csvr_record_fn)(void *ctx, const csv_record_t *record);

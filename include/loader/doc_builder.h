@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "loader/csv_reader.h"
+#include "loader/record.h"
 #include "loader/types.h"
 
 /* What a value that does not fit its declared type does (--parse-grace). */
@@ -57,14 +57,20 @@ bool docb_types_check(const char *types, bson_error_t *error);
 
 typedef struct doc_spec doc_spec_t;
 
-/* Compiles a header record into a spec: names (with their ".TYPE(ARG)"
- * suffix removed when options->columns_have_types), types from the suffixes
- * and options->types, and the tree of dotted names. Returns NULL and fills
- * error (LOADER_ERROR_INPUT) naming the offending columns when a name is
- * empty, repeated, or conflicts with a dotted path ("a" and "a.b"), when a
- * type is malformed, or when --types names a column the header lacks. */
-doc_spec_t *docb_spec_new(const csv_record_t *header,
+/* Compiles a header — the column names, with their ".TYPE(ARG)" suffix
+ * removed when options->columns_have_types — into a spec: types from the
+ * suffixes and options->types, and the tree of dotted names. Returns NULL
+ * and fills error (LOADER_ERROR_INPUT) naming the offending columns when a
+ * name is empty, repeated, or conflicts with a dotted path ("a" and "a.b"),
+ * when a type is malformed, or when --types or --id-from names a column the
+ * header lacks. */
+doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
                           const doc_options_t *options, bson_error_t *error);
+
+/* Makes the spec for JSON documents: no columns; only the options that
+ * apply to whole documents (_id). Returns NULL when out of memory. */
+doc_spec_t *docb_spec_new_json(const doc_options_t *options,
+                               bson_error_t *error);
 
 /* Returns the number of columns the header declared. */
 size_t docb_spec_columns(const doc_spec_t *spec);
@@ -94,8 +100,17 @@ docb_t *docb_new(const doc_spec_t *spec);
  * stop, a document too large); doc is then in an undefined state and the
  * caller discards it. Returns true with why->skipped > 0 when skip-field
  * left values out. */
-bool docb_build(docb_t *builder, const csv_record_t *record, bson_t *doc,
+bool docb_build(docb_t *builder, const record_t *record, bson_t *doc,
                 doc_reject_t *why);
+
+/* Appends the document for a parsed JSON object (of a spec made by
+ * docb_spec_new_json) to doc: its _id first when it has none and the
+ * options ask for one (a new ObjectId, the line's, or the values of the
+ * --id-from fields, looked up by dotted name), then its fields. Returns
+ * false and fills why when an --id-from field is missing or the document
+ * is too large. */
+bool docb_build_json(docb_t *builder, const bson_t *parsed, uint64_t line,
+                     bson_t *doc, doc_reject_t *why);
 
 /* Makes the --id-from line ObjectId of the record at line of the file
  * whose identity hashes to seed. */

@@ -88,9 +88,10 @@ typedef struct job_env {
   unsigned retries;              /* retries of a batch after a transient
                                     error */
   unsigned retry_max_wait_ms;    /* cap of the exponential backoff */
-  const csv_record_t *header;    /* field names given on the command line
+  const field_t *fields;         /* column names given on the command line
                                     (--fields), or NULL: the first record of
                                     each file is its header */
+  size_t n_fields;               /* how many */
 } job_env_t;
 
 /* Runs job against env and fills *result. Never fails as a call: a job

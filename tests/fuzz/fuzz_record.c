@@ -31,7 +31,8 @@ static bool fuzz_on_record(void *p, const csv_record_t *rec)
     return false;
   if (!ctx->spec) {
     bson_error_t error;
-    ctx->spec = docb_spec_new(rec, &ctx->options, &error);
+    ctx->spec =
+        docb_spec_new(rec->fields, rec->n_fields, &ctx->options, &error);
     if (!ctx->spec)
       return false;
     ctx->builder = docb_new(ctx->spec);

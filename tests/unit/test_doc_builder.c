@@ -1,6 +1,6 @@
 /* Unit tests of doc_builder: header compilation (names, nesting, errors),
  * type inference value by value, blanks, _id, rejects. Records are built by
- * hand as csv_record_t, exactly as the reader delivers them. */
+ * hand as record_t, exactly as the reader delivers them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,17 +18,23 @@
 /* A record built from C strings; NULL stands for a missing (unquoted empty)
  * field. */
 typedef struct rec {
-  csv_field_t fields[MAX_FIELDS];
-  csv_record_t r;
+  field_t fields[MAX_FIELDS];
+  record_t r;
 } rec_t;
 
-static const csv_record_t *make_rec(rec_t *rec, size_t n,
-                                    const char *const *vals)
+/* Compiles the header record h (its fields are the column names). */
+static doc_spec_t *spec_of(const record_t *h, const doc_options_t *o,
+                           bson_error_t *e)
+{
+  return docb_spec_new(h->fields, h->n_fields, o, e);
+}
+
+static const record_t *make_rec(rec_t *rec, size_t n, const char *const *vals)
 {
   assert_true(n <= MAX_FIELDS);
   memset(rec, 0, sizeof *rec);
   for (size_t i = 0; i < n; i++)
-    rec->fields[i] = (csv_field_t){vals[i], vals[i] ? strlen(vals[i]) : 0};
+    rec->fields[i] = (field_t){vals[i], vals[i] ? strlen(vals[i]) : 0};
   rec->r.fields = rec->fields;
   rec->r.n_fields = n;
   rec->r.line = 2;
@@ -52,13 +58,13 @@ static doc_options_t opts_no_id(void)
 }
 
 /* Compiles a header that must fail and checks the message holds needle. */
-static void want_header_error(const csv_record_t *header, const char *needle1,
+static void want_header_error(const record_t *header, const char *needle1,
                               const char *needle2)
 {
   doc_options_t o = opts_no_id();
   bson_error_t e;
   memset(&e, 0, sizeof e);
-  doc_spec_t *spec = docb_spec_new(header, &o, &e);
+  doc_spec_t *spec = spec_of(header, &o, &e);
   if (spec) {
     docb_spec_destroy(spec);
     fail_msg("header accepted, expected an error with \"%s\"", needle1);
@@ -95,7 +101,7 @@ static void test_spec_columns_and_destroy(void **state)
   rec_t h;
   doc_options_t o = opts_no_id();
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(REC(&h, "a", "b.c", "b.d"), &o, &e);
+  doc_spec_t *spec = spec_of(REC(&h, "a", "b.c", "b.d"), &o, &e);
   assert_non_null(spec);
   assert_int_equal(docb_spec_columns(spec), 3);
   docb_spec_destroy(spec);
@@ -105,11 +111,11 @@ static void test_spec_columns_and_destroy(void **state)
 
 /* Builds the document of row under header and returns it as relaxed
  * extended JSON (caller frees with bson_free). */
-static char *build_json(const csv_record_t *header, const csv_record_t *row,
+static char *build_json(const record_t *header, const record_t *row,
                         const doc_options_t *o)
 {
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(header, o, &e);
+  doc_spec_t *spec = spec_of(header, o, &e);
   if (!spec)
     fail_msg("header: %s", e.message);
   docb_t *b = docb_new(spec);
@@ -157,7 +163,7 @@ static void build_one(one_t *one, const char *text, bool infer)
   o.infer = infer;
   bson_error_t e;
   const char *hv[] = {"v"};
-  doc_spec_t *spec = docb_spec_new(make_rec(&h, 1, hv), &o, &e);
+  doc_spec_t *spec = spec_of(make_rec(&h, 1, hv), &o, &e);
   assert_non_null(spec);
   docb_t *b = docb_new(spec);
   assert_non_null(b);
@@ -366,13 +372,13 @@ static void test_blanks(void **state)
 }
 
 /* Builds row under header with opts; expects a reject. */
-static void want_reject(const csv_record_t *header, const csv_record_t *row,
+static void want_reject(const record_t *header, const record_t *row,
                         size_t column, const char *needle)
 {
   doc_options_t o;
   docb_options_default(&o);
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(header, &o, &e);
+  doc_spec_t *spec = spec_of(header, &o, &e);
   assert_non_null(spec);
   docb_t *b = docb_new(spec);
   assert_non_null(b);
@@ -413,7 +419,7 @@ static void test_rejects(void **state)
 
   /* A record the reader gave up on carries its problem. */
   rec_t p;
-  const csv_record_t *pr = REC(&p, "1");
+  const record_t *pr = REC(&p, "1");
   p.r.n_fields = 0;
   p.r.problem = "unterminated quoted field";
   want_reject(REC(&h, "a"), pr, 0, "unterminated quoted field");
@@ -430,7 +436,7 @@ static void test_add_id(void **state)
   assert_false(o.ignore_blanks);
 
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(REC(&h, "a", "b"), &o, &e);
+  doc_spec_t *spec = spec_of(REC(&h, "a", "b"), &o, &e);
   assert_non_null(spec);
   docb_t *b1 = docb_new(spec);
   docb_t *b2 = docb_new(spec);
@@ -508,7 +514,7 @@ static void test_dotted_id_column(void **state)
   doc_options_t o;
   docb_options_default(&o);
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(REC(&h, "_id.a", "x"), &o, &e);
+  doc_spec_t *spec = spec_of(REC(&h, "_id.a", "x"), &o, &e);
   assert_non_null(spec);
   docb_t *b = docb_new(spec);
   bson_t doc = BSON_INITIALIZER;
@@ -530,7 +536,7 @@ static void test_id_once(void **state)
   doc_options_t o;
   docb_options_default(&o);
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(REC(&h, "_id", "x"), &o, &e);
+  doc_spec_t *spec = spec_of(REC(&h, "_id", "x"), &o, &e);
   assert_non_null(spec);
   docb_t *b = docb_new(spec);
   bson_t doc = BSON_INITIALIZER;
@@ -548,7 +554,7 @@ static void test_builder_reuse_after_reject(void **state)
   rec_t h, r;
   doc_options_t o = opts_no_id();
   bson_error_t e;
-  doc_spec_t *spec = docb_spec_new(REC(&h, "a", "n.b"), &o, &e);
+  doc_spec_t *spec = spec_of(REC(&h, "a", "n.b"), &o, &e);
   assert_non_null(spec);
   docb_t *b = docb_new(spec);
   doc_reject_t why;

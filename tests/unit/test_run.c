@@ -40,7 +40,7 @@ static int env_setup(void **state)
                         .stop = &fx->stop,
                         .rejects = NULL,
                         .max_errors = UINT64_MAX,
-                        .header = NULL};
+                        .fields = NULL};
   fx->dir = uh_tmpdir();
   *state = fx;
   return 0;
