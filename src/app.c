@@ -286,210 +286,262 @@ static bool app__drop(sink_factory_t *sinks, const plan_t *plan,
   return true;
 }
 
-int app_main(int argc, char **argv)
-{
-  int code = LOADER_EXIT_USAGE;
-  bson_error_t error;
-  options_t opts;
-  plan_t plan = {0};
-  sink_factory_t *sinks = NULL;
-  run_t runs[2];
-  size_t n_runs = 0;
-  char *shown_uri = NULL;
-  char password[APP_PASSWORD_CAP]; /* --password-file's, until the sinks
-                                      have it */
-  rejects_t *rejects = NULL;
-  checkpoint_t *checkpoint = NULL;
-  throttle_t *throttle = NULL;
+/* Everything one invocation holds, step by step. */
+typedef struct app {
+  options_t opts;           /* the command line */
+  bool have_opts;           /* opts was parsed (and must be freed) */
+  plan_t plan;              /* the jobs */
+  size_t workers;           /* threads of the pool */
+  bool mongoc;              /* mongoc_init() was called */
+  char *shown_uri;          /* the target, redacted, for messages */
+  sink_factory_t *sinks;    /* the target */
+  field_t *fields;          /* --fields, as the document builder takes
+                               them, or NULL */
+  checkpoint_t *checkpoint; /* --checkpoint, or NULL */
+  rejects_t *rejects;       /* --rejects, or NULL */
+  throttle_t *throttle;     /* --max-rate, or NULL */
+  run_t runs[2];            /* the runs made (two with --compare) */
+  size_t n_runs;            /* how many */
+} app_t;
 
-  cli_status_t status = cli_parse(argc, argv, &opts, &error);
+/* A step's result that means "go on to the next step". */
+#define APP_GO_ON (-1)
+
+/* Parses the command line and plans the jobs; --infer ends here. */
+static int app__parse(app_t *a, int argc, char **argv)
+{
+  bson_error_t error;
+  cli_status_t status = cli_parse(argc, argv, &a->opts, &error);
+  a->have_opts = true;
   if (status != CLI_RUN) {
     if (status == CLI_USAGE)
       app__usage_error(&error);
-    code = status == CLI_EXIT ? LOADER_EXIT_OK : LOADER_EXIT_USAGE;
-    goto out_options;
+    return status == CLI_EXIT ? LOADER_EXIT_OK : LOADER_EXIT_USAGE;
   }
-  if (!plan_build(&opts, &plan, &error)) {
+  if (!plan_build(&a->opts, &a->plan, &error)) {
     app__usage_error(&error);
-    goto out_options;
+    return LOADER_EXIT_USAGE;
   }
-  size_t workers = plan_workers(opts.workers, plan.n_jobs);
-  if (opts.infer) {
-    code = infer_run(&opts, &plan, stdout, &error) ? LOADER_EXIT_OK
-                                                   : LOADER_EXIT_PARTIAL;
-    if (code != LOADER_EXIT_OK)
-      fprintf(stderr, "loader: %s\n", error.message);
-    goto out_options;
+  a->workers = plan_workers(a->opts.workers, a->plan.n_jobs);
+  if (a->opts.infer) {
+    if (infer_run(&a->opts, &a->plan, stdout, &error))
+      return LOADER_EXIT_OK;
+    fprintf(stderr, "loader: %s\n", error.message);
+    return LOADER_EXIT_PARTIAL;
   }
+  return APP_GO_ON;
+}
 
-  if (opts.password_file && !app__read_password_file(&opts, password, &error)) {
+/* Makes the target's sinks and checks it can be reached; the password of
+ * --password-file goes to them and is wiped. */
+static int app__connect(app_t *a)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  char password[APP_PASSWORD_CAP]; /* --password-file's, until the sinks
+                                      have it */
+  if (o->password_file && !app__read_password_file(o, password, &error)) {
     app__usage_error(&error);
-    goto out_options;
+    return LOADER_EXIT_USAGE;
   }
-
   /* The loader reports errors itself, with context; libmongoc's own log
    * lines would only repeat them without it (set before mongoc_init(),
    * which logs too). */
   mongoc_log_set_handler(NULL, NULL);
   mongoc_init();
-  shown_uri = util_redact_uri(opts.uri);
-  sink_config_t config = {.uri = opts.uri,
-                          .password = opts.password_file ? password : NULL,
-                          .db = opts.db,
-                          .dry_run = opts.dry_run,
-                          .workers = (unsigned)workers,
-                          .mode = opts.mode_write,
+  a->mongoc = true;
+  a->shown_uri = util_redact_uri(o->uri);
+  sink_config_t config = {.uri = o->uri,
+                          .password = o->password_file ? password : NULL,
+                          .db = o->db,
+                          .dry_run = o->dry_run,
+                          .workers = (unsigned)a->workers,
+                          .mode = o->mode_write,
                           .upsert_fields =
-                              (const char *const *)opts.upsert_fields,
-                          .n_upsert_fields = opts.n_upsert_fields};
-  sinks = sink_factory_new(&config, &error);
+                              (const char *const *)o->upsert_fields,
+                          .n_upsert_fields = o->n_upsert_fields};
+  a->sinks = sink_factory_new(&config, &error);
   explicit_bzero(password, sizeof password);
-  if (!sinks) {
-    fprintf(stderr, "loader: %s: %s\n", shown_uri, error.message);
-    goto out_mongoc;
+  if (!a->sinks) {
+    fprintf(stderr, "loader: %s: %s\n", a->shown_uri, error.message);
+    return LOADER_EXIT_USAGE;
   }
-  if (!sink_factory_check(sinks, &error)) {
-    fprintf(stderr, "loader: cannot connect to %s: %s\n", shown_uri,
+  if (!sink_factory_check(a->sinks, &error)) {
+    fprintf(stderr, "loader: cannot connect to %s: %s\n", a->shown_uri,
             error.message);
-    code = LOADER_EXIT_CONNECT;
-    goto out_sinks;
+    return LOADER_EXIT_CONNECT;
   }
+  return APP_GO_ON;
+}
 
-  field_t *fields = NULL; /* --fields, as the document builder takes them */
-  if (opts.n_fields) {
-    fields = calloc(opts.n_fields, sizeof *fields);
-    if (!fields) {
+/* Opens what the jobs write beside the target: the checkpoint (on --resume
+ * checked against this plan, then moved on to marks the target committed
+ * later), the rejects file (on --resume rewritten to the rows below the
+ * marks), the throttle. */
+static int app__prepare(app_t *a)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (o->n_fields) {
+    a->fields = calloc(o->n_fields, sizeof *a->fields);
+    if (!a->fields) {
       fprintf(stderr, "loader: out of memory\n");
-      code = LOADER_EXIT_PARTIAL;
-      goto out_sinks;
+      return LOADER_EXIT_PARTIAL;
     }
-    for (size_t i = 0; i < opts.n_fields; i++)
-      fields[i] = (field_t){opts.fields[i], strlen(opts.fields[i])};
+    for (size_t i = 0; i < o->n_fields; i++)
+      a->fields[i] = (field_t){o->fields[i], strlen(o->fields[i])};
   }
-  if (opts.checkpoint) {
+  if (o->checkpoint) {
     bson_t settings;
-    app__plan_settings(&opts, sinks, &settings);
-    checkpoint = checkpoint_open(opts.checkpoint, &settings, plan.jobs,
-                                 plan.n_jobs, opts.resume, &error);
+    app__plan_settings(o, a->sinks, &settings);
+    a->checkpoint = checkpoint_open(o->checkpoint, &settings, a->plan.jobs,
+                                    a->plan.n_jobs, o->resume, &error);
     bson_destroy(&settings);
-    if (!checkpoint) {
+    if (!a->checkpoint) {
       app__usage_error(&error);
-      code = LOADER_EXIT_USAGE;
-      goto out_fields;
+      return LOADER_EXIT_USAGE;
     }
-    if (opts.resume && !app__adopt_marks(sinks, &plan, checkpoint, &error)) {
+    if (o->resume &&
+        !app__adopt_marks(a->sinks, &a->plan, a->checkpoint, &error)) {
       fprintf(stderr, "loader: --resume: %s\n", error.message);
-      code = loader_error_is_connection(&error) ? LOADER_EXIT_CONNECT
+      return loader_error_is_connection(&error) ? LOADER_EXIT_CONNECT
                                                 : LOADER_EXIT_PARTIAL;
-      goto out_rejects;
     }
   }
-
-  if (opts.rejects) {
-    rejects = rejects_open(opts.rejects,
-                           opts.resume && checkpoint ? checkpoint_covers : NULL,
-                           checkpoint, &error);
-    if (!rejects) {
+  if (o->rejects) {
+    a->rejects = rejects_open(
+        o->rejects, o->resume && a->checkpoint ? checkpoint_covers : NULL,
+        a->checkpoint, &error);
+    if (!a->rejects) {
       fprintf(stderr, "loader: %s\n", error.message);
-      goto out_rejects;
+      return LOADER_EXIT_USAGE;
     }
   }
+  if (o->max_rate)
+    a->throttle = throttle_new(o->max_rate);
+  return APP_GO_ON;
+}
 
-  if (opts.max_rate)
-    throttle = throttle_new(opts.max_rate);
-
+/* Runs the plan: linearly, in parallel, or both (--compare), each after
+ * --drop. Returns the exit code the runs earn. */
+static int app__run(app_t *a)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
   app__install_signals();
-  job_env_t env = {.sinks = sinks,
-                   .throttle = throttle,
-                   .checkpoint = checkpoint,
-                   .rejects = rejects,
-                   .max_errors = opts.max_errors,
-                   .retries = opts.retries,
-                   .retry_max_wait_ms = opts.retry_max_wait_ms,
-                   .fields = fields,
-                   .n_fields = opts.n_fields,
-                   .dialect = &opts.dialect,
-                   .doc = &opts.doc,
-                   .batch_docs = opts.batch_size,
-                   .batch_bytes = opts.batch_bytes,
+  job_env_t env = {.sinks = a->sinks,
+                   .throttle = a->throttle,
+                   .checkpoint = a->checkpoint,
+                   .rejects = a->rejects,
+                   .max_errors = o->max_errors,
+                   .retries = o->retries,
+                   .retry_max_wait_ms = o->retry_max_wait_ms,
+                   .fields = a->fields,
+                   .n_fields = o->n_fields,
+                   .dialect = &o->dialect,
+                   .doc = &o->doc,
+                   .batch_docs = o->batch_size,
+                   .batch_bytes = o->batch_bytes,
                    .stop = &app__stop};
   run_mode_t modes[2];
   size_t n_modes = 0;
-  if (opts.mode != CLI_MODE_PARALLEL)
+  if (o->mode != CLI_MODE_PARALLEL)
     modes[n_modes++] = RUN_LINEAR;
-  if (opts.mode != CLI_MODE_LINEAR)
+  if (o->mode != CLI_MODE_LINEAR)
     modes[n_modes++] = RUN_PARALLEL;
-
-  progress_style_t style = app__progress_style(&opts);
+  progress_style_t style = app__progress_style(o);
   for (size_t m = 0; m < n_modes && !atomic_load(&app__stop); m++) {
-    if (opts.drop && !app__drop(sinks, &plan, &error)) {
+    if (o->drop && !app__drop(a->sinks, &a->plan, &error)) {
       fprintf(stderr, "loader: cannot drop: %s\n", error.message);
-      code = loader_error_is_connection(&error) ? LOADER_EXIT_CONNECT
+      return loader_error_is_connection(&error) ? LOADER_EXIT_CONNECT
                                                 : LOADER_EXIT_PARTIAL;
-      goto out_report;
     }
-    env.progress = app__progress_new(style, &plan);
+    env.progress = app__progress_new(style, &a->plan);
     progress_start(env.progress);
-    bool started = run_jobs(plan.jobs, plan.n_jobs, modes[m], workers, &env,
-                            &runs[n_runs], &error);
+    bool started = run_jobs(a->plan.jobs, a->plan.n_jobs, modes[m], a->workers,
+                            &env, &a->runs[a->n_runs], &error);
     progress_stop(env.progress);
     env.progress = NULL;
     if (!started) {
       fprintf(stderr, "loader: %s\n", error.message);
-      code = LOADER_EXIT_PARTIAL;
-      goto out_report;
+      return LOADER_EXIT_PARTIAL;
     }
-    n_runs++;
+    a->n_runs++;
   }
-
-  code = LOADER_EXIT_OK;
-  for (size_t r = 0; r < n_runs; r++)
-    if (!run_is_clean(&runs[r]))
+  int code = LOADER_EXIT_OK;
+  for (size_t r = 0; r < a->n_runs; r++)
+    if (!run_is_clean(&a->runs[r]))
       code = LOADER_EXIT_PARTIAL;
   if (atomic_load(&app__stop))
     code = LOADER_EXIT_INTERRUPTED;
+  return code;
+}
 
-out_report:
-  if (n_runs > 0) {
-    if (!opts.quiet) {
-      if (opts.dry_run)
+/* Reports the runs made (stdout, problems on stderr, --report-json) and
+ * returns code, made worse if the report cannot be written. */
+static int app__report(app_t *a, int code)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (a->n_runs > 0) {
+    if (!o->quiet) {
+      if (o->dry_run)
         printf("dry run: nothing was written\n");
       /* Thousands separators for people, plain digits for scripts. */
-      report_text(stdout, &plan, runs, n_runs, isatty(STDOUT_FILENO));
+      report_text(stdout, &a->plan, a->runs, a->n_runs, isatty(STDOUT_FILENO));
       fflush(stdout);
     }
-    report_problems(stderr, &plan, runs, n_runs);
-    if (opts.report_json &&
-        !report_json_write(opts.report_json, &plan, runs, n_runs, &error)) {
+    report_problems(stderr, &a->plan, a->runs, a->n_runs);
+    if (o->report_json && !report_json_write(o->report_json, &a->plan, a->runs,
+                                             a->n_runs, &error)) {
       fprintf(stderr, "loader: --report-json: %s\n", error.message);
       if (code == LOADER_EXIT_OK)
         code = LOADER_EXIT_PARTIAL;
     }
   }
-  for (size_t r = 0; r < n_runs; r++)
-    run_cleanup(&runs[r]);
-  if (code == LOADER_EXIT_INTERRUPTED && checkpoint)
+  if (code == LOADER_EXIT_INTERRUPTED && a->checkpoint)
     fprintf(stderr,
             "loader: interrupted; progress is in %s: run the same command "
             "with --resume to finish\n",
-            opts.checkpoint);
-out_rejects:
-  throttle_destroy(throttle);
-  checkpoint_destroy(checkpoint);
-  if (!rejects_close(rejects, &error)) {
+            o->checkpoint);
+  return code;
+}
+
+/* Closes everything, the rejects file last but one (a failure to finish it
+ * makes code worse), and returns code. */
+static int app__finish(app_t *a, int code)
+{
+  bson_error_t error;
+  for (size_t r = 0; r < a->n_runs; r++)
+    run_cleanup(&a->runs[r]);
+  throttle_destroy(a->throttle);
+  checkpoint_destroy(a->checkpoint);
+  if (!rejects_close(a->rejects, &error)) {
     fprintf(stderr, "loader: %s\n", error.message);
     if (code == LOADER_EXIT_OK)
       code = LOADER_EXIT_PARTIAL;
   }
-out_fields:
-  free(fields);
-out_sinks:
-  sink_factory_destroy(sinks);
-out_mongoc:
-  free(shown_uri);
-  mongoc_cleanup();
-out_options:
-  plan_cleanup(&plan);
-  cli_options_cleanup(&opts);
+  free(a->fields);
+  sink_factory_destroy(a->sinks);
+  free(a->shown_uri);
+  if (a->mongoc)
+    mongoc_cleanup();
+  plan_cleanup(&a->plan);
+  if (a->have_opts)
+    cli_options_cleanup(&a->opts);
   return code;
+}
+
+int app_main(int argc, char **argv)
+{
+  app_t a = {0};
+  int code = app__parse(&a, argc, argv);
+  if (code == APP_GO_ON)
+    code = app__connect(&a);
+  if (code == APP_GO_ON)
+    code = app__prepare(&a);
+  if (code == APP_GO_ON)
+    code = app__run(&a);
+  code = app__report(&a, code);
+  return app__finish(&a, code);
 }
