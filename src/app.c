@@ -432,6 +432,7 @@ static int app__run(app_t *a)
   job_env_t env = {.sinks = a->sinks,
                    .throttle = a->throttle,
                    .checkpoint = a->checkpoint,
+                   .resuming = o->resume,
                    .rejects = a->rejects,
                    .max_errors = o->max_errors,
                    .retries = o->retries,

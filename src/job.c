@@ -136,6 +136,10 @@ static bool job__resume(job_ctx_t *ctx, uint64_t *start, uint64_t *line)
   const job_env_t *env = ctx->env;
   job_result_t *res = ctx->res;
   mark_t m;
+  /* The interrupted run may have written this job's next batch (or its
+   * first, before it had a mark) and died before recording it: the batch
+   * comes back as duplicate _ids, which count as this load's own. */
+  ctx->maybe_landed = env->resuming;
   if (!env->checkpoint || !checkpoint_get(env->checkpoint, ctx->job->index, &m))
     return false;
   res->resumed = true;
@@ -147,7 +151,6 @@ static bool job__resume(job_ctx_t *ctx, uint64_t *start, uint64_t *line)
   ctx->base = m;
   *start = ctx->next_offset = m.offset;
   *line = ctx->next_line = m.line;
-  ctx->maybe_landed = true; /* the first batch may be the one in flight */
   return true;
 }
 

@@ -81,6 +81,9 @@ typedef struct job_env {
   atomic_bool *stop;             /* set when the run must stop (a signal) */
   rejects_t *rejects;            /* where rejected rows are written, or NULL */
   struct checkpoint *checkpoint; /* where progress is recorded, or NULL */
+  bool resuming;                 /* --resume: any job's first batch may be
+                                    one the interrupted run sent before it
+                                    could record a mark */
   throttle_t *throttle;          /* --max-rate, or NULL */
   progress_t *progress;          /* the progress display, or NULL */
   uint64_t max_errors;           /* a job stops when it has rejected more

@@ -513,6 +513,46 @@ def hole5_rejects_after_kill_resume():
         srv.stop()
 
 
+def hole10_first_batch_before_its_mark():
+    """Found by the torture harness: a job whose first batch landed before
+    it could record any mark (here: the connection drops after the server
+    applied it, and --retries 0 stops the job) is resumed from nothing; that
+    batch comes back as duplicate _ids, which must count as inserted, never
+    as rejected rows."""
+    total = 2000
+    src = path("c10.csv")
+    gen("customers", total, 10, src)
+    # Two parts, one batch each, one after the other: job 2's first insert
+    # is the server's second.
+    srv = Server("--fault", "drop-after-apply:2")
+    try:
+        cli = srv.client()
+        cp, rej, rj = path("h10.checkpoint"), path("h10.rejects.csv"), \
+            path("h10.json")
+        base = ["--uri", srv.uri, "--db", "h10", "--split", "2", "--linear",
+                "--batch-size", "5000", "-q", "--checkpoint", cp,
+                "--rejects", rej, "--retries", "0"]
+        rc, o, e = run(base + ["c=" + src])
+        n = cli.h10.c.count_documents({})
+        require(rc == 1 and n == total,
+                "setup: the second part's batch must land and its job fail "
+                "(exit %d, %d of %d rows)" % (rc, n, total))
+        rc, o, e = run(base + ["--resume", "--report-json", rj, "c=" + src])
+        check(rc == 0, "resume: exit %d, want 0" % rc)
+        jobs = report(rj)["runs"][0]["jobs"]
+        check(sum(j["inserted"] for j in jobs) == total and
+              sum(j["rejected"] for j in jobs) == 0,
+              "resume: inserted %d, rejected %d, want %d and 0" % (
+                  sum(j["inserted"] for j in jobs),
+                  sum(j["rejected"] for j in jobs), total))
+        check(not rejects_rows(rej), "rejects file holds %r, want nothing"
+              % (rejects_rows(rej) or [])[:2])
+        check(cli.h10.c.count_documents({}) == total, "collection: %d rows, "
+              "want %d" % (cli.h10.c.count_documents({}), total))
+    finally:
+        srv.stop()
+
+
 # ------------------------------------------------------------------ hole 6
 
 def preload(shim):
@@ -529,7 +569,7 @@ def shim_env(match, after):
     shim = os.environ.get("LOADER_ENOSPC_SHIM", "")
     require(shim and os.path.exists(shim), "LOADER_ENOSPC_SHIM not built")
     env = preload(shim)
-    env.update({"LOADER_ENOSPC_MATCH": match,
+    env.update({"LOADER_ENOSPC_PATTERN": "*" + match + "*",
                 "LOADER_ENOSPC_AFTER": str(after)})
     return env
 
@@ -830,6 +870,7 @@ TESTS = {
     "7_mysql_kill_resume": hole7_mysql_kill_resume,
     "8_password_never_printed": hole8_password_never_printed,
     "9_tsan_gzip_json": hole9_tsan_gzip_json,
+    "10_first_batch_before_its_mark": hole10_first_batch_before_its_mark,
 }
 
 
