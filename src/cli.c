@@ -839,12 +839,12 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
     }
     case OPT_TYPE:
       if (strcmp(optarg, "csv") == 0)
-        opts->input_type = 1;
+        opts->input_type = CLI_INPUT_CSV;
       else if (strcmp(optarg, "tsv") == 0) {
-        opts->input_type = 2;
+        opts->input_type = CLI_INPUT_TSV;
         opts->dialect.delimiter = '\t';
       } else if (strcmp(optarg, "json") == 0)
-        opts->input_type = 3;
+        opts->input_type = CLI_INPUT_JSON;
       else {
         bson_set_error(error, LOADER_ERROR_USAGE, 0,
                        "--type: expected csv, tsv or json, got \"%s\"", optarg);
@@ -860,7 +860,10 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
         return CLI_USAGE;
       break;
     case OPT_PROGRESS: {
-      static const char *const whens[] = {"auto", "always", "never", "plain"};
+      static const char *const whens[] = {[CLI_PROGRESS_AUTO] = "auto",
+                                          [CLI_PROGRESS_ALWAYS] = "always",
+                                          [CLI_PROGRESS_NEVER] = "never",
+                                          [CLI_PROGRESS_PLAIN] = "plain"};
       int w;
       for (w = 0; w < 4 && strcmp(optarg, whens[w]) != 0; w++)
         ;
@@ -871,7 +874,7 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
             optarg);
         return CLI_USAGE;
       }
-      opts->progress = w;
+      opts->progress = (cli_progress_t)w;
       break;
     }
     case OPT_MAX_RATE:
