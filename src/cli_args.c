@@ -1,13 +1,17 @@
-/* cli_args: option values checked and converted: whole numbers in a range,
- * one-byte values, field-name lists and files, strings replaced. */
+/* cli_args: option values checked, converted and stored: whole numbers in a
+ * range, one-byte values, keywords, strings, lists of names. */
 #include "cli_impl.h"
-#include "loader/error.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses a whole-number option value from min to max. */
+bool cli__out_of_memory(bson_error_t *error)
+{
+  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+  return false;
+}
+
 bool cli__number(const char *name, const char *text, uint64_t min, uint64_t max,
                  uint64_t *out, bson_error_t *error)
 {
@@ -15,29 +19,14 @@ bool cli__number(const char *name, const char *text, uint64_t min, uint64_t max,
   errno = 0;
   unsigned long long v = strtoull(text, &end, 10);
   if (errno || end == text || *end || v < min || v > max || text[0] == '-' ||
-      text[0] == '+' || text[0] == ' ') {
-    bson_set_error(
-        error, LOADER_ERROR_USAGE, 0,
-        "--%s: expected a whole number from %llu to %llu, got \"%s\"", name,
-        (unsigned long long)min, (unsigned long long)max, text);
-    return false;
-  }
+      text[0] == '+' || text[0] == ' ')
+    return CLI_REFUSE(
+        error, "--%s: expected a whole number from %llu to %llu, got \"%s\"",
+        name, (unsigned long long)min, (unsigned long long)max, text);
   *out = v;
   return true;
 }
 
-/* Parses a positive size option value no larger than max. */
-bool cli__size(const char *name, const char *text, size_t max, size_t *out,
-               bson_error_t *error)
-{
-  uint64_t v;
-  if (!cli__number(name, text, 1, max, &v, error))
-    return false;
-  *out = (size_t)v;
-  return true;
-}
-
-/* Parses a one-byte option value: the byte itself, "tab" or "\t". */
 bool cli__byte(const char *name, const char *text, unsigned char *out,
                bson_error_t *error)
 {
@@ -45,37 +34,67 @@ bool cli__byte(const char *name, const char *text, unsigned char *out,
     *out = '\t';
   else if (strlen(text) == 1 && text[0] != '\n' && text[0] != '\r')
     *out = (unsigned char)text[0];
-  else {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--%s: expected one character (or \"tab\"), got \"%s\"",
-                   name, text);
-    return false;
-  }
+  else
+    return CLI_REFUSE(error,
+                      "--%s: expected one character (or \"tab\"), got \"%s\"",
+                      name, text);
   return true;
 }
 
-/* Appends a field name given on the command line or in a field file. */
-static bool cli__add_field(options_t *opts, const char *name, size_t len,
-                           bson_error_t *error)
+bool cli__keyword(const char *name, const cli_word_t *words, const char *text,
+                  int *out, bson_error_t *error)
 {
-  char **f = realloc(opts->fields, (opts->n_fields + 1) * sizeof *f);
-  char *copy = f ? strndup(name, len) : NULL;
-  if (f)
-    opts->fields = f;
-  if (!copy) {
-    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-    return false;
+  size_t n;
+  for (n = 0; words[n].word; n++) {
+    if (strcmp(words[n].word, text) == 0) {
+      *out = words[n].value;
+      return true;
+    }
   }
-  opts->fields[opts->n_fields++] = copy;
+  /* "expected a, b or c" */
+  char expected[256] = "";
+  for (size_t i = 0; i < n; i++) {
+    const char *sep = i == 0 ? "" : i + 1 < n ? ", " : " or ";
+    size_t len = strlen(expected);
+    snprintf(expected + len, sizeof expected - len, "%s%s", sep, words[i].word);
+  }
+  return CLI_REFUSE(error, "--%s: expected %s, got \"%s\"", name, expected,
+                    text);
+}
+
+bool cli__replace(char **slot, const char *value, bson_error_t *error)
+{
+  char *copy = strdup(value);
+  if (!copy)
+    return cli__out_of_memory(error);
+  free(*slot);
+  *slot = copy;
   return true;
 }
 
-/* --fields a,b,c */
-bool cli__fields(options_t *opts, const char *list, bson_error_t *error)
+/* Appends the len bytes at name to *names (*n of them). */
+static bool cli__append_name(char ***names, size_t *n, const char *name,
+                             size_t len, bson_error_t *error)
+{
+  char **grown = realloc(*names, (*n + 1) * sizeof *grown);
+  char *copy = grown ? strndup(name, len) : NULL;
+  if (grown)
+    *names = grown;
+  if (!copy)
+    return cli__out_of_memory(error);
+  grown[(*n)++] = copy;
+  return true;
+}
+
+bool cli__append_names(char ***names, size_t *n, const char *list,
+                       const char *refuse_empty_for, bson_error_t *error)
 {
   for (const char *p = list;;) {
     size_t len = strcspn(p, ",");
-    if (!cli__add_field(opts, p, len, error))
+    if (len == 0 && refuse_empty_for)
+      return CLI_REFUSE(error, "--%s: empty field name in \"%s\"",
+                        refuse_empty_for, list);
+    if (!cli__append_name(names, n, p, len, error))
       return false;
     if (!p[len])
       return true;
@@ -83,7 +102,6 @@ bool cli__fields(options_t *opts, const char *list, bson_error_t *error)
   }
 }
 
-/* --field-file F: one name per line; empty lines are skipped. */
 bool cli__field_file(options_t *opts, const char *path, bson_error_t *error)
 {
   FILE *f = fopen(path, "r");
@@ -97,20 +115,50 @@ bool cli__field_file(options_t *opts, const char *path, bson_error_t *error)
   while (ok && fgets(line, sizeof line, f)) {
     size_t len = strcspn(line, "\r\n");
     if (len > 0)
-      ok = cli__add_field(opts, line, len, error);
+      ok = cli__append_name(&opts->fields, &opts->n_fields, line, len, error);
   }
   fclose(f);
   return ok;
 }
 
-bool cli__replace(char **slot, const char *value, bson_error_t *error)
+bool cli__store(options_t *opts, const cli_option_t *o, const char *arg,
+                bson_error_t *error)
 {
-  char *copy = strdup(value);
-  if (!copy) {
-    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-    return false;
+  void *field = (char *)opts + o->field;
+  uint64_t v;
+  int value;
+  switch (o->kind) {
+  case CLI_ARG_BOOL:
+    *(bool *)field = o->value != 0;
+    return true;
+  case CLI_ARG_ENUM:
+    /* The table checks that the field is an enum of int's size. */
+    memcpy(field, &o->value, sizeof o->value);
+    return true;
+  case CLI_ARG_SIZE:
+    if (!cli__number(o->name, arg, o->min, o->max, &v, error))
+      return false;
+    *(size_t *)field = (size_t)v;
+    return true;
+  case CLI_ARG_U64:
+    return cli__number(o->name, arg, o->min, o->max, field, error);
+  case CLI_ARG_UNSIGNED:
+    if (!cli__number(o->name, arg, o->min, o->max, &v, error))
+      return false;
+    *(unsigned *)field = (unsigned)v;
+    return true;
+  case CLI_ARG_STRING:
+    return cli__replace(field, arg, error);
+  case CLI_ARG_BYTE:
+    return cli__byte(o->name, arg, field, error);
+  case CLI_ARG_KEYWORD:
+    if (!cli__keyword(o->name, o->words, arg, &value, error))
+      return false;
+    memcpy(field, &value, sizeof value);
+    return true;
+  case CLI_ARG_HANDLER:
+  case CLI_ARG_PRINT:
+    break;
   }
-  free(*slot);
-  *slot = copy;
-  return true;
+  return CLI_REFUSE(error, "--%s: not a stored option", o->name);
 }

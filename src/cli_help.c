@@ -6,20 +6,11 @@
 #include <mongoc/mongoc.h>
 #include <string.h>
 
-/* The options the short --help shows: what most loads need. --help-all
- * and the manual page show every option. */
-static const char *const cli__common[] = {
-    "uri",         "db",    "drop",  "dry-run",  "compare",    "workers",
-    "split",       "types", "infer", "rejects",  "checkpoint", "resume",
-    "report-json", "quiet", "help",  "help-all",
-};
-
-static bool cli__is_common(const char *name)
+/* Writes "--name ARG" (or "--name") into buf of size cap. */
+static void cli__long_form(const cli_option_t *o, char *buf, size_t cap)
 {
-  for (size_t i = 0; i < sizeof cli__common / sizeof cli__common[0]; i++)
-    if (strcmp(cli__common[i], name) == 0)
-      return true;
-  return false;
+  snprintf(buf, cap, "--%s%s%s", o->name, o->arg ? " " : "",
+           o->arg ? o->arg : "");
 }
 
 /* Prints the help: every option with all, else the common ones (under the
@@ -34,25 +25,24 @@ static void cli__help(FILE *out, bool all)
   bool printed_group = false;
   for (size_t i = 0; i < cli__n_options; i++) {
     const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
+    if (o->show == CLI_SHOW_NEVER)
       continue;
     if (o->group) {
       group = o->group;
       printed_group = false;
     }
-    if (!all && !cli__is_common(o->name))
+    if (!all && o->show != CLI_SHOW_COMMON)
       continue;
     if (!printed_group) {
       fprintf(out, "\n%s:\n", group);
       printed_group = true;
     }
-    char left[64];
-    if (o->letter < 256)
-      snprintf(left, sizeof left, "-%c, --%s%s%s", o->letter, o->name,
-               o->arg ? " " : "", o->arg ? o->arg : "");
+    char form[48], left[64];
+    cli__long_form(o, form, sizeof form);
+    if (o->letter)
+      snprintf(left, sizeof left, "-%c, %s", o->letter, form);
     else
-      snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
-               o->arg ? o->arg : "");
+      snprintf(left, sizeof left, "    %s", form);
     fprintf(out, "  %-22s %s\n", left, o->help);
   }
   fprintf(out,
@@ -69,6 +59,16 @@ void cli_print_help(FILE *out, bool all)
   cli__help(out, all);
 }
 
+void cli__print_help_common(FILE *out)
+{
+  cli__help(out, false);
+}
+
+void cli__print_help_all(FILE *out)
+{
+  cli__help(out, true);
+}
+
 /* Prints the option table as the Markdown table the README holds between
  * its "options" markers (a test checks the two agree). */
 void cli__print_markdown(FILE *out)
@@ -76,13 +76,14 @@ void cli__print_markdown(FILE *out)
   fprintf(out, "| option | meaning |\n| --- | --- |\n");
   for (size_t i = 0; i < cli__n_options; i++) {
     const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
+    if (o->show == CLI_SHOW_NEVER)
       continue;
     fprintf(out, "| ");
-    if (o->letter < 256)
+    char form[48];
+    cli__long_form(o, form, sizeof form);
+    if (o->letter)
       fprintf(out, "`-%c`, ", o->letter);
-    fprintf(out, "`--%s%s%s` | ", o->name, o->arg ? " " : "",
-            o->arg ? o->arg : "");
+    fprintf(out, "`%s` | ", form);
     for (const char *p = o->help; *p; p++) {
       if (*p == '|')
         fputc('\\', out); /* a table cell may not hold a bare '|' */
@@ -121,7 +122,7 @@ void cli__print_man(FILE *out)
           LOADER_VERSION);
   for (size_t i = 0; i < cli__n_options; i++) {
     const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
+    if (o->show == CLI_SHOW_NEVER)
       continue;
     if (o->group) {
       fputs(".SH ", out);
@@ -130,7 +131,7 @@ void cli__print_man(FILE *out)
       fputs("\n", out);
     }
     fputs(".TP\n", out);
-    if (o->letter < 256)
+    if (o->letter)
       fprintf(out, "\\fB\\-%c\\fR, ", o->letter);
     fputs("\\fB\\-\\-", out);
     cli__troff(out, o->name);
@@ -157,8 +158,8 @@ void cli__print_man(FILE *out)
         out);
 }
 
-void cli__print_version(void)
+void cli__print_version(FILE *out)
 {
-  printf("loader %s (libmongoc %s, libbson %s; targets: %s)\n", LOADER_VERSION,
-         MONGOC_VERSION_S, BSON_VERSION_S, sink_schemes());
+  fprintf(out, "loader %s (libmongoc %s, libbson %s; targets: %s)\n",
+          LOADER_VERSION, MONGOC_VERSION_S, BSON_VERSION_S, sink_schemes());
 }
