@@ -214,6 +214,9 @@ static bool cli__on_id_from(cli_state_t *st, const char *arg,
 #define ARG_HANDLER(fn) .kind = CLI_ARG_HANDLER, .handler = (fn)
 #define ARG_PRINT(fn) .kind = CLI_ARG_PRINT, .print = (fn)
 
+/* Each entry: long name, short letter (0: none), argument name for the help
+ * (NULL: none), group heading (NULL: the one above), help line, then which
+ * help shows it when not only --help-all, and what it does (ARG_*). */
 const cli_option_t cli__options[] = {
     {"uri", 0, "URI", "Target",
      "server URI; default $MONGODB_URI, else localhost:27017",
@@ -472,74 +475,14 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
       return CLI_USAGE;
   }
 
-  if (st.header_line && opts->n_fields) {
-    bson_set_error(
-        error, LOADER_ERROR_USAGE, 0,
-        "--header-line and --fields/--field-file exclude each other");
-    return CLI_USAGE;
-  }
-  if (opts->dialect.quote == opts->dialect.delimiter) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "the quote and the delimiter must differ");
-    return CLI_USAGE;
-  }
-  if (opts->resume && !opts->checkpoint) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--resume needs --checkpoint PATH");
-    return CLI_USAGE;
-  }
-  if (opts->resume && (opts->drop || opts->mode == CLI_MODE_COMPARE)) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--resume cannot be combined with --drop or --compare");
-    return CLI_USAGE;
-  }
-  if (opts->checkpoint && opts->mode == CLI_MODE_COMPARE) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--checkpoint cannot be combined with --compare");
-    return CLI_USAGE;
-  }
-  size_t stdin_inputs = 0;
-  for (size_t i = 0; i < opts->n_inputs; i++)
-    stdin_inputs += strcmp(opts->inputs[i].path, "-") == 0;
-  if (stdin_inputs > 1 ||
-      (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE))) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "standard input can be read once: one name=- input, and no "
-                   "--checkpoint or --compare with it");
-    return CLI_USAGE;
-  }
-  /* Resumable loads need ids that are the same in every run, so that a
-   * batch written again after a crash cannot double. */
-  if (opts->checkpoint && !st.id_given)
-    opts->doc.id_from = DOCB_ID_LINE;
-  opts->doc.types = opts->types;
-  opts->doc.id_fields = opts->id_fields;
-  /* Upserts replace or update by the upsert fields: a new ObjectId would
-   * clash with the _id of the document they match. */
-  if (opts->mode_write != SINK_MODE_INSERT && !st.id_given)
-    opts->doc.add_id = false;
-  if (opts->n_inputs == 0) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0, "no input files (see --help)");
-    return CLI_USAGE;
-  }
   if (!opts->uri) {
     const char *env = getenv("MONGODB_URI");
     if (!cli__replace(&opts->uri, env && *env ? env : CLI_DEFAULT_URI, error))
       return CLI_USAGE;
   }
-  /* A MongoDB insert that may write a batch twice (a retry, a resume after
-   * a crash) relies on the same _id coming back as a duplicate: ids made
-   * anew on every attempt would double the rows instead. */
-  if (opts->checkpoint && st.id_given && opts->mode_write == SINK_MODE_INSERT &&
-      (!opts->doc.add_id || opts->doc.id_from == DOCB_ID_OBJECTID) &&
-      strncmp(opts->uri, "mongodb", 7) == 0) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--checkpoint needs ids that are the same in every run: "
-                   "--id-from line (the default with --checkpoint) or key "
-                   "columns, not --id-from %s",
-                   opts->doc.add_id ? "objectid" : "none");
+  if (!cli__check_rules(&st, error))
     return CLI_USAGE;
-  }
+  cli__imply(&st);
   return CLI_RUN;
 }
 

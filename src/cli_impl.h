@@ -4,6 +4,7 @@
  *   cli.c         the option table, the parse loop, the defaults
  *   cli_args.c    option values checked, converted and stored
  *   cli_inputs.c  FILE arguments: name=path, directories, globs, stdin
+ *   cli_rules.c   the rules between options, in one place
  *   cli_help.c    --help, --help-all, --version, the man page, the README
  *                 table
  *
@@ -119,6 +120,12 @@ bool cli__out_of_memory(bson_error_t *error);
 
 /* cli_inputs.c: adds a FILE argument to opts->inputs. */
 bool cli__add_input(options_t *opts, const char *arg, bson_error_t *error);
+
+/* cli_rules.c. The combinations of options refused, every one of them;
+ * expects opts->uri set. */
+bool cli__check_rules(const cli_state_t *st, bson_error_t *error);
+/* Settles what one option implies for another; after cli__check_rules(). */
+void cli__imply(const cli_state_t *st);
 
 /* cli_help.c: the printers of CLI_ARG_PRINT options, to out. */
 void cli__print_help_common(FILE *out);
