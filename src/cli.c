@@ -403,7 +403,7 @@ static const cli_option_t *cli__option_for(int c)
   if (c >= CLI_LONG_ONLY && (size_t)(c - CLI_LONG_ONLY) < CLI_N_OPTIONS)
     return &cli__options[c - CLI_LONG_ONLY];
   for (size_t i = 0; i < CLI_N_OPTIONS; i++)
-    if (cli__options[i].letter && cli__options[i].letter == c)
+    if (cli__options[i].letter == c)
       return &cli__options[i];
   return NULL;
 }
@@ -415,7 +415,7 @@ static bool cli__refuse_option(int c, char **argv, bson_error_t *error)
   if (c == ':')
     return CLI_REFUSE(error, "%s: needs an argument", argv[optind - 1]);
   /* Inside a cluster ("-xq") argv[optind - 1] is not the option. */
-  if (optopt > 0 && optopt < CLI_LONG_ONLY)
+  if (optopt > 0 && optopt < 256)
     return CLI_REFUSE(error, "unknown option -%c (see --help)", optopt);
   return CLI_REFUSE(error, "unknown option %s (see --help)", argv[optind - 1]);
 }

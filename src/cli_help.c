@@ -13,9 +13,9 @@ static void cli__long_form(const cli_option_t *o, char *buf, size_t cap)
            o->arg ? o->arg : "");
 }
 
-/* Prints the help: every option with all, else the common ones (under the
- * same group headings). */
-static void cli__help(FILE *out, bool all)
+/* Prints every option with all, else the common ones, under the same group
+ * headings. */
+void cli_print_help(FILE *out, bool all)
 {
   fprintf(out, "Usage: loader [OPTIONS] FILE...\nLoad CSV or JSON files into "
                "MongoDB (or SQLite, MySQL), one job per file,\nin parallel. "
@@ -54,19 +54,14 @@ static void cli__help(FILE *out, bool all)
           all ? "" : "  More: --help-all, man loader");
 }
 
-void cli_print_help(FILE *out, bool all)
-{
-  cli__help(out, all);
-}
-
 void cli__print_help_common(FILE *out)
 {
-  cli__help(out, false);
+  cli_print_help(out, false);
 }
 
 void cli__print_help_all(FILE *out)
 {
-  cli__help(out, true);
+  cli_print_help(out, true);
 }
 
 /* Prints the option table as the Markdown table the README holds between

@@ -1,8 +1,9 @@
 /* cli: the command line, parsed into options_t.
  *
- * One option table holds each option's long name, short letter, argument and
- * help line; --help is printed from it and parsing walks it with
- * getopt_long(), so the two cannot drift. */
+ * One option table holds each option's long name, short letter, argument,
+ * help line and what it does (src/cli.c; its types in src/cli_impl.h);
+ * --help, the man page and the README's table are printed from it and
+ * parsing walks it with getopt_long(), so they cannot drift. */
 #ifndef LOADER_CLI_H
 #define LOADER_CLI_H
 
