@@ -108,11 +108,11 @@ static bool app__read_password_file(const options_t *opts, char *password,
  * never with --quiet. */
 static progress_style_t app__progress_style(const options_t *opts)
 {
-  if (opts->quiet || opts->progress == 2)
+  if (opts->quiet || opts->progress == CLI_PROGRESS_NEVER)
     return PROGRESS_OFF;
-  if (opts->progress == 3)
+  if (opts->progress == CLI_PROGRESS_PLAIN)
     return PROGRESS_PLAIN;
-  if (opts->progress == 1 || isatty(STDERR_FILENO))
+  if (opts->progress == CLI_PROGRESS_ALWAYS || isatty(STDERR_FILENO))
     return PROGRESS_TTY;
   return PROGRESS_OFF;
 }
@@ -204,7 +204,10 @@ static const char *app__join(char **names, size_t n, char *buf, size_t cap)
 static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                bson_t *doc)
 {
-  static const char *const types[] = {"auto", "csv", "tsv", "json"};
+  static const char *const types[] = {[CLI_INPUT_BY_NAME] = "auto",
+                                      [CLI_INPUT_CSV] = "csv",
+                                      [CLI_INPUT_TSV] = "tsv",
+                                      [CLI_INPUT_JSON] = "json"};
   static const char *const graces[] = {"stop", "skip-row", "skip-field",
                                        "as-string"};
   static const char *const modes[] = {"insert", "upsert", "merge"};
@@ -215,7 +218,7 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
   app__setting(doc, "target", target);
   free(target);
   app__setting(doc, "database", sink_factory_db(sinks));
-  app__setting(doc, "--type", types[o->input_type & 3]);
+  app__setting(doc, "--type", types[o->input_type]);
   app__setting(doc, "--delimiter", app__byte(o->dialect.delimiter, c));
   app__setting(doc, "--quote", app__byte(o->dialect.quote, c2));
   app__setting(doc, "--trim", o->dialect.trim ? "yes" : "no");

@@ -1,19 +1,13 @@
 /* cli: the command line, parsed into options_t.
  *
- * cli__options[] is the one table of options: getopt_long()'s table and the
- * --help text are both made from it. */
-#include "loader/cli.h"
-#include "loader/error.h"
-#include "loader/sink.h"
-#include "loader/util.h"
+ * cli__options[] is the one table of options: getopt_long()'s tables, the
+ * help, the manual page and the README's table are all made from it. Each
+ * entry says what its argument is; most store it into their options_t field
+ * through cli__store() (cli_args.c), and the few with logic of their own
+ * have a handler below. */
+#include "cli_impl.h"
 
-#include <errno.h>
-#include <dirent.h>
 #include <getopt.h>
-#include <glob.h>
-#include <sys/stat.h>
-#include <mongoc/mongoc.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,568 +15,351 @@
 #define CLI_DEFAULT_BATCH 1000
 #define CLI_DEFAULT_BATCH_BYTES (8u * 1024u * 1024u)
 
-/* Option identifiers for long options without a short letter. */
-enum {
-  OPT_URI = 256,
-  OPT_DB,
-  OPT_LINEAR,
-  OPT_PARALLEL,
-  OPT_COMPARE,
-  OPT_BATCH_SIZE,
-  OPT_BATCH_BYTES,
-  OPT_DROP,
-  OPT_DRY_RUN,
-  OPT_REPORT_JSON,
-  OPT_VERSION,
-  OPT_NO_INFER,
-  OPT_IGNORE_BLANKS,
-  OPT_COLUMNS_HAVE_TYPES,
-  OPT_TYPES,
-  OPT_PARSE_GRACE,
-  OPT_DELIMITER,
-  OPT_TSV,
-  OPT_QUOTE,
-  OPT_TRIM,
-  OPT_SKIP_LINES,
-  OPT_COMMENT,
-  OPT_HEADER_LINE,
-  OPT_FIELDS,
-  OPT_FIELD_FILE,
-  OPT_REJECTS,
-  OPT_MAX_ERRORS,
-  OPT_RETRIES,
-  OPT_RETRY_MAX_WAIT,
-  OPT_MODE,
-  OPT_UPSERT_FIELDS,
-  OPT_ID_FROM,
-  OPT_PASSWORD_FILE,
-  OPT_CHECKPOINT,
-  OPT_RESUME,
-  OPT_HELP_MARKDOWN,
-  OPT_SPLIT,
-  OPT_PART,
-  OPT_MAX_RATE,
-  OPT_HELP_MAN,
-  OPT_PROGRESS,
-  OPT_INFER,
-  OPT_SAMPLE_ROWS,
-  OPT_TYPE,
-  OPT_HELP_ALL,
-};
+/* getopt_long() returns this plus its index for an option without a short
+ * letter. */
+#define CLI_LONG_ONLY 256
 
-/* One command-line option. */
-typedef struct cli_option {
-  const char *name;  /* long name, without "--" */
-  int letter;        /* short letter, or an OPT_* id */
-  const char *arg;   /* argument name for --help, or NULL for a flag */
-  const char *group; /* heading it is listed under in --help, or NULL to
-                        stay under the previous one */
-  const char *help;  /* one line of help */
-} cli_option_t;
+static const cli_word_t cli__mode_words[] = {{"insert", SINK_MODE_INSERT},
+                                             {"upsert", SINK_MODE_UPSERT},
+                                             {"merge", SINK_MODE_MERGE},
+                                             {NULL, 0}};
+static const cli_word_t cli__grace_words[] = {
+    {"stop", DOCB_GRACE_STOP},
+    {"skip-row", DOCB_GRACE_SKIP_ROW},
+    {"skip-field", DOCB_GRACE_SKIP_FIELD},
+    {"as-string", DOCB_GRACE_AS_STRING},
+    {NULL, 0}};
+static const cli_word_t cli__progress_words[] = {
+    {"auto", CLI_PROGRESS_AUTO},
+    {"always", CLI_PROGRESS_ALWAYS},
+    {"never", CLI_PROGRESS_NEVER},
+    {"plain", CLI_PROGRESS_PLAIN},
+    {NULL, 0}};
+static const cli_word_t cli__type_words[] = {{"csv", CLI_INPUT_CSV},
+                                             {"tsv", CLI_INPUT_TSV},
+                                             {"json", CLI_INPUT_JSON},
+                                             {NULL, 0}};
 
-static const cli_option_t cli__options[] = {
-    {"uri", OPT_URI, "URI", "Target",
-     "server URI; default $MONGODB_URI, else localhost:27017"},
-    {"db", OPT_DB, "NAME", NULL,
-     "database (default: the URI's, else \"loader\")"},
-    {"password-file", OPT_PASSWORD_FILE, "FILE", NULL,
-     "the URI's password, from FILE (not in ps)"},
-    {"mode", OPT_MODE, "MODE", NULL,
-     "insert (default), upsert (replace) or merge ($set)"},
-    {"upsert-fields", OPT_UPSERT_FIELDS, "A,B", NULL,
-     "fields naming the document to upsert (default _id)"},
-    {"drop", OPT_DROP, NULL, NULL,
-     "drop each collection before loading (before each run)"},
-    {"dry-run", OPT_DRY_RUN, NULL, NULL,
-     "build every document, write nothing (no server)"},
-    {"parallel", OPT_PARALLEL, NULL, "Runs",
-     "run the jobs on a pool of workers (default)"},
-    {"linear", OPT_LINEAR, NULL, NULL, "run the jobs one after another"},
-    {"compare", OPT_COMPARE, NULL, NULL,
-     "run linearly, then in parallel, and compare"},
+/* The handlers: options that do more than store their value. */
+
+/* --upsert-fields A,B: appends to the list; no name may be empty. */
+static bool cli__on_upsert_fields(cli_state_t *st, const char *arg,
+                                  bson_error_t *error)
+{
+  return cli__append_names(&st->opts->upsert_fields, &st->opts->n_upsert_fields,
+                           arg, "upsert-fields", error);
+}
+
+/* --split auto|N */
+static bool cli__on_split(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  uint64_t v;
+  if (strcmp(arg, "auto") == 0) {
+    st->opts->split_auto = true;
+    return true;
+  }
+  if (!cli__number("split", arg, 1, 1024, &v, error))
+    return false;
+  st->opts->split = (unsigned)v;
+  return true;
+}
+
+/* --part I/N */
+static bool cli__on_part(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  unsigned i, n;
+  char end;
+  if (sscanf(arg, "%u/%u%c", &i, &n, &end) != 2 || n == 0 || i == 0 || i > n ||
+      n > 1024)
+    return CLI_REFUSE(
+        error, "--part: expected I/N with 1 <= I <= N <= 1024, got \"%s\"",
+        arg);
+  st->opts->part = i;
+  st->opts->part_of = n;
+  return true;
+}
+
+/* --retry-max-wait SECONDS, kept in milliseconds. */
+static bool cli__on_retry_max_wait(cli_state_t *st, const char *arg,
+                                   bson_error_t *error)
+{
+  uint64_t v;
+  if (!cli__number("retry-max-wait", arg, 0, 3600, &v, error))
+    return false;
+  st->opts->retry_max_wait_ms = (unsigned)v * 1000u;
+  return true;
+}
+
+/* --type csv|tsv|json: tsv also sets the delimiter (a later --delimiter
+ * wins). */
+static bool cli__on_type(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  int type;
+  if (!cli__keyword("type", cli__type_words, arg, &type, error))
+    return false;
+  st->opts->input_type = (cli_input_type_t)type;
+  if (st->opts->input_type == CLI_INPUT_TSV)
+    st->opts->dialect.delimiter = '\t';
+  return true;
+}
+
+/* --tsv */
+static bool cli__on_tsv(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  (void)arg;
+  (void)error;
+  st->opts->dialect.delimiter = '\t';
+  return true;
+}
+
+/* --comment C: a byte, kept in an int (-1: none). */
+static bool cli__on_comment(cli_state_t *st, const char *arg,
+                            bson_error_t *error)
+{
+  unsigned char comment;
+  if (!cli__byte("comment", arg, &comment, error))
+    return false;
+  st->opts->dialect.comment = comment;
+  return true;
+}
+
+/* --header-line: the default, said aloud; only checked against --fields. */
+static bool cli__on_header_line(cli_state_t *st, const char *arg,
+                                bson_error_t *error)
+{
+  (void)arg;
+  (void)error;
+  st->header_line = true;
+  return true;
+}
+
+/* --fields A,B,..: appends to the list (empty names included). */
+static bool cli__on_fields(cli_state_t *st, const char *arg,
+                           bson_error_t *error)
+{
+  return cli__append_names(&st->opts->fields, &st->opts->n_fields, arg, NULL,
+                           error);
+}
+
+/* --field-file FILE */
+static bool cli__on_field_file(cli_state_t *st, const char *arg,
+                               bson_error_t *error)
+{
+  return cli__field_file(st->opts, arg, error);
+}
+
+/* --types LIST: its syntax is checked now, its columns when a header is
+ * read. */
+static bool cli__on_types(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  return docb_types_check(arg, error) &&
+         cli__replace(&st->opts->types, arg, error);
+}
+
+/* --id-from objectid|line|none|A,B */
+static bool cli__on_id_from(cli_state_t *st, const char *arg,
+                            bson_error_t *error)
+{
+  doc_options_t *doc = &st->opts->doc;
+  if (strcmp(arg, "objectid") == 0) {
+    doc->id_from = DOCB_ID_OBJECTID;
+  } else if (strcmp(arg, "line") == 0) {
+    doc->id_from = DOCB_ID_LINE;
+  } else if (strcmp(arg, "none") == 0) {
+    doc->add_id = false;
+  } else if (!*arg || strstr(arg, ",,") || arg[0] == ',') {
+    return CLI_REFUSE(error,
+                      "--id-from: expected objectid, line, none or column "
+                      "names, got \"%s\"",
+                      arg);
+  } else {
+    doc->id_from = DOCB_ID_FIELDS;
+    if (!cli__replace(&st->opts->id_fields, arg, error))
+      return false;
+  }
+  st->id_given = true;
+  return true;
+}
+
+/* offsetof(options_t, member), refused when the table is compiled unless
+ * the member has type T: an entry cannot store into a field of another
+ * type. CLI_ENUM_FIELD also refuses an enum that is not the size of the int
+ * cli__store() copies into it. */
+#define CLI_FIELD(member, T)                                                   \
+  (offsetof(options_t, member) +                                               \
+   0 * sizeof(_Generic(((options_t *)0)->member, T : 1)))
+#define CLI_ENUM_FIELD(member, T)                                              \
+  (CLI_FIELD(member, T) + 0 * sizeof(char[sizeof(T) == sizeof(int) ? 1 : -1]))
+
+/* The last fields of a table entry, one macro per kind of argument. */
+#define ARG_BOOL(member, v)                                                    \
+  .kind = CLI_ARG_BOOL, .field = CLI_FIELD(member, bool), .value = (v)
+#define ARG_ENUM(member, T, v)                                                 \
+  .kind = CLI_ARG_ENUM, .field = CLI_ENUM_FIELD(member, T), .value = (v)
+#define ARG_SIZE(member, lo, hi)                                               \
+  .kind = CLI_ARG_SIZE, .field = CLI_FIELD(member, size_t), .min = (lo),       \
+  .max = (hi)
+#define ARG_U64(member, lo, hi)                                                \
+  .kind = CLI_ARG_U64, .field = CLI_FIELD(member, uint64_t), .min = (lo),      \
+  .max = (hi)
+#define ARG_UNSIGNED(member, lo, hi)                                           \
+  .kind = CLI_ARG_UNSIGNED, .field = CLI_FIELD(member, unsigned), .min = (lo), \
+  .max = (hi)
+#define ARG_STRING(member)                                                     \
+  .kind = CLI_ARG_STRING, .field = CLI_FIELD(member, char *)
+#define ARG_BYTE(member)                                                       \
+  .kind = CLI_ARG_BYTE, .field = CLI_FIELD(member, unsigned char)
+#define ARG_KEYWORD(member, T, list)                                           \
+  .kind = CLI_ARG_KEYWORD, .field = CLI_ENUM_FIELD(member, T), .words = (list)
+#define ARG_HANDLER(fn) .kind = CLI_ARG_HANDLER, .handler = (fn)
+#define ARG_PRINT(fn) .kind = CLI_ARG_PRINT, .print = (fn)
+
+/* Each entry: long name, short letter (0: none), argument name for the help
+ * (NULL: none), group heading (NULL: the one above), help line, then which
+ * help shows it when not only --help-all, and what it does (ARG_*). */
+const cli_option_t cli__options[] = {
+    {"uri", 0, "URI", "Target",
+     "server URI; default $MONGODB_URI, else localhost:27017",
+     .show = CLI_SHOW_COMMON, ARG_STRING(uri)},
+    {"db", 0, "NAME", NULL, "database (default: the URI's, else \"loader\")",
+     .show = CLI_SHOW_COMMON, ARG_STRING(db)},
+    {"password-file", 0, "FILE", NULL,
+     "the URI's password, from FILE (not in ps)", ARG_STRING(password_file)},
+    {"mode", 0, "MODE", NULL,
+     "insert (default), upsert (replace) or merge ($set)",
+     ARG_KEYWORD(mode_write, sink_mode_t, cli__mode_words)},
+    {"upsert-fields", 0, "A,B", NULL,
+     "fields naming the document to upsert (default _id)",
+     ARG_HANDLER(cli__on_upsert_fields)},
+    {"drop", 0, NULL, NULL,
+     "drop each collection before loading (before each run)",
+     .show = CLI_SHOW_COMMON, ARG_BOOL(drop, true)},
+    {"dry-run", 0, NULL, NULL,
+     "build every document, write nothing (no server)", .show = CLI_SHOW_COMMON,
+     ARG_BOOL(dry_run, true)},
+    {"parallel", 0, NULL, "Runs", "run the jobs on a pool of workers (default)",
+     ARG_ENUM(mode, cli_mode_t, CLI_MODE_PARALLEL)},
+    {"linear", 0, NULL, NULL, "run the jobs one after another",
+     ARG_ENUM(mode, cli_mode_t, CLI_MODE_LINEAR)},
+    {"compare", 0, NULL, NULL, "run linearly, then in parallel, and compare",
+     .show = CLI_SHOW_COMMON, ARG_ENUM(mode, cli_mode_t, CLI_MODE_COMPARE)},
     {"workers", 'j', "N", NULL,
-     "worker threads (default: CPUs, at most one per job)"},
-    {"batch-size", OPT_BATCH_SIZE, "N", NULL,
-     "documents per insert batch (default 1000)"},
-    {"batch-bytes", OPT_BATCH_BYTES, "N", NULL,
-     "bytes per insert batch (default 8388608)"},
-    {"split", OPT_SPLIT, "auto|N", NULL,
-     "cut each file into N byte ranges loaded in parallel"},
-    {"part", OPT_PART, "I/N", NULL,
-     "load part I of N of each file (for several processes)"},
-    {"max-rate", OPT_MAX_RATE, "ROWS", NULL,
-     "at most ROWS rows a second across all workers"},
-    {"retries", OPT_RETRIES, "N", NULL,
-     "retries of a batch after a transient error (default 5)"},
-    {"retry-max-wait", OPT_RETRY_MAX_WAIT, "SECONDS", NULL,
-     "longest wait between retries (default 10)"},
-    {"type", OPT_TYPE, "TYPE", "Input",
-     "csv, tsv or json (default: by the file's extension)"},
-    {"delimiter", OPT_DELIMITER, "C", NULL,
-     "field separator: , ; | tab or any byte (default ,)"},
-    {"tsv", OPT_TSV, NULL, NULL, "tab-separated: same as --delimiter tab"},
-    {"quote", OPT_QUOTE, "C", NULL, "quote character (default \")"},
-    {"trim", OPT_TRIM, NULL, NULL,
-     "strip spaces around unquoted fields (else: data)"},
-    {"skip-lines", OPT_SKIP_LINES, "N", NULL,
-     "skip N physical lines before the header"},
-    {"comment", OPT_COMMENT, "C", NULL, "skip lines that start with C"},
-    {"header-line", OPT_HEADER_LINE, NULL, NULL,
-     "the first record is the header (default)"},
-    {"fields", OPT_FIELDS, "A,B,..", NULL,
-     "field names for files without a header line"},
-    {"field-file", OPT_FIELD_FILE, "FILE", NULL,
-     "field names, one per line, for files without a header"},
-    {"infer", OPT_INFER, NULL, "Values",
-     "preview each file's columns and types; write nothing"},
-    {"sample-rows", OPT_SAMPLE_ROWS, "N", NULL,
-     "rows --infer reads per file (default 10000)"},
-    {"no-infer", OPT_NO_INFER, NULL, NULL,
-     "keep untyped values strings, exactly as in the file"},
-    {"types", OPT_TYPES, "LIST", NULL,
-     "column types: 'zip:string,born:date(2006-01-02)'"},
-    {"columns-have-types", OPT_COLUMNS_HAVE_TYPES, NULL, NULL,
-     "header names may end in .TYPE(ARG), as in mongoimport"},
-    {"parse-grace", OPT_PARSE_GRACE, "MODE", NULL,
-     "bad value: stop|skip-row|skip-field|as-string"},
-    {"id-from", OPT_ID_FROM, "HOW", NULL,
-     "_id: objectid (default), line, none, or columns A,B"},
-    {"ignore-blanks", OPT_IGNORE_BLANKS, NULL, NULL,
-     "omit empty fields instead of storing \"\""},
-    {"checkpoint", OPT_CHECKPOINT, "PATH", "Resuming",
-     "record each job's progress in PATH after every batch"},
-    {"resume", OPT_RESUME, NULL, NULL,
-     "continue the load recorded in --checkpoint PATH"},
-    {"rejects", OPT_REJECTS, "PATH", "Rejected rows",
-     "write each rejected row, with file, line, reason"},
-    {"max-errors", OPT_MAX_ERRORS, "N", NULL,
-     "stop a job past N rejected rows (default: never)"},
-    {"report-json", OPT_REPORT_JSON, "PATH", "Output",
-     "write the report as JSON to PATH"},
-    {"progress", OPT_PROGRESS, "WHEN", NULL,
-     "progress on stderr: auto, always, never, plain"},
+     "worker threads (default: CPUs, at most one per job)",
+     .show = CLI_SHOW_COMMON, ARG_SIZE(workers, 1, 1024)},
+    {"batch-size", 0, "N", NULL, "documents per insert batch (default 1000)",
+     ARG_SIZE(batch_size, 1, 100000)},
+    {"batch-bytes", 0, "N", NULL, "bytes per insert batch (default 8388608)",
+     ARG_SIZE(batch_bytes, 1, 48000000)},
+    {"split", 0, "auto|N", NULL,
+     "cut each file into N byte ranges loaded in parallel",
+     .show = CLI_SHOW_COMMON, ARG_HANDLER(cli__on_split)},
+    {"part", 0, "I/N", NULL,
+     "load part I of N of each file (for several processes)",
+     ARG_HANDLER(cli__on_part)},
+    {"max-rate", 0, "ROWS", NULL,
+     "at most ROWS rows a second across all workers",
+     ARG_U64(max_rate, 1, UINT32_MAX)},
+    {"retries", 0, "N", NULL,
+     "retries of a batch after a transient error (default 5)",
+     ARG_UNSIGNED(retries, 0, 100)},
+    {"retry-max-wait", 0, "SECONDS", NULL,
+     "longest wait between retries (default 10)",
+     ARG_HANDLER(cli__on_retry_max_wait)},
+    {"type", 0, "TYPE", "Input",
+     "csv, tsv or json (default: by the file's extension)",
+     ARG_HANDLER(cli__on_type)},
+    {"delimiter", 0, "C", NULL,
+     "field separator: , ; | tab or any byte (default ,)",
+     ARG_BYTE(dialect.delimiter)},
+    {"tsv", 0, NULL, NULL, "tab-separated: same as --delimiter tab",
+     ARG_HANDLER(cli__on_tsv)},
+    {"quote", 0, "C", NULL, "quote character (default \")",
+     ARG_BYTE(dialect.quote)},
+    {"trim", 0, NULL, NULL, "strip spaces around unquoted fields (else: data)",
+     ARG_BOOL(dialect.trim, true)},
+    {"skip-lines", 0, "N", NULL, "skip N physical lines before the header",
+     ARG_U64(dialect.skip_lines, 0, UINT32_MAX)},
+    {"comment", 0, "C", NULL, "skip lines that start with C",
+     ARG_HANDLER(cli__on_comment)},
+    {"header-line", 0, NULL, NULL, "the first record is the header (default)",
+     ARG_HANDLER(cli__on_header_line)},
+    {"fields", 0, "A,B,..", NULL, "field names for files without a header line",
+     ARG_HANDLER(cli__on_fields)},
+    {"field-file", 0, "FILE", NULL,
+     "field names, one per line, for files without a header",
+     ARG_HANDLER(cli__on_field_file)},
+    {"infer", 0, NULL, "Values",
+     "preview each file's columns and types; write nothing",
+     .show = CLI_SHOW_COMMON, ARG_BOOL(infer, true)},
+    {"sample-rows", 0, "N", NULL, "rows --infer reads per file (default 10000)",
+     ARG_U64(sample_rows, 1, UINT32_MAX)},
+    {"no-infer", 0, NULL, NULL,
+     "keep untyped values strings, exactly as in the file",
+     ARG_BOOL(doc.infer, false)},
+    {"types", 0, "LIST", NULL,
+     "column types: 'zip:string,born:date(2006-01-02)'",
+     .show = CLI_SHOW_COMMON, ARG_HANDLER(cli__on_types)},
+    {"columns-have-types", 0, NULL, NULL,
+     "header names may end in .TYPE(ARG), as in mongoimport",
+     ARG_BOOL(doc.columns_have_types, true)},
+    {"parse-grace", 0, "MODE", NULL,
+     "bad value: stop|skip-row|skip-field|as-string",
+     ARG_KEYWORD(doc.grace, docb_grace_t, cli__grace_words)},
+    {"id-from", 0, "HOW", NULL,
+     "_id: objectid (default), line, none, or columns A,B",
+     ARG_HANDLER(cli__on_id_from)},
+    {"ignore-blanks", 0, NULL, NULL,
+     "omit empty fields instead of storing \"\"",
+     ARG_BOOL(doc.ignore_blanks, true)},
+    {"checkpoint", 0, "PATH", "Resuming",
+     "record each job's progress in PATH after every batch",
+     .show = CLI_SHOW_COMMON, ARG_STRING(checkpoint)},
+    {"resume", 0, NULL, NULL, "continue the load recorded in --checkpoint PATH",
+     .show = CLI_SHOW_COMMON, ARG_BOOL(resume, true)},
+    {"rejects", 0, "PATH", "Rejected rows",
+     "write each rejected row, with file, line, reason",
+     .show = CLI_SHOW_COMMON, ARG_STRING(rejects)},
+    {"max-errors", 0, "N", NULL,
+     "stop a job past N rejected rows (default: never)",
+     ARG_U64(max_errors, 0, UINT64_MAX - 1)},
+    {"report-json", 0, "PATH", "Output", "write the report as JSON to PATH",
+     .show = CLI_SHOW_COMMON, ARG_STRING(report_json)},
+    {"progress", 0, "WHEN", NULL,
+     "progress on stderr: auto, always, never, plain",
+     ARG_KEYWORD(progress, cli_progress_t, cli__progress_words)},
     {"quiet", 'q', NULL, NULL,
-     "no report, no progress (errors still go to stderr)"},
-    {"help", 'h', NULL, NULL, "show the common options and exit"},
-    {"help-all", OPT_HELP_ALL, NULL, NULL, "show every option and exit"},
-    {"version", OPT_VERSION, NULL, NULL, "show the version and exit"},
-    {"help-markdown", OPT_HELP_MARKDOWN, NULL, NULL,
-     "print this option table as Markdown (for the README)"},
-    {"help-man", OPT_HELP_MAN, NULL, NULL,
-     "print the manual page (troff) (for the build)"},
+     "no report, no progress (errors still go to stderr)",
+     .show = CLI_SHOW_COMMON, ARG_BOOL(quiet, true)},
+    {"help", 'h', NULL, NULL, "show the common options and exit",
+     .show = CLI_SHOW_COMMON, ARG_PRINT(cli__print_help_common)},
+    {"help-all", 0, NULL, NULL, "show every option and exit",
+     .show = CLI_SHOW_COMMON, ARG_PRINT(cli__print_help_all)},
+    {"version", 0, NULL, NULL, "show the version and exit",
+     ARG_PRINT(cli__print_version)},
+    {"help-markdown", 0, NULL, NULL,
+     "print this option table as Markdown (for the README)",
+     .show = CLI_SHOW_NEVER, ARG_PRINT(cli__print_markdown)},
+    {"help-man", 0, NULL, NULL, "print the manual page (troff) (for the build)",
+     .show = CLI_SHOW_NEVER, ARG_PRINT(cli__print_man)},
 };
+
+#undef ARG_BOOL
+#undef ARG_ENUM
+#undef ARG_SIZE
+#undef ARG_U64
+#undef ARG_UNSIGNED
+#undef ARG_STRING
+#undef ARG_BYTE
+#undef ARG_KEYWORD
+#undef ARG_HANDLER
+#undef ARG_PRINT
 
 #define CLI_N_OPTIONS (sizeof cli__options / sizeof cli__options[0])
 
-/* The options the short --help shows: what most loads need. --help-all
- * and the manual page show every option. */
-static const char *const cli__common[] = {
-    "uri",         "db",    "drop",  "dry-run",  "compare",    "workers",
-    "split",       "types", "infer", "rejects",  "checkpoint", "resume",
-    "report-json", "quiet", "help",  "help-all",
-};
+const size_t cli__n_options = CLI_N_OPTIONS;
 
-static bool cli__is_common(const char *name)
-{
-  for (size_t i = 0; i < sizeof cli__common / sizeof cli__common[0]; i++)
-    if (strcmp(cli__common[i], name) == 0)
-      return true;
-  return false;
-}
-
-/* Prints the help: every option with all, else the common ones (under the
- * same group headings). */
-static void cli__help(FILE *out, bool all)
-{
-  fprintf(out, "Usage: loader [OPTIONS] FILE...\nLoad CSV or JSON files into "
-               "MongoDB (or SQLite, MySQL), one job per file,\nin parallel. "
-               "FILE: path.csv (the collection is its base name), "
-               "name=path.csv,\na directory, or name=- (standard input).\n");
-  const char *group = NULL;
-  bool printed_group = false;
-  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
-    const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
-      continue;
-    if (o->group) {
-      group = o->group;
-      printed_group = false;
-    }
-    if (!all && !cli__is_common(o->name))
-      continue;
-    if (!printed_group) {
-      fprintf(out, "\n%s:\n", group);
-      printed_group = true;
-    }
-    char left[64];
-    if (o->letter < 256)
-      snprintf(left, sizeof left, "-%c, --%s%s%s", o->letter, o->name,
-               o->arg ? " " : "", o->arg ? o->arg : "");
-    else
-      snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
-               o->arg ? o->arg : "");
-    fprintf(out, "  %-22s %s\n", left, o->help);
-  }
-  fprintf(out,
-          "\nExamples:\n  loader --parallel customers.csv products.csv\n  "
-          "loader --uri mongodb://db.example/shop --drop --compare data/\n  "
-          "zcat big.csv.gz | loader big=- --rejects bad.csv\n\nExit codes: 0 "
-          "all loaded, 1 rows rejected or jobs failed, 2 usage error,\n  3 "
-          "cannot connect, 130 interrupted.%s\n",
-          all ? "" : "  More: --help-all, man loader");
-}
-
-void cli_print_help(FILE *out, bool all)
-{
-  cli__help(out, all);
-}
-
-/* Prints the option table as the Markdown table the README holds between
- * its "options" markers (a test checks the two agree). */
-static void cli__print_markdown(FILE *out)
-{
-  fprintf(out, "| option | meaning |\n| --- | --- |\n");
-  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
-    const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
-      continue;
-    fprintf(out, "| ");
-    if (o->letter < 256)
-      fprintf(out, "`-%c`, ", o->letter);
-    fprintf(out, "`--%s%s%s` | ", o->name, o->arg ? " " : "",
-            o->arg ? o->arg : "");
-    for (const char *p = o->help; *p; p++) {
-      if (*p == '|')
-        fputc('\\', out); /* a table cell may not hold a bare '|' */
-      fputc(*p, out);
-    }
-    fprintf(out, " |\n");
-  }
-}
-
-/* Writes s with troff's special characters escaped. */
-static void cli__troff(FILE *out, const char *s)
-{
-  for (; *s; s++) {
-    if (*s == '\\')
-      fputs("\\e", out);
-    else if (*s == '-')
-      fputs("\\-", out);
-    else
-      fputc(*s, out);
-  }
-}
-
-/* Prints the manual page, loader(1), from the option table. */
-static void cli__print_man(FILE *out)
-{
-  fprintf(out,
-          ".TH LOADER 1 \"\" \"loader %s\" \"User Commands\"\n.SH NAME\nloader "
-          "\\- load CSV files into MongoDB, SQLite or MySQL, in parallel\n.SH "
-          "SYNOPSIS\n.B loader\n[\\fIOPTIONS\\fR] \\fIFILE\\fR...\n.SH "
-          "DESCRIPTION\nLoads every row of each FILE as a document into the "
-          "collection named after the file (or \\fIname\\fR=\\fIpath\\fR), one "
-          "job per file on a pool of worker threads, and reports per job the "
-          "rows processed, the collection's count before and after, and the "
-          "time taken. A directory loads its .csv, .tsv and .gz files; "
-          "\\fIname\\fR=\\- reads standard input.\n",
-          LOADER_VERSION);
-  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
-    const cli_option_t *o = &cli__options[i];
-    if (o->letter == OPT_HELP_MARKDOWN || o->letter == OPT_HELP_MAN)
-      continue;
-    if (o->group) {
-      fputs(".SH ", out);
-      for (const char *g = o->group; *g; g++)
-        fputc(*g >= 'a' && *g <= 'z' ? *g - 32 : *g, out);
-      fputs("\n", out);
-    }
-    fputs(".TP\n", out);
-    if (o->letter < 256)
-      fprintf(out, "\\fB\\-%c\\fR, ", o->letter);
-    fputs("\\fB\\-\\-", out);
-    cli__troff(out, o->name);
-    fputs("\\fR", out);
-    if (o->arg) {
-      fputs(" \\fI", out);
-      cli__troff(out, o->arg);
-      fputs("\\fR", out);
-    }
-    fputs("\n", out);
-    cli__troff(out, o->help);
-    fputs("\n", out);
-  }
-  fputs(".SH EXIT STATUS\n.TP\n0\nevery row loaded\n.TP\n1\nfinished, but some "
-        "rows were rejected or some jobs failed\n.TP\n2\nusage error (bad "
-        "option, missing file); nothing written\n.TP\n3\ncannot connect to or "
-        "authenticate with the server\n.TP\n130\ninterrupted "
-        "(SIGINT/SIGTERM)\n.SH ENVIRONMENT\n.TP\nMONGODB_URI\nthe target when "
-        "\\-\\-uri is not given\n.SH EXAMPLES\n.nf\nloader \\-\\-parallel "
-        "customers.csv products.csv\nloader \\-\\-compare \\-\\-drop "
-        "data/\nzcat big.csv.gz | loader big=\\-\nloader \\-\\-checkpoint "
-        "cp.json \\-\\-rejects bad.csv big.csv   # then, after a crash: the "
-        "same with \\-\\-resume\n.fi\n",
-        out);
-}
-
-static void cli__print_version(void)
-{
-  printf("loader %s (libmongoc %s, libbson %s; targets: %s)\n", LOADER_VERSION,
-         MONGOC_VERSION_S, BSON_VERSION_S, sink_schemes());
-}
-
-/* Parses a whole-number option value from min to max. */
-static bool cli__number(const char *name, const char *text, uint64_t min,
-                        uint64_t max, uint64_t *out, bson_error_t *error)
-{
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (errno || end == text || *end || v < min || v > max || text[0] == '-' ||
-      text[0] == '+' || text[0] == ' ') {
-    bson_set_error(
-        error, LOADER_ERROR_USAGE, 0,
-        "--%s: expected a whole number from %llu to %llu, got \"%s\"", name,
-        (unsigned long long)min, (unsigned long long)max, text);
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-/* Parses a positive size option value no larger than max. */
-static bool cli__size(const char *name, const char *text, size_t max,
-                      size_t *out, bson_error_t *error)
-{
-  uint64_t v;
-  if (!cli__number(name, text, 1, max, &v, error))
-    return false;
-  *out = (size_t)v;
-  return true;
-}
-
-/* Parses a one-byte option value: the byte itself, "tab" or "\t". */
-static bool cli__byte(const char *name, const char *text, unsigned char *out,
-                      bson_error_t *error)
-{
-  if (strcmp(text, "tab") == 0 || strcmp(text, "\\t") == 0)
-    *out = '\t';
-  else if (strlen(text) == 1 && text[0] != '\n' && text[0] != '\r')
-    *out = (unsigned char)text[0];
-  else {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--%s: expected one character (or \"tab\"), got \"%s\"",
-                   name, text);
-    return false;
-  }
-  return true;
-}
-
-/* Appends a field name given on the command line or in a field file. */
-static bool cli__add_field(options_t *opts, const char *name, size_t len,
-                           bson_error_t *error)
-{
-  char **f = realloc(opts->fields, (opts->n_fields + 1) * sizeof *f);
-  char *copy = f ? strndup(name, len) : NULL;
-  if (f)
-    opts->fields = f;
-  if (!copy) {
-    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-    return false;
-  }
-  opts->fields[opts->n_fields++] = copy;
-  return true;
-}
-
-/* --fields a,b,c */
-static bool cli__fields(options_t *opts, const char *list, bson_error_t *error)
-{
-  for (const char *p = list;;) {
-    size_t len = strcspn(p, ",");
-    if (!cli__add_field(opts, p, len, error))
-      return false;
-    if (!p[len])
-      return true;
-    p += len + 1;
-  }
-}
-
-/* --field-file F: one name per line; empty lines are skipped. */
-static bool cli__field_file(options_t *opts, const char *path,
-                            bson_error_t *error)
-{
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno,
-                   "--field-file: %s: %s", path, strerror(errno));
-    return false;
-  }
-  char line[4096];
-  bool ok = true;
-  while (ok && fgets(line, sizeof line, f)) {
-    size_t len = strcspn(line, "\r\n");
-    if (len > 0)
-      ok = cli__add_field(opts, line, len, error);
-  }
-  fclose(f);
-  return ok;
-}
-
-static bool cli__replace(char **slot, const char *value, bson_error_t *error)
-{
-  char *copy = strdup(value);
-  if (!copy) {
-    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-    return false;
-  }
-  free(*slot);
-  *slot = copy;
-  return true;
-}
-
-/* Appends one input. */
-static bool cli__push_input(options_t *opts, char *collection, char *path,
-                            bson_error_t *error)
-{
-  input_t *inputs =
-      realloc(opts->inputs, (opts->n_inputs + 1) * sizeof *inputs);
-  if (!inputs || !collection || !path) {
-    free(collection);
-    free(path);
-    if (inputs)
-      opts->inputs = inputs;
-    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-    return false;
-  }
-  opts->inputs = inputs;
-  inputs[opts->n_inputs++] = (input_t){collection, path};
-  if (!*collection || !*path || strchr(collection, '$') ||
-      strlen(collection) > 200) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "%s: cannot name a collection \"%s\" (give name=path with a "
-                   "name of 1-200 characters, no '$')",
-                   path, collection);
-    return false;
-  }
-  return true;
-}
-
-/* Returns true for the files a directory argument loads. */
-static bool cli__loadable_name(const char *name)
-{
-  static const char *const ext[] = {
-      ".csv",    ".tsv",   ".csv.gz",  ".tsv.gz",    ".json",
-      ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz"};
-  size_t len = strlen(name);
-  if (name[0] == '.')
-    return false;
-  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-    size_t e = strlen(ext[i]);
-    if (len > e && strcmp(name + len - e, ext[i]) == 0)
-      return true;
-  }
-  return false;
-}
-
-static int cli__cmp_str(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Adds the paths a FILE argument stands for, in sorted order: a directory's
- * CSV/TSV files (also gzipped), or the matches of a glob the shell left
- * alone; collection, when given, names the collection of all of them. */
-static bool cli__add_expanded(options_t *opts, const char *collection,
-                              const char *arg, bson_error_t *error)
-{
-  char **paths = NULL;
-  size_t n = 0;
-  struct stat st;
-  glob_t g = {0};
-  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-    DIR *dir = opendir(arg);
-    if (!dir) {
-      bson_set_error(error, LOADER_ERROR_USAGE, (uint32_t)errno, "%s: %s", arg,
-                     strerror(errno));
-      return false;
-    }
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-      if (!cli__loadable_name(e->d_name))
-        continue;
-      char **grown = realloc(paths, (n + 1) * sizeof *paths);
-      size_t len = strlen(arg) + strlen(e->d_name) + 2;
-      char *p = grown ? malloc(len) : NULL;
-      if (grown)
-        paths = grown;
-      if (!p)
-        break;
-      snprintf(p, len, "%s/%s", arg, e->d_name);
-      paths[n++] = p;
-    }
-    closedir(dir);
-    if (n == 0) {
-      bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                     "%s: a directory with no .csv, .tsv or .json files", arg);
-      free(paths);
-      return false;
-    }
-    qsort(paths, n, sizeof *paths, cli__cmp_str);
-  } else if (strpbrk(arg, "*?[") && stat(arg, &st) != 0) {
-    if (glob(arg, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
-      bson_set_error(error, LOADER_ERROR_USAGE, 0, "%s: no file matches", arg);
-      globfree(&g);
-      return false;
-    }
-  } else {
-    return cli__push_input(
-        opts, collection ? strdup(collection) : util_collection_from_path(arg),
-        strdup(arg), error);
-  }
-  bool ok = true;
-  size_t count = paths ? n : g.gl_pathc;
-  for (size_t i = 0; i < count && ok; i++) {
-    const char *p = paths ? paths[i] : g.gl_pathv[i];
-    ok = cli__push_input(
-        opts, collection ? strdup(collection) : util_collection_from_path(p),
-        strdup(p), error);
-  }
-  for (size_t i = 0; i < n; i++)
-    free(paths[i]);
-  free(paths);
-  globfree(&g);
-  return ok;
-}
-
-/* Adds a FILE argument: "path", "name=path", a directory, a glob, or
- * "name=-" for standard input. */
-static bool cli__add_input(options_t *opts, const char *arg,
-                           bson_error_t *error)
-{
-  const char *eq = strchr(arg, '=');
-  const char *slash = strchr(arg, '/');
-  if (eq && (!slash || eq < slash)) {
-    char *name = strndup(arg, (size_t)(eq - arg));
-    if (!name) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      return false;
-    }
-    bool ok = strcmp(eq + 1, "-") == 0
-                  ? cli__push_input(opts, strdup(name), strdup("-"), error)
-                  : cli__add_expanded(opts, name, eq + 1, error);
-    free(name);
-    return ok;
-  }
-  if (strcmp(arg, "-") == 0) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "standard input needs a collection name: name=-");
-    return false;
-  }
-  return cli__add_expanded(opts, NULL, arg, error);
-}
-
-cli_status_t cli_parse(int argc, char **argv, options_t *opts,
-                       bson_error_t *error)
+/* Sets the defaults of everything the command line can change. */
+static void cli__defaults(options_t *opts)
 {
   memset(opts, 0, sizeof *opts);
   opts->mode = CLI_MODE_PARALLEL;
@@ -592,21 +369,24 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   opts->sample_rows = 10000;
   csvr_dialect_default(&opts->dialect);
   docb_options_default(&opts->doc);
-  bool header_line = false;
-  bool id_given = false;
   opts->retries = 5;
   opts->retry_max_wait_ms = 10000;
+}
 
-  struct option longopts[CLI_N_OPTIONS + 1];
-  char shortopts[2 * CLI_N_OPTIONS + 3];
+/* Fills getopt_long()'s tables from the option table: longopts has
+ * CLI_N_OPTIONS + 1 entries, shortopts room for 2 * CLI_N_OPTIONS + 3
+ * characters. */
+static void cli__getopt_tables(struct option *longopts, char *shortopts)
+{
   size_t ns = 0;
-  shortopts[ns++] = '+'; /* stop at each file: taken in turn below */
+  shortopts[ns++] = '+'; /* stop at each file: taken in turn by the caller */
   shortopts[ns++] = ':'; /* report a missing argument as ':' */
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
-    longopts[i] = (struct option){
-        o->name, o->arg ? required_argument : no_argument, NULL, o->letter};
-    if (o->letter < 256) {
+    longopts[i] =
+        (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
+                        o->letter ? o->letter : CLI_LONG_ONLY + (int)i};
+    if (o->letter) {
       shortopts[ns++] = (char)o->letter;
       if (o->arg)
         shortopts[ns++] = ':';
@@ -614,392 +394,95 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   }
   longopts[CLI_N_OPTIONS] = (struct option){0};
   shortopts[ns] = '\0';
+}
+
+/* Returns the option getopt_long() returned c for, or NULL for '?' (an
+ * unknown or ambiguous option) and ':' (a missing argument). */
+static const cli_option_t *cli__option_for(int c)
+{
+  if (c >= CLI_LONG_ONLY && (size_t)(c - CLI_LONG_ONLY) < CLI_N_OPTIONS)
+    return &cli__options[c - CLI_LONG_ONLY];
+  for (size_t i = 0; i < CLI_N_OPTIONS; i++)
+    if (cli__options[i].letter == c)
+      return &cli__options[i];
+  return NULL;
+}
+
+/* Fills error for what getopt_long() refused: c is ':' for a missing
+ * argument, else the option is unknown or ambiguous. */
+static bool cli__refuse_option(int c, char **argv, bson_error_t *error)
+{
+  if (c == ':')
+    return CLI_REFUSE(error, "%s: needs an argument", argv[optind - 1]);
+  /* Inside a cluster ("-xq") argv[optind - 1] is not the option. */
+  if (optopt > 0 && optopt < 256)
+    return CLI_REFUSE(error, "unknown option -%c (see --help)", optopt);
+  return CLI_REFUSE(error, "unknown option %s (see --help)", argv[optind - 1]);
+}
+
+/* Takes the FILE arguments getopt_long() stopped at (its return was -1 and
+ * prev the optind before that call): after "--" every argument left, else
+ * the one at optind. Sets *done when argv is used up. */
+static bool cli__take_files(options_t *opts, int argc, char **argv, int prev,
+                            bool *done, bson_error_t *error)
+{
+  if (optind > prev && strcmp(argv[optind - 1], "--") == 0) {
+    for (int i = optind; i < argc; i++)
+      if (!cli__add_input(opts, argv[i], error))
+        return false;
+    *done = true;
+    return true;
+  }
+  if (optind >= argc) {
+    *done = true;
+    return true;
+  }
+  return cli__add_input(opts, argv[optind++], error);
+}
+
+cli_status_t cli_parse(int argc, char **argv, options_t *opts,
+                       bson_error_t *error)
+{
+  cli_state_t st = {.opts = opts};
+  cli__defaults(opts);
+  struct option longopts[CLI_N_OPTIONS + 1];
+  char shortopts[2 * CLI_N_OPTIONS + 3];
+  cli__getopt_tables(longopts, shortopts);
 
   /* Options may follow files: parse, take the next non-option as a file,
    * resume; "--" ends options. */
   optind = 0; /* glibc: a full reset, also of a half-parsed "-xq" */
   opterr = 0;
-  for (;;) {
+  for (bool done = false; !done;) {
     int prev = optind;
     int c = getopt_long(argc, argv, shortopts, longopts, NULL);
     if (c == -1) {
-      if (optind > prev && strcmp(argv[optind - 1], "--") == 0) {
-        for (int i = optind; i < argc; i++)
-          if (!cli__add_input(opts, argv[i], error))
-            return CLI_USAGE;
-        break;
-      }
-      if (optind >= argc)
-        break;
-      if (!cli__add_input(opts, argv[optind], error))
+      if (!cli__take_files(opts, argc, argv, prev, &done, error))
         return CLI_USAGE;
-      optind++;
       continue;
     }
-    switch (c) {
-    case OPT_URI:
-      if (!cli__replace(&opts->uri, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_DB:
-      if (!cli__replace(&opts->db, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_LINEAR:
-      opts->mode = CLI_MODE_LINEAR;
-      break;
-    case OPT_PARALLEL:
-      opts->mode = CLI_MODE_PARALLEL;
-      break;
-    case OPT_COMPARE:
-      opts->mode = CLI_MODE_COMPARE;
-      break;
-    case 'j':
-      if (!cli__size("workers", optarg, 1024, &opts->workers, error))
-        return CLI_USAGE;
-      break;
-    case OPT_BATCH_SIZE:
-      if (!cli__size("batch-size", optarg, 100000, &opts->batch_size, error))
-        return CLI_USAGE;
-      break;
-    case OPT_BATCH_BYTES:
-      if (!cli__size("batch-bytes", optarg, 48000000, &opts->batch_bytes,
-                     error))
-        return CLI_USAGE;
-      break;
-    case OPT_DROP:
-      opts->drop = true;
-      break;
-    case OPT_DRY_RUN:
-      opts->dry_run = true;
-      break;
-    case OPT_REPORT_JSON:
-      if (!cli__replace(&opts->report_json, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_NO_INFER:
-      opts->doc.infer = false;
-      break;
-    case OPT_TYPES:
-      if (!docb_types_check(optarg, error) ||
-          !cli__replace(&opts->types, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_COLUMNS_HAVE_TYPES:
-      opts->doc.columns_have_types = true;
-      break;
-    case OPT_PARSE_GRACE: {
-      static const char *const modes[] = {"stop", "skip-row", "skip-field",
-                                          "as-string"};
-      size_t m;
-      for (m = 0; m < 4 && strcmp(optarg, modes[m]) != 0; m++)
-        ;
-      if (m == 4) {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--parse-grace: expected stop, skip-row, skip-field or "
-                       "as-string, got \"%s\"",
-                       optarg);
-        return CLI_USAGE;
-      }
-      opts->doc.grace = (docb_grace_t)m;
-      break;
-    }
-    case OPT_DELIMITER:
-      if (!cli__byte("delimiter", optarg, &opts->dialect.delimiter, error))
-        return CLI_USAGE;
-      break;
-    case OPT_TSV:
-      opts->dialect.delimiter = '\t';
-      break;
-    case OPT_QUOTE:
-      if (!cli__byte("quote", optarg, &opts->dialect.quote, error))
-        return CLI_USAGE;
-      break;
-    case OPT_TRIM:
-      opts->dialect.trim = true;
-      break;
-    case OPT_SKIP_LINES:
-      if (!cli__number("skip-lines", optarg, 0, UINT32_MAX,
-                       &opts->dialect.skip_lines, error))
-        return CLI_USAGE;
-      break;
-    case OPT_COMMENT: {
-      unsigned char comment;
-      if (!cli__byte("comment", optarg, &comment, error))
-        return CLI_USAGE;
-      opts->dialect.comment = comment;
-      break;
-    }
-    case OPT_HEADER_LINE:
-      header_line = true;
-      break;
-    case OPT_FIELDS:
-      if (!cli__fields(opts, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_FIELD_FILE:
-      if (!cli__field_file(opts, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_REJECTS:
-      if (!cli__replace(&opts->rejects, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_RETRIES: {
-      uint64_t v;
-      if (!cli__number("retries", optarg, 0, 100, &v, error))
-        return CLI_USAGE;
-      opts->retries = (unsigned)v;
-      break;
-    }
-    case OPT_RETRY_MAX_WAIT: {
-      uint64_t v;
-      if (!cli__number("retry-max-wait", optarg, 0, 3600, &v, error))
-        return CLI_USAGE;
-      opts->retry_max_wait_ms = (unsigned)v * 1000u;
-      break;
-    }
-    case OPT_MODE:
-      if (strcmp(optarg, "insert") == 0)
-        opts->mode_write = SINK_MODE_INSERT;
-      else if (strcmp(optarg, "upsert") == 0)
-        opts->mode_write = SINK_MODE_UPSERT;
-      else if (strcmp(optarg, "merge") == 0)
-        opts->mode_write = SINK_MODE_MERGE;
-      else {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--mode: expected insert, upsert or merge, got \"%s\"",
-                       optarg);
-        return CLI_USAGE;
-      }
-      break;
-    case OPT_UPSERT_FIELDS:
-      for (const char *p = optarg;;) {
-        size_t len = strcspn(p, ",");
-        char **f = realloc(opts->upsert_fields,
-                           (opts->n_upsert_fields + 1) * sizeof *f);
-        if (!f)
-          return CLI_USAGE;
-        opts->upsert_fields = f;
-        if (len == 0 || !(f[opts->n_upsert_fields] = strndup(p, len))) {
-          bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                         "--upsert-fields: empty field name in \"%s\"", optarg);
-          return CLI_USAGE;
-        }
-        opts->n_upsert_fields++;
-        if (!p[len])
-          break;
-        p += len + 1;
-      }
-      break;
-    case OPT_ID_FROM:
-      if (strcmp(optarg, "objectid") == 0) {
-        opts->doc.id_from = DOCB_ID_OBJECTID;
-      } else if (strcmp(optarg, "line") == 0) {
-        opts->doc.id_from = DOCB_ID_LINE;
-      } else if (strcmp(optarg, "none") == 0) {
-        opts->doc.add_id = false;
-      } else if (!*optarg || strstr(optarg, ",,") || optarg[0] == ',') {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--id-from: expected objectid, line, none or column "
-                       "names, got \"%s\"",
-                       optarg);
-        return CLI_USAGE;
-      } else {
-        opts->doc.id_from = DOCB_ID_FIELDS;
-        if (!cli__replace(&opts->id_fields, optarg, error))
-          return CLI_USAGE;
-      }
-      id_given = true;
-      break;
-    case OPT_SPLIT:
-      if (strcmp(optarg, "auto") == 0) {
-        opts->split_auto = true;
-      } else {
-        uint64_t v;
-        if (!cli__number("split", optarg, 1, 1024, &v, error))
-          return CLI_USAGE;
-        opts->split = (unsigned)v;
-      }
-      break;
-    case OPT_PART: {
-      unsigned i, n;
-      char end;
-      if (sscanf(optarg, "%u/%u%c", &i, &n, &end) != 2 || n == 0 || i == 0 ||
-          i > n || n > 1024) {
-        bson_set_error(
-            error, LOADER_ERROR_USAGE, 0,
-            "--part: expected I/N with 1 <= I <= N <= 1024, got \"%s\"",
-            optarg);
-        return CLI_USAGE;
-      }
-      opts->part = i;
-      opts->part_of = n;
-      break;
-    }
-    case OPT_TYPE:
-      if (strcmp(optarg, "csv") == 0)
-        opts->input_type = 1;
-      else if (strcmp(optarg, "tsv") == 0) {
-        opts->input_type = 2;
-        opts->dialect.delimiter = '\t';
-      } else if (strcmp(optarg, "json") == 0)
-        opts->input_type = 3;
-      else {
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "--type: expected csv, tsv or json, got \"%s\"", optarg);
-        return CLI_USAGE;
-      }
-      break;
-    case OPT_INFER:
-      opts->infer = true;
-      break;
-    case OPT_SAMPLE_ROWS:
-      if (!cli__number("sample-rows", optarg, 1, UINT32_MAX, &opts->sample_rows,
-                       error))
-        return CLI_USAGE;
-      break;
-    case OPT_PROGRESS: {
-      static const char *const whens[] = {"auto", "always", "never", "plain"};
-      int w;
-      for (w = 0; w < 4 && strcmp(optarg, whens[w]) != 0; w++)
-        ;
-      if (w == 4) {
-        bson_set_error(
-            error, LOADER_ERROR_USAGE, 0,
-            "--progress: expected auto, always, never or plain, got \"%s\"",
-            optarg);
-        return CLI_USAGE;
-      }
-      opts->progress = w;
-      break;
-    }
-    case OPT_MAX_RATE:
-      if (!cli__number("max-rate", optarg, 1, UINT32_MAX, &opts->max_rate,
-                       error))
-        return CLI_USAGE;
-      break;
-    case OPT_CHECKPOINT:
-      if (!cli__replace(&opts->checkpoint, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_RESUME:
-      opts->resume = true;
-      break;
-    case OPT_PASSWORD_FILE:
-      if (!cli__replace(&opts->password_file, optarg, error))
-        return CLI_USAGE;
-      break;
-    case OPT_MAX_ERRORS:
-      if (!cli__number("max-errors", optarg, 0, UINT64_MAX - 1,
-                       &opts->max_errors, error))
-        return CLI_USAGE;
-      break;
-    case OPT_IGNORE_BLANKS:
-      opts->doc.ignore_blanks = true;
-      break;
-    case 'q':
-      opts->quiet = true;
-      break;
-    case 'h':
-      cli_print_help(stdout, false);
-      return CLI_EXIT;
-    case OPT_HELP_ALL:
-      cli_print_help(stdout, true);
-      return CLI_EXIT;
-    case OPT_VERSION:
-      cli__print_version();
-      return CLI_EXIT;
-    case OPT_HELP_MARKDOWN:
-      cli__print_markdown(stdout);
-      return CLI_EXIT;
-    case OPT_HELP_MAN:
-      cli__print_man(stdout);
-      return CLI_EXIT;
-    case ':':
-      bson_set_error(error, LOADER_ERROR_USAGE, 0, "%s: needs an argument",
-                     argv[optind - 1]);
-      return CLI_USAGE;
-    default:
-      /* Inside a cluster ("-xq") argv[optind - 1] is not the option. */
-      if (optopt > 0 && optopt < 256)
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "unknown option -%c (see --help)", optopt);
-      else
-        bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                       "unknown option %s (see --help)", argv[optind - 1]);
+    const cli_option_t *o = cli__option_for(c);
+    if (!o) {
+      cli__refuse_option(c, argv, error);
       return CLI_USAGE;
     }
+    if (o->kind == CLI_ARG_PRINT) {
+      o->print(stdout);
+      return CLI_EXIT;
+    }
+    if (!(o->kind == CLI_ARG_HANDLER ? o->handler(&st, optarg, error)
+                                     : cli__store(opts, o, optarg, error)))
+      return CLI_USAGE;
   }
 
-  if (header_line && opts->n_fields) {
-    bson_set_error(
-        error, LOADER_ERROR_USAGE, 0,
-        "--header-line and --fields/--field-file exclude each other");
-    return CLI_USAGE;
-  }
-  if (opts->dialect.quote == opts->dialect.delimiter) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "the quote and the delimiter must differ");
-    return CLI_USAGE;
-  }
-  if (opts->resume && !opts->checkpoint) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--resume needs --checkpoint PATH");
-    return CLI_USAGE;
-  }
-  if (opts->resume && (opts->drop || opts->mode == CLI_MODE_COMPARE)) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--resume cannot be combined with --drop or --compare");
-    return CLI_USAGE;
-  }
-  if (opts->checkpoint && opts->mode == CLI_MODE_COMPARE) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--checkpoint cannot be combined with --compare");
-    return CLI_USAGE;
-  }
-  size_t stdin_inputs = 0;
-  for (size_t i = 0; i < opts->n_inputs; i++)
-    stdin_inputs += strcmp(opts->inputs[i].path, "-") == 0;
-  if (stdin_inputs > 1 ||
-      (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE))) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "standard input can be read once: one name=- input, and no "
-                   "--checkpoint or --compare with it");
-    return CLI_USAGE;
-  }
-  /* Resumable loads need ids that are the same in every run, so that a
-   * batch written again after a crash cannot double. */
-  if (opts->checkpoint && !id_given)
-    opts->doc.id_from = DOCB_ID_LINE;
-  opts->doc.types = opts->types;
-  opts->doc.id_fields = opts->id_fields;
-  /* Upserts replace or update by the upsert fields: a new ObjectId would
-   * clash with the _id of the document they match. */
-  if (opts->mode_write != SINK_MODE_INSERT && !id_given)
-    opts->doc.add_id = false;
-  if (opts->n_inputs == 0) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0, "no input files (see --help)");
-    return CLI_USAGE;
-  }
   if (!opts->uri) {
     const char *env = getenv("MONGODB_URI");
     if (!cli__replace(&opts->uri, env && *env ? env : CLI_DEFAULT_URI, error))
       return CLI_USAGE;
   }
-  /* A MongoDB insert that may write a batch twice (a retry, a resume after
-   * a crash) relies on the same _id coming back as a duplicate: ids made
-   * anew on every attempt would double the rows instead. */
-  if (opts->checkpoint && id_given && opts->mode_write == SINK_MODE_INSERT &&
-      (!opts->doc.add_id || opts->doc.id_from == DOCB_ID_OBJECTID) &&
-      strncmp(opts->uri, "mongodb", 7) == 0) {
-    bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                   "--checkpoint needs ids that are the same in every run: "
-                   "--id-from line (the default with --checkpoint) or key "
-                   "columns, not --id-from %s",
-                   opts->doc.add_id ? "objectid" : "none");
+  if (!cli__check_rules(&st, error))
     return CLI_USAGE;
-  }
+  cli__imply(&st);
   return CLI_RUN;
 }
 

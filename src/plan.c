@@ -88,8 +88,9 @@ bool plan_build(const options_t *opts, plan_t *plan, bson_error_t *error)
     struct stat st;
     uint64_t size = stat(in->path, &st) == 0 ? (uint64_t)st.st_size : 0;
     size_t parts = opts->part_of ? opts->part_of : opts->split;
-    bool json = opts->input_type == 3 ||
-                (opts->input_type == 0 && jsonr_is_json_name(in->path));
+    bool json =
+        opts->input_type == CLI_INPUT_JSON ||
+        (opts->input_type == CLI_INPUT_BY_NAME && jsonr_is_json_name(in->path));
     if (strcmp(in->path, "-") == 0 || source_is_gzip(in->path) || json) {
       /* A stream cannot be cut into byte ranges: one job reads it. With
        * --part, part 1 takes it whole. */

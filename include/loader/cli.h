@@ -1,8 +1,9 @@
 /* cli: the command line, parsed into options_t.
  *
- * One option table holds each option's long name, short letter, argument and
- * help line; --help is printed from it and parsing walks it with
- * getopt_long(), so the two cannot drift. */
+ * One option table holds each option's long name, short letter, argument,
+ * help line and what it does (src/cli.c; its types in src/cli_impl.h);
+ * --help, the man page and the README's table are printed from it and
+ * parsing walks it with getopt_long(), so they cannot drift. */
 #ifndef LOADER_CLI_H
 #define LOADER_CLI_H
 
@@ -28,6 +29,23 @@ typedef enum cli_mode {
   CLI_MODE_LINEAR,   /* the jobs one after another on the main thread */
   CLI_MODE_COMPARE,  /* linear, then parallel, side by side */
 } cli_mode_t;
+
+/* When progress is drawn on stderr (--progress); never with --quiet. */
+typedef enum cli_progress {
+  CLI_PROGRESS_AUTO,   /* redrawn in place when stderr is a terminal
+                          (default) */
+  CLI_PROGRESS_ALWAYS, /* redrawn in place even when it is not */
+  CLI_PROGRESS_NEVER,  /* not drawn */
+  CLI_PROGRESS_PLAIN,  /* plain lines every few seconds, for logs */
+} cli_progress_t;
+
+/* What the input files hold (--type). */
+typedef enum cli_input_type {
+  CLI_INPUT_BY_NAME, /* each file's extension says (default) */
+  CLI_INPUT_CSV,     /* CSV, whatever the names */
+  CLI_INPUT_TSV,     /* CSV with tabs: --type tsv also sets the delimiter */
+  CLI_INPUT_JSON,    /* newline-delimited JSON or one JSON array */
+} cli_input_type_t;
 
 typedef struct options {
   char *uri;                  /* target URI (--uri, $MONGODB_URI, or default) */
@@ -63,13 +81,12 @@ typedef struct options {
   unsigned part;              /* --part i/n: the i (1-based), or 0 */
   unsigned part_of;           /* --part i/n: the n */
   uint64_t max_rate;          /* --max-rate rows a second, 0: unlimited */
-  int progress;               /* --progress: 0 auto, 1 always, 2 never,
-                                 3 plain */
+  cli_progress_t progress;    /* --progress */
   bool infer;                 /* --infer: preview types, write nothing */
-  int input_type;             /* --type: 0 by extension, 1 csv, 2 tsv, 3 json */
-  uint64_t sample_rows;       /* --sample-rows N for --infer */
-  input_t *inputs;            /* the FILE arguments, in order */
-  size_t n_inputs;            /* how many */
+  cli_input_type_t input_type; /* --type */
+  uint64_t sample_rows;        /* --sample-rows N for --infer */
+  input_t *inputs;             /* the FILE arguments, in order */
+  size_t n_inputs;             /* how many */
 } options_t;
 
 /* What cli_parse() decided. */

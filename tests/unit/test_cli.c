@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 
 #include "loader/cli.h"
 #include "loader/error.h"
+
+/* The option table itself, for test_option_table. */
+#include "../../src/cli_impl.h"
 
 /* Parses a copy of args (args[0] is the program name). */
 static cli_status_t parse_args(int argc, const char **args, options_t *opts,
@@ -463,6 +467,165 @@ static void test_help_text(void **state)
   free(text);
 }
 
+/* The option table is consistent: unique names and letters, an argument
+ * name exactly for the kinds that take an argument, a field inside
+ * options_t for every plain store, ranges that fit their fields, and what
+ * each kind needs. (The field's type is checked when the table compiles.) */
+static void test_option_table(void **state)
+{
+  (void)state;
+  assert_true(cli__n_options > 0);
+  assert_non_null(cli__options[0].group);
+  for (size_t i = 0; i < cli__n_options; i++) {
+    const cli_option_t *o = &cli__options[i];
+    assert_non_null(o->name);
+    assert_non_null(o->help);
+    for (size_t k = 0; k < i; k++) {
+      if (strcmp(o->name, cli__options[k].name) == 0)
+        fail_msg("--%s is in the table twice", o->name);
+      if (o->letter && o->letter == cli__options[k].letter)
+        fail_msg("-%c is in the table twice", o->letter);
+    }
+    bool stores = o->kind != CLI_ARG_HANDLER && o->kind != CLI_ARG_PRINT;
+    if (stores && o->field >= sizeof(options_t))
+      fail_msg("--%s: field offset %zu outside options_t", o->name, o->field);
+    switch (o->kind) {
+    case CLI_ARG_BOOL:
+    case CLI_ARG_ENUM:
+      if (o->arg)
+        fail_msg("--%s stores a constant but names an argument", o->name);
+      break;
+    case CLI_ARG_SIZE:
+    case CLI_ARG_U64:
+    case CLI_ARG_UNSIGNED:
+      if (!o->arg || o->min > o->max)
+        fail_msg("--%s: no argument name, or min > max", o->name);
+      if (o->kind == CLI_ARG_SIZE && o->max > SIZE_MAX)
+        fail_msg("--%s: max beyond size_t", o->name);
+      if (o->kind == CLI_ARG_UNSIGNED && o->max > UINT_MAX)
+        fail_msg("--%s: max beyond unsigned", o->name);
+      break;
+    case CLI_ARG_STRING:
+    case CLI_ARG_BYTE:
+      if (!o->arg)
+        fail_msg("--%s takes a value but names no argument", o->name);
+      break;
+    case CLI_ARG_KEYWORD:
+      if (!o->arg || !o->words || !o->words[0].word)
+        fail_msg("--%s: no argument name or no words", o->name);
+      break;
+    case CLI_ARG_HANDLER:
+      assert_non_null(o->handler);
+      break;
+    case CLI_ARG_PRINT:
+      if (o->arg || !o->print)
+        fail_msg("--%s prints: no argument, a printer", o->name);
+      break;
+    }
+  }
+}
+
+/* Each kind of option lands in its field: keywords as their enum values,
+ * numbers converted, the handlers' side effects. */
+static void test_typed_options(void **state)
+{
+  (void)state;
+  options_t o;
+  bson_error_t e;
+  assert_int_equal(
+      PARSE(&o, &e, "--progress", "plain", "--type", "tsv", "--parse-grace",
+            "as-string", "--mode", "merge", "--split", "4", "--part", "2/3",
+            "--retries", "0", "--retry-max-wait", "7", "--max-rate", "250",
+            "--skip-lines", "3", "--comment", "#", "--quote", "'",
+            "--sample-rows", "9", "--max-errors", "0", "--trim",
+            "--columns-have-types", "--infer", "--upsert-fields", "a,b",
+            "--upsert-fields", "c", "--fields", "x,,y", "--types", "n:int32",
+            "--id-from", "k1,k2", "--checkpoint", "cp.json", "--resume",
+            "--rejects", "bad.csv", "--password-file", "pw", "a.csv"),
+      CLI_RUN);
+  assert_int_equal(o.progress, CLI_PROGRESS_PLAIN);
+  assert_int_equal(o.input_type, CLI_INPUT_TSV);
+  assert_int_equal(o.dialect.delimiter, '\t');
+  assert_int_equal(o.doc.grace, DOCB_GRACE_AS_STRING);
+  assert_int_equal(o.mode_write, SINK_MODE_MERGE);
+  assert_int_equal(o.split, 4);
+  assert_false(o.split_auto);
+  assert_int_equal(o.part, 2);
+  assert_int_equal(o.part_of, 3);
+  assert_int_equal(o.retries, 0);
+  assert_int_equal(o.retry_max_wait_ms, 7000);
+  assert_int_equal(o.max_rate, 250);
+  assert_int_equal(o.dialect.skip_lines, 3);
+  assert_int_equal(o.dialect.comment, '#');
+  assert_int_equal(o.dialect.quote, '\'');
+  assert_int_equal(o.sample_rows, 9);
+  assert_int_equal(o.max_errors, 0);
+  assert_true(o.dialect.trim);
+  assert_true(o.doc.columns_have_types);
+  assert_true(o.infer);
+  assert_int_equal(o.n_upsert_fields, 3);
+  assert_string_equal(o.upsert_fields[2], "c");
+  assert_int_equal(o.n_fields, 3);
+  assert_string_equal(o.fields[1], "");
+  assert_string_equal(o.types, "n:int32");
+  assert_ptr_equal(o.doc.types, o.types);
+  assert_int_equal(o.doc.id_from, DOCB_ID_FIELDS);
+  assert_ptr_equal(o.doc.id_fields, o.id_fields);
+  assert_string_equal(o.id_fields, "k1,k2");
+  assert_true(o.doc.add_id); /* --id-from given: merge keeps it */
+  assert_string_equal(o.checkpoint, "cp.json");
+  assert_true(o.resume);
+  assert_string_equal(o.rejects, "bad.csv");
+  assert_string_equal(o.password_file, "pw");
+  cli_options_cleanup(&o);
+
+  /* The defaults of the keyword options, and the other words. */
+  assert_int_equal(PARSE(&o, &e, "a.csv"), CLI_RUN);
+  assert_int_equal(o.progress, CLI_PROGRESS_AUTO);
+  assert_int_equal(o.input_type, CLI_INPUT_BY_NAME);
+  assert_int_equal(o.doc.grace, DOCB_GRACE_SKIP_ROW);
+  assert_int_equal(o.mode_write, SINK_MODE_INSERT);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--progress", "never", "--type", "json",
+                         "--delimiter", "tab", "--type", "csv", "--split",
+                         "auto", "--mode", "upsert", "a.csv"),
+                   CLI_RUN);
+  assert_int_equal(o.progress, CLI_PROGRESS_NEVER);
+  assert_int_equal(o.input_type, CLI_INPUT_CSV);
+  assert_int_equal(o.dialect.delimiter, '\t');
+  assert_true(o.split_auto);
+  assert_int_equal(o.mode_write, SINK_MODE_UPSERT);
+  assert_false(o.doc.add_id); /* upserts without --id-from: no ObjectId */
+  cli_options_cleanup(&o);
+
+  /* A later --delimiter wins over --type tsv. */
+  assert_int_equal(PARSE(&o, &e, "--type", "tsv", "--delimiter", ";", "a.csv"),
+                   CLI_RUN);
+  assert_int_equal(o.dialect.delimiter, ';');
+  cli_options_cleanup(&o);
+}
+
+/* A wrong word is refused with the words the option accepts. */
+static void test_bad_keywords(void **state)
+{
+  (void)state;
+  EXPECT_USAGE("--progress: expected auto, always, never or plain, got "
+               "\"sometimes\"",
+               "--progress", "sometimes", "a.csv");
+  EXPECT_USAGE("--type: expected csv, tsv or json, got \"xml\"", "--type",
+               "xml", "a.csv");
+  EXPECT_USAGE("--mode: expected insert, upsert or merge, got \"x\"", "--mode",
+               "x", "a.csv");
+  EXPECT_USAGE("--parse-grace: expected stop, skip-row, skip-field or "
+               "as-string, got \"\"",
+               "--parse-grace", "", "a.csv");
+  EXPECT_USAGE("--upsert-fields: empty field name in \"a,\"", "--upsert-fields",
+               "a,", "a.csv");
+  EXPECT_USAGE("--part: expected I/N", "--part", "3/2", "a.csv");
+  EXPECT_USAGE("--retries: expected a whole number from 0 to 100", "--retries",
+               "101", "a.csv");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -483,6 +646,9 @@ int main(void)
       cmocka_unit_test(test_help_text),
       cmocka_unit_test(test_unknown_option_in_cluster),
       cmocka_unit_test_setup(test_reparse_after_freed_argv, unset_uri),
+      cmocka_unit_test(test_option_table),
+      cmocka_unit_test_setup(test_typed_options, unset_uri),
+      cmocka_unit_test_setup(test_bad_keywords, unset_uri),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

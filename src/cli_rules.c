@@ -1,0 +1,70 @@
+/* cli_rules: what one option says about another, in one place: the
+ * combinations refused, and the settings one option implies for another.
+ * Options are parsed in any order; these run once argv is used up. */
+#include "cli_impl.h"
+
+#include <string.h>
+
+/* Returns true when standard input ("name=-") is read more than once, or
+ * read by a run that would need it again. */
+static bool cli__stdin_twice(const options_t *opts)
+{
+  size_t stdin_inputs = 0;
+  for (size_t i = 0; i < opts->n_inputs; i++)
+    stdin_inputs += strcmp(opts->inputs[i].path, "-") == 0;
+  return stdin_inputs > 1 ||
+         (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE));
+}
+
+bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
+{
+  const options_t *opts = st->opts;
+  bool compare = opts->mode == CLI_MODE_COMPARE;
+  if (st->header_line && opts->n_fields)
+    return CLI_REFUSE(
+        error, "--header-line and --fields/--field-file exclude each other");
+  if (opts->dialect.quote == opts->dialect.delimiter)
+    return CLI_REFUSE(error, "the quote and the delimiter must differ");
+  if (opts->resume && !opts->checkpoint)
+    return CLI_REFUSE(error, "--resume needs --checkpoint PATH");
+  if (opts->resume && (opts->drop || compare))
+    return CLI_REFUSE(error,
+                      "--resume cannot be combined with --drop or --compare");
+  if (opts->checkpoint && compare)
+    return CLI_REFUSE(error, "--checkpoint cannot be combined with --compare");
+  if (cli__stdin_twice(opts))
+    return CLI_REFUSE(error,
+                      "standard input can be read once: one name=- input, and "
+                      "no --checkpoint or --compare with it");
+  if (opts->n_inputs == 0)
+    return CLI_REFUSE(error, "no input files (see --help)");
+  /* A MongoDB insert that may write a batch twice (a retry, a resume after
+   * a crash) relies on the same _id coming back as a duplicate: ids made
+   * anew on every attempt would double the rows instead. Without
+   * --id-from, cli__imply() gives --checkpoint such ids. */
+  if (opts->checkpoint && st->id_given &&
+      opts->mode_write == SINK_MODE_INSERT &&
+      (!opts->doc.add_id || opts->doc.id_from == DOCB_ID_OBJECTID) &&
+      strncmp(opts->uri, "mongodb", 7) == 0)
+    return CLI_REFUSE(error,
+                      "--checkpoint needs ids that are the same in every run: "
+                      "--id-from line (the default with --checkpoint) or key "
+                      "columns, not --id-from %s",
+                      opts->doc.add_id ? "objectid" : "none");
+  return true;
+}
+
+void cli__imply(const cli_state_t *st)
+{
+  options_t *opts = st->opts;
+  /* Resumable loads need ids that are the same in every run, so that a
+   * batch written again after a crash cannot double. */
+  if (opts->checkpoint && !st->id_given)
+    opts->doc.id_from = DOCB_ID_LINE;
+  /* Upserts replace or update by the upsert fields: a new ObjectId would
+   * clash with the _id of the document they match. */
+  if (opts->mode_write != SINK_MODE_INSERT && !st->id_given)
+    opts->doc.add_id = false;
+  opts->doc.types = opts->types;
+  opts->doc.id_fields = opts->id_fields;
+}
