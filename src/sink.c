@@ -31,6 +31,16 @@ static const struct {
 #endif
 };
 
+#ifdef LOADER_TESTING
+/* The sink a unit test registered for "test:" URIs (see sink_impl.h). */
+static const sink_ops_t *sink__test_ops;
+
+void sink_register_test_ops(const sink_ops_t *ops)
+{
+  sink__test_ops = ops;
+}
+#endif
+
 const char *sink_schemes(void)
 {
   return "mongodb, mongodb+srv"
@@ -54,6 +64,10 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
       if (config->uri && strncmp(config->uri, sink__schemes[i].prefix,
                                  strlen(sink__schemes[i].prefix)) == 0)
         ops = sink__schemes[i].ops;
+#ifdef LOADER_TESTING
+    if (sink__test_ops && config->uri && strncmp(config->uri, "test:", 5) == 0)
+      ops = sink__test_ops;
+#endif
   }
   if (!ops) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,

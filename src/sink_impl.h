@@ -43,6 +43,14 @@ extern const sink_ops_t sink_sqlite_ops;
 extern const sink_ops_t sink_mysql_ops;
 #endif
 
+#ifdef LOADER_TESTING
+/* Test builds only (tests/unit/test_job.c compiles its own copy of sink.c
+ * with LOADER_TESTING; the loader_core library and the shipped binary
+ * never have it): URIs starting with "test:" go to ops. NULL removes
+ * them. */
+void sink_register_test_ops(const sink_ops_t *ops);
+#endif
+
 /* Appends one per-document error to result. Returns false when out of
  * memory. */
 bool sink_result_add_error(sink_write_result_t *result, size_t index,

@@ -789,6 +789,7 @@ void sql_buf_free(sql_buf_t *b)
   memset(b, 0, sizeof *b);
 }
 
+#ifdef LOADER_TEST_HOOKS
 unsigned sql_test_delay_ms(const char *name)
 {
   const char *v = getenv(name);
@@ -801,6 +802,7 @@ unsigned sql_test_delay_ms(const char *name)
     return 0;
   return (unsigned)ms;
 }
+#endif
 
 void sql_sleep_ms(unsigned ms)
 {

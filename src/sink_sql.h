@@ -238,9 +238,11 @@ bool sql_commit(const sql_txn_ops_t *ops, void *sink, bool in_txn,
 void sql_uncommitted_error(const sql_dialect_t *d, const char *table,
                            const char *what, bson_error_t *error);
 
+#ifdef LOADER_TEST_HOOKS
 /* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.
- * name is the environment variable. */
+ * name is the environment variable. Only in builds with LOADER_TEST_HOOKS. */
 unsigned sql_test_delay_ms(const char *name);
+#endif
 
 /* Sleeps ms milliseconds. */
 void sql_sleep_ms(unsigned ms);

@@ -39,8 +39,11 @@
 #define SINK_SQLITE_BUSY_TIMEOUT_MS 30000
 /* Rows per multi-row INSERT, at most (and within the variable limit). */
 #define SINK_SQLITE_MAX_ROWS 500
-/* The test-only hook: milliseconds to sleep inside each batch transaction. */
+#ifdef LOADER_TEST_HOOKS
+/* The test-only hook (built only with -DLOADER_TEST_HOOKS=ON, never in a
+ * binary to ship): milliseconds to sleep inside each batch transaction. */
 #define SINK_SQLITE_DELAY_ENV "LOADER_TEST_SQLITE_DELAY_MS"
+#endif
 
 /* How SQLite's statements are spelt. */
 static const sql_dialect_t sink_sqlite__dialect = {
@@ -65,7 +68,8 @@ typedef struct sink_sqlite_factory {
   sqlite3 *keeper;           /* keeps the memory database alive */
   pthread_mutex_t reg_lock;  /* guards files */
   sink_sqlite_file_t *files; /* the registry: one entry per file */
-  unsigned delay_ms;         /* test only: sleep inside each transaction */
+  unsigned delay_ms;         /* test only: sleep inside each transaction
+                                (0 without LOADER_TEST_HOOKS) */
 } sink_sqlite_factory_t;
 
 typedef struct sink_sqlite {
@@ -164,7 +168,9 @@ static void *sink_sqlite__factory_new(const sink_config_t *config,
     return NULL;
   }
   pthread_mutex_init(&f->reg_lock, NULL);
+#ifdef LOADER_TEST_HOOKS
   f->delay_ms = sql_test_delay_ms(SINK_SQLITE_DELAY_ENV);
+#endif
   if (strcmp(rest, ":memory:") == 0) {
     char uri[128];
     snprintf(uri, sizeof uri, "file:loader_mem_%ld_%p?mode=memory&cache=shared",

@@ -1,6 +1,9 @@
 #include "csv_expect.h"
 
 #include <csv.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <inttypes.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
@@ -114,8 +117,92 @@ int csvx_column(const csvx_table_t *t, const char *name)
   return -1;
 }
 
+/* The loader's inference rules, written again from the README (not from
+ * types.c): true/false; a canonical integer -?(0|[1-9][0-9]*) (not "-0")
+ * as int32, int64 past it, a string past int64; a decimal
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? with a fraction or an
+ * exponent as a double when finite; anything else a string. */
+bson_type_t csvx_inferred_type(const char *text)
+{
+  if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+    return BSON_TYPE_BOOL;
+  const char *p = text;
+  if (*p == '-')
+    p++;
+  if (!(*p >= '0' && *p <= '9'))
+    return BSON_TYPE_UTF8;
+  const char *digits = p;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  if (*digits == '0' && p - digits > 1)
+    return BSON_TYPE_UTF8; /* a leading zero: an identifier */
+  if (!*p) {
+    if (strcmp(text, "-0") == 0)
+      return BSON_TYPE_UTF8;
+    errno = 0;
+    long long v = strtoll(text, NULL, 10);
+    if (errno == ERANGE)
+      return BSON_TYPE_UTF8;
+    return v >= INT32_MIN && v <= INT32_MAX ? BSON_TYPE_INT32 : BSON_TYPE_INT64;
+  }
+  bool frac_or_exp = false;
+  if (*p == '.') {
+    const char *f = ++p;
+    while (*p >= '0' && *p <= '9')
+      p++;
+    if (p == f)
+      return BSON_TYPE_UTF8;
+    frac_or_exp = true;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    const char *e = p;
+    while (*p >= '0' && *p <= '9')
+      p++;
+    if (p == e)
+      return BSON_TYPE_UTF8;
+    frac_or_exp = true;
+  }
+  if (*p || !frac_or_exp || !isfinite(strtod(text, NULL)))
+    return BSON_TYPE_UTF8;
+  return BSON_TYPE_DOUBLE;
+}
+
+static const char *csvx__type_name(bson_type_t t)
+{
+  switch (t) {
+  case BSON_TYPE_UTF8:
+    return "string";
+  case BSON_TYPE_INT32:
+    return "int32";
+  case BSON_TYPE_INT64:
+    return "int64";
+  case BSON_TYPE_DOUBLE:
+    return "double";
+  case BSON_TYPE_BOOL:
+    return "bool";
+  default:
+    return "another type";
+  }
+}
+
 bool csvx_value_matches(const bson_iter_t *it, const char *text, char *why,
                         size_t cap)
+{
+  bson_type_t want = csvx_inferred_type(text);
+  if (bson_iter_type(it) != want) {
+    snprintf(why, cap, "\"%s\" stored as %s (0x%02x), inferred it is %s", text,
+             csvx__type_name(bson_iter_type(it)), (unsigned)bson_iter_type(it),
+             csvx__type_name(want));
+    return false;
+  }
+  return csvx_value_equals(it, text, why, cap);
+}
+
+bool csvx_value_equals(const bson_iter_t *it, const char *text, char *why,
+                       size_t cap)
 {
   char buf[64];
   switch (bson_iter_type(it)) {
@@ -184,8 +271,10 @@ static int csvx__cmp_key(const void *a, const void *b)
   return strcmp(((const csvx_key_t *)a)->text, ((const csvx_key_t *)b)->text);
 }
 
-long csvx_compare_collection(mongoc_collection_t *coll, const csvx_table_t *t,
-                             const char *key_column)
+/* Compares coll with t; with strings, every value must be the field's text
+ * as a string, else what inference makes of it. */
+static long csvx__compare(mongoc_collection_t *coll, const csvx_table_t *t,
+                          const char *key_column, bool strings)
 {
   int key = csvx_column(t, key_column);
   if (key < 0) {
@@ -242,7 +331,17 @@ long csvx_compare_collection(mongoc_collection_t *coll, const csvx_table_t *t,
         goto out;
       }
       char why[1024];
-      if (!csvx_value_matches(&it, row->fields[col], why, sizeof why)) {
+      bool ok;
+      if (strings) {
+        ok = BSON_ITER_HOLDS_UTF8(&it) &&
+             csvx_value_equals(&it, row->fields[col], why, sizeof why);
+        if (!BSON_ITER_HOLDS_UTF8(&it))
+          snprintf(why, sizeof why, "\"%s\" not stored as a string",
+                   row->fields[col]);
+      } else {
+        ok = csvx_value_matches(&it, row->fields[col], why, sizeof why);
+      }
+      if (!ok) {
         fprintf(stderr, "csvx: %s=%s field %s: %s\n", key_column, text, k, why);
         goto out;
       }
@@ -267,4 +366,17 @@ out:
   free(keys);
   free(seen);
   return compared;
+}
+
+long csvx_compare_collection(mongoc_collection_t *coll, const csvx_table_t *t,
+                             const char *key_column)
+{
+  return csvx__compare(coll, t, key_column, false);
+}
+
+long csvx_compare_collection_strings(mongoc_collection_t *coll,
+                                     const csvx_table_t *t,
+                                     const char *key_column)
+{
+  return csvx__compare(coll, t, key_column, true);
 }

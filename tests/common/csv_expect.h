@@ -29,12 +29,24 @@ void csvx_free(csvx_table_t *t);
 /* Returns the index of column name in the header, or -1. */
 int csvx_column(const csvx_table_t *t, const char *name);
 
-/* Returns true when the BSON value at it is a faithful rendering of text
- * under the loader's inference rules: a string equal to text, an int32 or
- * int64 whose decimal form is text, a double equal to strtod(text), a bool
- * equal to "true"/"false". On a mismatch, writes why into why (cap bytes). */
+/* Returns the type the loader's inference gives text (README, "Types"):
+ * BSON_TYPE_BOOL, _INT32, _INT64, _DOUBLE or _UTF8. Written independently
+ * of the loader's types.c. */
+bson_type_t csvx_inferred_type(const char *text);
+
+/* Returns true when the BSON value at it is exactly what inference makes
+ * of text: of csvx_inferred_type(text), and equal to it (a string equal to
+ * text, an integer whose decimal form is text, a double equal to
+ * strtod(text), a bool equal to "true"/"false"). A build that stored every
+ * value as a string fails it. On a mismatch, writes why into why (cap
+ * bytes). */
 bool csvx_value_matches(const bson_iter_t *it, const char *text, char *why,
                         size_t cap);
+
+/* Returns true when the value at it, whatever its type, renders as text
+ * (the comparison of csvx_value_matches() without the type check). */
+bool csvx_value_equals(const bson_iter_t *it, const char *text, char *why,
+                       size_t cap);
 
 /* Compares every document of coll with t: each document is matched to its
  * row by the value of key_column, has exactly the header's fields plus _id,
@@ -43,5 +55,11 @@ bool csvx_value_matches(const bson_iter_t *it, const char *text, char *why,
 struct _mongoc_collection_t;
 long csvx_compare_collection(struct _mongoc_collection_t *coll,
                              const csvx_table_t *t, const char *key_column);
+
+/* The same, for loads that keep every value a string (--no-infer, JSON
+ * whose values are strings): every field must be its text, as a string. */
+long csvx_compare_collection_strings(struct _mongoc_collection_t *coll,
+                                     const csvx_table_t *t,
+                                     const char *key_column);
 
 #endif

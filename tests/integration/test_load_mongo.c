@@ -179,6 +179,57 @@ static void test_inferred_types(void **state)
   mongoc_collection_destroy(coll);
 }
 
+/* The oracle checks types: its own inference rules, and a load that keeps
+ * every value a string (--no-infer, as a build without inference would)
+ * fails the comparison that a normal load passes. */
+static void test_oracle_checks_types(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    bson_type_t type;
+  } cases[] = {{"0", BSON_TYPE_INT32},
+               {"-12", BSON_TYPE_INT32},
+               {"2147483647", BSON_TYPE_INT32},
+               {"2147483648", BSON_TYPE_INT64},
+               {"-9223372036854775808", BSON_TYPE_INT64},
+               {"9223372036854775808", BSON_TYPE_UTF8},
+               {"-0", BSON_TYPE_UTF8},
+               {"00501", BSON_TYPE_UTF8},
+               {"+1", BSON_TYPE_UTF8},
+               {"1.5", BSON_TYPE_DOUBLE},
+               {"-0.25", BSON_TYPE_DOUBLE},
+               {"1e3", BSON_TYPE_DOUBLE},
+               {"0.5", BSON_TYPE_DOUBLE},
+               {"1.", BSON_TYPE_UTF8},
+               {".5", BSON_TYPE_UTF8},
+               {"1e999", BSON_TYPE_UTF8},
+               {"true", BSON_TYPE_BOOL},
+               {"True", BSON_TYPE_UTF8},
+               {"", BSON_TYPE_UTF8},
+               {"2024-07-28", BSON_TYPE_UTF8}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    if (csvx_inferred_type(cases[i].text) != cases[i].type)
+      fail_msg("csvx_inferred_type(\"%s\") = 0x%02x, want 0x%02x",
+               cases[i].text, (unsigned)csvx_inferred_type(cases[i].text),
+               (unsigned)cases[i].type);
+
+  char spec[1100];
+  snprintf(spec, sizeof spec, "noinfer=%s", g_customers);
+  const char *args[] = {"--uri", g_uri,        "--db", g_db, "--drop",
+                        "-q",    "--no-infer", spec,   NULL};
+  assert_int_equal(run_loader(args, NULL), 0);
+  csvx_table_t t;
+  assert_true(csvx_load(g_customers, &t));
+  mongoc_collection_t *coll =
+      mongoc_client_get_collection(g_client, g_db, "noinfer");
+  assert_int_equal(csvx_compare_collection(coll, &t, "customer_id"), -1);
+  assert_int_equal(csvx_compare_collection_strings(coll, &t, "customer_id"),
+                   (long)t.n_rows);
+  mongoc_collection_destroy(coll);
+  csvx_free(&t);
+}
+
 /* Without --drop, a second load adds to the first: prior/post move
  * 0 -> N, then N -> 2N. */
 static void test_accumulates_without_drop(void **state)
@@ -628,7 +679,9 @@ static void test_json_input(void **state)
   for (int i = 0; i < 3; i++) {
     mongoc_collection_t *c =
         mongoc_client_get_collection(g_client, g_db, colls[i]);
-    assert_int_equal(csvx_compare_collection(c, &t, "sku"), (long)t.n_rows);
+    /* The JSON holds every value as a string: strings land. */
+    assert_int_equal(csvx_compare_collection_strings(c, &t, "sku"),
+                     (long)t.n_rows);
     mongoc_collection_destroy(c);
   }
 
@@ -676,6 +729,7 @@ int main(void)
       cmocka_unit_test(test_parallel),
       cmocka_unit_test(test_compare),
       cmocka_unit_test(test_inferred_types),
+      cmocka_unit_test(test_oracle_checks_types),
       cmocka_unit_test(test_accumulates_without_drop),
       cmocka_unit_test(test_eight_jobs_two_workers),
       cmocka_unit_test(test_missing_file),

@@ -358,6 +358,63 @@ static void test_id_from_column(void **state)
   mongoc_collection_destroy(c);
 }
 
+/* Returns the number of documents in rel.c on the server at uri. */
+static int64_t count_rel_c(mongoc_client_t *client)
+{
+  mongoc_collection_t *c = mongoc_client_get_collection(client, "rel", "c");
+  bson_t filter = BSON_INITIALIZER;
+  int64_t n =
+      mongoc_collection_count_documents(c, &filter, NULL, NULL, NULL, NULL);
+  mongoc_collection_destroy(c);
+  return n;
+}
+
+/* Waits for evidence that the load of pid is under way: at least rows
+ * documents in rel.c and, when checkpoint is not NULL, the checkpoint
+ * file (written after the first acknowledged batch). Polls; fails the test
+ * when the loader exits first (a 60 s cap only keeps a broken build from
+ * hanging: nothing here is timed). */
+static void wait_under_way(const char *uri, pid_t pid, int64_t rows,
+                           const char *checkpoint)
+{
+  mongoc_client_t *client = mongoc_client_new(uri);
+  assert_non_null(client);
+  for (long waited_ms = 0;; waited_ms += 2) {
+    if (count_rel_c(client) >= rows &&
+        (!checkpoint || access(checkpoint, F_OK) == 0))
+      break;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      fail_msg("the loader ended before the load was under way (%lld rows "
+               "wanted in)",
+               (long long)rows);
+    if (waited_ms > 60000)
+      fail_msg("the load did not get under way in 60 s");
+    struct timespec ts = {0, 2 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  mongoc_client_destroy(client);
+}
+
+/* Proves that a kill landed mid-load: pid died of sig (it had not
+ * finished), the checkpoint exists, and rel.c holds strictly between 0 and
+ * all the rows. */
+static void assert_killed_mid_load(const char *uri, int status, int sig,
+                                   const char *checkpoint)
+{
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != sig)
+    fail_msg("the loader was not killed by signal %d (it finished first: "
+             "status 0x%x)",
+             sig, status);
+  assert_int_equal(access(checkpoint, F_OK), 0);
+  mongoc_client_t *client = mongoc_client_new(uri);
+  int64_t n = count_rel_c(client);
+  mongoc_client_destroy(client);
+  if (!(n > 0 && n < BIG_ROWS))
+    fail_msg("the kill did not land mid-load: %lld of %d rows in", (long long)n,
+             BIG_ROWS);
+}
+
 /* SIGINT stops the load cleanly: exit 130, a partial report, and what
  * the report says landed is what is in the collection. */
 static void test_sigint_stops_cleanly(void **state)
@@ -375,8 +432,7 @@ static void test_sigint_stops_cleanly(void **state)
   const char *args[] = {"--uri", srv.uri,         "--db", "rel", "--batch-size",
                         "500",   "--report-json", json,   spec,  NULL};
   pid_t pid = spawn_loader(args, out);
-  struct timespec ts = {1, 0};
-  nanosleep(&ts, NULL);
+  wait_under_way(srv.uri, pid, 1, NULL);
   kill(pid, SIGINT);
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -441,15 +497,17 @@ static void resume_and_check(const test_server_t *srv, const char *cp,
   free(json);
 }
 
-/* kill -9 at several points of a long load, then --resume: the count is
- * exact and nothing doubles. */
+/* kill -9 at several points of a long load (once a tenth, four tenths and
+ * seven tenths of the rows are in: proved mid-load), then --resume: the
+ * count is exact and nothing doubles. */
 static void test_kill_then_resume(void **state)
 {
   (void)state;
   if (test_server_external())
     skip();
-  static const long delays_ms[] = {150, 450, 900};
-  for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++) {
+  static const int64_t at_rows[] = {BIG_ROWS / 10, BIG_ROWS * 4 / 10,
+                                    BIG_ROWS * 7 / 10};
+  for (size_t i = 0; i < sizeof at_rows / sizeof at_rows[0]; i++) {
     const char *srv_args[] = {"--delay-ms", "3", NULL};
     test_server_t srv;
     assert_true(test_server_spawn(srv_args, &srv));
@@ -458,11 +516,11 @@ static void test_kill_then_resume(void **state)
     unlink(cp);
     unlink(rejects);
     pid_t pid = start_checkpointed(&srv, cp, rejects);
-    struct timespec ts = {0, delays_ms[i] * 1000000L};
-    nanosleep(&ts, NULL);
+    wait_under_way(srv.uri, pid, at_rows[i], cp);
     kill(pid, SIGKILL);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_killed_mid_load(srv.uri, status, SIGKILL, cp);
     resume_and_check(&srv, cp, rejects);
     test_server_stop(&srv);
     free(cp);
@@ -484,13 +542,18 @@ static void test_sigint_then_resume(void **state)
   unlink(cp);
   unlink(rejects);
   pid_t pid = start_checkpointed(&srv, cp, rejects);
-  struct timespec ts = {0, 400 * 1000000L};
-  nanosleep(&ts, NULL);
+  wait_under_way(srv.uri, pid, 1, cp);
   kill(pid, SIGINT);
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 130);
+  /* Stopped mid-load, with its checkpoint. */
+  assert_int_equal(access(cp, F_OK), 0);
+  mongoc_client_t *client = mongoc_client_new(srv.uri);
+  int64_t n = count_rel_c(client);
+  mongoc_client_destroy(client);
+  assert_true(n > 0 && n < BIG_ROWS);
   resume_and_check(&srv, cp, rejects);
   test_server_stop(&srv);
   free(cp);

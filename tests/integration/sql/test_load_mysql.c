@@ -411,7 +411,8 @@ static int closed_port(void)
   return ntohs(a.sin_port);
 }
 
-/* No server: exit 3 within seconds; the password is never printed. */
+/* No server: exit 3 (a hang is ctest's timeout, not a clock here); the
+ * password is never printed. */
 static void test_unreachable(void **state)
 {
   (void)state;
@@ -420,9 +421,7 @@ static void test_unreachable(void **state)
            closed_port());
   const char *args[] = {"--uri", uri, g_products, NULL};
   loader_output_t o;
-  time_t t0 = time(NULL);
   assert_int_equal(run_loader(args, &o), 3);
-  assert_true(time(NULL) - t0 < 10);
   assert_non_null(strstr(o.err, "cannot connect"));
   assert_null(strstr(o.err, "s3cretpw"));
   assert_null(strstr(o.out, "s3cretpw"));

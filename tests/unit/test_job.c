@@ -1,0 +1,465 @@
+/* Unit tests of job_run's writer thread, on a fake sink registered for
+ * "test:" URIs (sink_register_test_ops, in this executable's own copy of
+ * sink.c built with LOADER_TESTING; the null sink never starts the writer).
+ *
+ * The fake sink can fail a chosen batch (for good, or once with a
+ * transient error), refuse one document of a batch, stall on a batch, or
+ * raise the stop flag while stalled. It counts the writes outstanding at
+ * once, the distinct batch buffers it is handed (the parser fills one
+ * while the writer sends the other: never more than two), checks that
+ * documents arrive once each and in file order, and keeps the marks it is
+ * asked to commit. Then job_run's result (processed, inserted, rejected,
+ * retries, error, prior, post) is checked against what the sink saw. */
+#include "unit_helpers.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "../../src/sink_impl.h"
+#include "loader/error.h"
+#include "loader/job.h"
+
+#define ROWS 95
+#define BATCH 10
+
+/* What the fake sink is told to do and what it saw. */
+typedef struct fake {
+  pthread_mutex_t lock;
+  /* told */
+  size_t fail_batch;      /* 1-based write that fails for good, or 0 */
+  size_t transient_batch; /* write that fails once, transiently, or 0 */
+  size_t reject_batch;    /* write in which one document is refused */
+  size_t reject_index;    /* which one */
+  size_t stall_batch;     /* write that stalls stall_ms first */
+  unsigned stall_ms;
+  atomic_bool *stop_on_stall; /* raised during the stall, or NULL */
+  /* saw */
+  size_t writes;        /* write calls */
+  size_t ok_writes;     /* writes that succeeded */
+  atomic_int in_flight; /* writes outstanding now */
+  int max_in_flight;    /* most outstanding at once */
+  const void *bufs[8];  /* distinct batch buffers handed to write */
+  size_t n_bufs;        /* how many */
+  int64_t next_id;      /* the id the next document must have */
+  bool out_of_order;    /* a document came twice, or one was skipped */
+  int64_t count;        /* documents "in the collection" */
+  size_t opens, closes; /* sinks opened and closed */
+  size_t commits;       /* marks committed */
+  mark_t last_mark;     /* the last one */
+  bool transient_done;  /* the transient failure has happened */
+} fake_t;
+
+static fake_t fake;
+
+typedef struct fake_sink {
+  int unused;
+} fake_sink_t;
+
+static void *fake_factory_new(const sink_config_t *config, bson_error_t *error)
+{
+  (void)config;
+  (void)error;
+  return &fake;
+}
+
+static bool fake_factory_check(void *state, bson_error_t *error)
+{
+  (void)state;
+  (void)error;
+  return true;
+}
+
+static const char *fake_factory_db(const void *state)
+{
+  (void)state;
+  return "fake";
+}
+
+static void fake_factory_destroy(void *state)
+{
+  (void)state;
+}
+
+static void *fake_open(void *state, const char *collection, bson_error_t *error)
+{
+  (void)state;
+  (void)collection;
+  (void)error;
+  pthread_mutex_lock(&fake.lock);
+  fake.opens++;
+  pthread_mutex_unlock(&fake.lock);
+  return calloc(1, sizeof(fake_sink_t));
+}
+
+static bool fake_count(void *sink, int64_t *count, bson_error_t *error)
+{
+  (void)sink;
+  (void)error;
+  pthread_mutex_lock(&fake.lock);
+  *count = fake.count;
+  pthread_mutex_unlock(&fake.lock);
+  return true;
+}
+
+static bool fake_drop(void *sink, bson_error_t *error)
+{
+  (void)sink;
+  (void)error;
+  return true;
+}
+
+/* Reads the "id" of each document of batch; checks they continue the
+ * sequence. Returns how many documents. */
+static size_t fake_take(const batch_t *batch)
+{
+  size_t len;
+  const uint8_t *data = batch_data(batch, &len);
+  bson_reader_t *r = bson_reader_new_from_data(data, len);
+  const bson_t *doc;
+  bool eof = false;
+  size_t n = 0;
+  while ((doc = bson_reader_read(r, &eof))) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "id") ||
+        bson_iter_as_int64(&it) != fake.next_id)
+      fake.out_of_order = true;
+    fake.next_id++;
+    n++;
+  }
+  bson_reader_destroy(r);
+  return n;
+}
+
+static bool fake_write(void *sink, const batch_t *batch,
+                       sink_write_result_t *result, bson_error_t *error)
+{
+  (void)sink;
+  int now = atomic_fetch_add(&fake.in_flight, 1) + 1;
+  pthread_mutex_lock(&fake.lock);
+  size_t n = ++fake.writes;
+  if (now > fake.max_in_flight)
+    fake.max_in_flight = now;
+  bool seen = false;
+  for (size_t i = 0; i < fake.n_bufs; i++)
+    seen |= fake.bufs[i] == (const void *)batch;
+  if (!seen && fake.n_bufs < 8)
+    fake.bufs[fake.n_bufs++] = batch;
+  size_t batch_no = fake.ok_writes + 1; /* retries send the same batch */
+  pthread_mutex_unlock(&fake.lock);
+
+  bool ok = true;
+  if (batch_no == fake.stall_batch && n == batch_no) {
+    if (fake.stop_on_stall)
+      atomic_store(fake.stop_on_stall, true);
+    usleep(fake.stall_ms * 1000u);
+  }
+  pthread_mutex_lock(&fake.lock);
+  if (batch_no == fake.fail_batch) {
+    bson_set_error(error, LOADER_ERROR_SINK, 7, "fake: batch %zu refused",
+                   batch_no);
+    ok = false;
+  } else if (batch_no == fake.transient_batch && !fake.transient_done) {
+    fake.transient_done = true;
+    bson_set_error(error, LOADER_ERROR_SINK, 42, "fake: connection lost");
+    ok = false;
+  } else {
+    size_t docs = fake_take(batch);
+    size_t refused = 0;
+    if (batch_no == fake.reject_batch) {
+      sink_result_add_error(result, fake.reject_index, 11000,
+                            "fake duplicate key");
+      refused = 1;
+    }
+    result->inserted = docs - refused;
+    fake.count += (int64_t)(docs - refused);
+    fake.ok_writes++;
+  }
+  pthread_mutex_unlock(&fake.lock);
+  atomic_fetch_sub(&fake.in_flight, 1);
+  return ok;
+}
+
+static bool fake_commit(void *sink, const char *key, const mark_t *mark,
+                        bson_error_t *error)
+{
+  (void)sink;
+  (void)key;
+  (void)error;
+  pthread_mutex_lock(&fake.lock);
+  fake.commits++;
+  fake.last_mark = *mark;
+  pthread_mutex_unlock(&fake.lock);
+  return true;
+}
+
+static void fake_close(void *sink)
+{
+  pthread_mutex_lock(&fake.lock);
+  fake.closes++;
+  pthread_mutex_unlock(&fake.lock);
+  free(sink);
+}
+
+static bool fake_is_transient(const bson_error_t *error)
+{
+  return error->code == 42;
+}
+
+static const sink_ops_t fake_ops = {.name = "test",
+                                    .factory_new = fake_factory_new,
+                                    .factory_check = fake_factory_check,
+                                    .factory_db = fake_factory_db,
+                                    .factory_destroy = fake_factory_destroy,
+                                    .open = fake_open,
+                                    .count = fake_count,
+                                    .drop = fake_drop,
+                                    .write = fake_write,
+                                    .commit = fake_commit,
+                                    .mark_get = NULL,
+                                    .close = fake_close,
+                                    .is_transient = fake_is_transient,
+                                    .supports_upsert = false};
+
+/* --- fixture ---------------------------------------------------------------
+ */
+
+typedef struct fx {
+  char *dir;
+  char *path;
+  size_t size;
+  uint64_t row_end[ROWS + 1]; /* offset just past row i (1-based) */
+  sink_factory_t *sinks;
+  csv_dialect_t dialect;
+  doc_options_t doc;
+  atomic_bool stop;
+  job_env_t env;
+  job_t job;
+  job_result_t res;
+} fx_t;
+
+static int setup(void **state)
+{
+  fx_t *fx = calloc(1, sizeof *fx);
+  assert_non_null(fx);
+  memset(&fake, 0, sizeof fake);
+  pthread_mutex_init(&fake.lock, NULL);
+  atomic_init(&fake.in_flight, 0);
+  fake.next_id = 1;
+  sink_register_test_ops(&fake_ops);
+  fx->dir = uh_tmpdir();
+  char text[ROWS * 32 + 32];
+  size_t n = (size_t)snprintf(text, sizeof text, "id,name\n");
+  for (size_t i = 1; i <= ROWS; i++) {
+    n +=
+        (size_t)snprintf(text + n, sizeof text - n, "%zu,\"row\n%zu\"\n", i, i);
+    fx->row_end[i] = n;
+  }
+  fx->size = n;
+  fx->path = uh_write(fx->dir, "rows.csv", text, n);
+  sink_config_t cfg = {.uri = "test:fake", .workers = 1};
+  bson_error_t e;
+  fx->sinks = sink_factory_new(&cfg, &e);
+  if (!fx->sinks)
+    fail_msg("sink_factory_new: %s", e.message);
+  assert_false(sink_factory_is_null(fx->sinks));
+  csvr_dialect_default(&fx->dialect);
+  docb_options_default(&fx->doc);
+  atomic_init(&fx->stop, false);
+  fx->env = (job_env_t){.sinks = fx->sinks,
+                        .dialect = &fx->dialect,
+                        .doc = &fx->doc,
+                        .batch_docs = BATCH,
+                        .batch_bytes = 1 << 20,
+                        .stop = &fx->stop,
+                        .max_errors = UINT64_MAX,
+                        .retries = 3,
+                        .retry_max_wait_ms = 1};
+  fx->job = (job_t){.collection = "rows",
+                    .path = fx->path,
+                    .end = UINT64_MAX,
+                    .start_line = 1};
+  *state = fx;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  fx_t *fx = *state;
+  sink_factory_destroy(fx->sinks);
+  sink_register_test_ops(NULL);
+  pthread_mutex_destroy(&fake.lock);
+  uh_rmtree(fx->dir);
+  free(fx->dir);
+  free(fx->path);
+  free(fx);
+  return 0;
+}
+
+/* What holds after every run: one write at a time, two batch buffers at
+ * most, every document once and in order, every sink closed. */
+static void check_writer_invariants(const fx_t *fx)
+{
+  assert_int_equal(fake.max_in_flight, 1);
+  assert_true(fake.n_bufs >= 1 && fake.n_bufs <= 2);
+  assert_false(fake.out_of_order);
+  assert_int_equal(fake.opens, fake.closes);
+  assert_int_equal(atomic_load(&fake.in_flight), 0);
+  (void)fx;
+}
+
+static void test_all_batches_with_a_stall(void **state)
+{
+  fx_t *fx = *state;
+  fake.stall_batch = 2;
+  fake.stall_ms = 150;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  if (!r->ok)
+    fail_msg("job failed: %s", r->error.message);
+  assert_int_equal(r->processed, ROWS);
+  assert_int_equal(r->inserted, ROWS);
+  assert_int_equal(r->rejected, 0);
+  assert_int_equal(r->retries, 0);
+  assert_int_equal(r->prior, 0);
+  assert_int_equal(r->post, ROWS);
+  assert_int_equal(fake.writes, (ROWS + BATCH - 1) / BATCH);
+  /* The parser filled the next batch while the writer sent one. */
+  assert_int_equal(fake.n_bufs, 2);
+  assert_int_equal(fake.next_id, ROWS + 1);
+  /* A mark per batch, then the final one: the end of the file, done. */
+  assert_int_equal(fake.commits, fake.writes + 1);
+  assert_int_equal(fake.last_mark.offset, fx->size);
+  assert_int_equal(fake.last_mark.processed, ROWS);
+  assert_int_equal(fake.last_mark.inserted, ROWS);
+  assert_true(fake.last_mark.done);
+  check_writer_invariants(fx);
+}
+
+/* A batch that fails: the job fails with the sink's error; the batches
+ * before it are counted, it and the ones after it are never written, and
+ * the last mark is just past the last batch that landed. The stall before
+ * it lets the parser run ahead as far as it can. */
+static void test_failed_batch(void **state)
+{
+  fx_t *fx = *state;
+  fake.fail_batch = 3;
+  fake.stall_batch = 3;
+  fake.stall_ms = 100;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  assert_false(r->ok);
+  assert_int_equal(r->error.domain, LOADER_ERROR_SINK);
+  assert_non_null(strstr(r->error.message, "fake: batch 3 refused"));
+  assert_int_equal(r->inserted, 2 * BATCH);
+  assert_int_equal(r->rejected, 0);
+  /* The parser read at most one batch past the one in flight. */
+  assert_true(r->processed >= 3 * BATCH && r->processed <= 4 * BATCH);
+  assert_int_equal(fake.writes, 3);
+  assert_int_equal(fake.count, 2 * BATCH);
+  assert_int_equal(fake.commits, 2);
+  assert_int_equal(fake.last_mark.offset, fx->row_end[2 * BATCH]);
+  assert_int_equal(fake.last_mark.line, 2 + 2 * 2 * BATCH);
+  assert_int_equal(fake.last_mark.processed, 2 * BATCH);
+  assert_false(fake.last_mark.done);
+  assert_int_equal(r->prior, 0);
+  check_writer_invariants(fx);
+}
+
+/* The last, short batch fails. */
+static void test_failed_last_batch(void **state)
+{
+  fx_t *fx = *state;
+  fake.fail_batch = (ROWS + BATCH - 1) / BATCH;
+  job_run(&fx->job, &fx->env, &fx->res);
+  assert_false(fx->res.ok);
+  assert_int_equal(fx->res.processed, ROWS);
+  assert_int_equal(fx->res.inserted, (fake.fail_batch - 1) * BATCH);
+  assert_int_equal(fake.last_mark.processed, (fake.fail_batch - 1) * BATCH);
+  check_writer_invariants(fx);
+}
+
+/* One refused document: a rejected row at its line, the rest landed. */
+static void test_refused_document(void **state)
+{
+  fx_t *fx = *state;
+  fake.reject_batch = 2;
+  fake.reject_index = 3; /* row 14: lines 28-29 */
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  if (!r->ok)
+    fail_msg("job failed: %s", r->error.message);
+  assert_int_equal(r->processed, ROWS);
+  assert_int_equal(r->inserted, ROWS - 1);
+  assert_int_equal(r->rejected, 1);
+  assert_int_equal(r->n_samples, 1);
+  assert_int_equal(r->samples[0].line, 28);
+  assert_non_null(strstr(r->samples[0].reason, "code 11000"));
+  assert_int_equal(r->post, ROWS - 1);
+  assert_int_equal(fake.last_mark.rejected, 1);
+  check_writer_invariants(fx);
+}
+
+/* A transient failure is retried on a fresh sink; the batch lands once. */
+static void test_transient_retry(void **state)
+{
+  fx_t *fx = *state;
+  fake.transient_batch = 4;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  if (!r->ok)
+    fail_msg("job failed: %s", r->error.message);
+  assert_int_equal(r->retries, 1);
+  assert_int_equal(r->inserted, ROWS);
+  assert_int_equal(fake.writes, (ROWS + BATCH - 1) / BATCH + 1);
+  assert_int_equal(fake.opens, 2);
+  check_writer_invariants(fx);
+}
+
+/* A transient failure that persists past --retries fails the job. */
+static void test_retries_exhausted(void **state)
+{
+  fx_t *fx = *state;
+  fx->env.retries = 0;
+  fake.transient_batch = 2;
+  job_run(&fx->job, &fx->env, &fx->res);
+  assert_false(fx->res.ok);
+  assert_non_null(strstr(fx->res.error.message, "connection lost"));
+  assert_int_equal(fx->res.inserted, BATCH);
+  assert_int_equal(fx->res.retries, 0);
+  check_writer_invariants(fx);
+}
+
+/* The stop flag raised while a batch is in flight: what was read is
+ * written, then the job says it was interrupted. */
+static void test_stop_while_in_flight(void **state)
+{
+  fx_t *fx = *state;
+  fake.stall_batch = 2;
+  fake.stall_ms = 50;
+  fake.stop_on_stall = &fx->stop;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  assert_false(r->ok);
+  assert_int_equal(r->error.domain, LOADER_ERROR_INTERRUPTED);
+  assert_true(r->processed < ROWS);
+  assert_true(r->processed >= 2 * BATCH);
+  /* Nothing read is lost: every record read was written. */
+  assert_int_equal(r->inserted, r->processed);
+  assert_int_equal(fake.count, (int64_t)r->processed);
+  assert_int_equal(fake.last_mark.processed, r->processed);
+  check_writer_invariants(fx);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(test_all_batches_with_a_stall), T(test_failed_batch),
+      T(test_failed_last_batch),        T(test_refused_document),
+      T(test_transient_retry),          T(test_retries_exhausted),
+      T(test_stop_while_in_flight),
+  };
+  return cmocka_run_group_tests_name("job", tests, NULL, NULL);
+}
