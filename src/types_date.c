@@ -1,0 +1,541 @@
+/* types_date: date layouts compiled into tokens, and values parsed against
+ * them.
+ *
+ * date() and date_go() take Go's reference-time layout, as mongoimport does
+ * ("2006-01-02T15:04:05Z07:00"); date_ms() takes a Java SimpleDateFormat
+ * pattern ("yyyy-MM-dd'T'HH:mm:ss.SSSZ"). Both compile to the same tokens
+ * once, when the type is parsed; types_parse_date() then walks a value
+ * through the tokens, collecting the fields it names (types__when_t), checks
+ * them and turns them into milliseconds since the epoch. Nothing here
+ * allocates. */
+#include "types_date.h"
+#include "loader/error.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* What a layout token matches. */
+enum {
+  TK_LIT,       /* one literal byte */
+  TK_YEAR4,     /* 2006 / yyyy */
+  TK_YEAR2,     /* 06 / yy: 1969-2068 as Go does */
+  TK_MONTH,     /* 1 or 01 / M or MM (width 2: exactly two digits) */
+  TK_MON_ABBR,  /* Jan / MMM */
+  TK_MON_FULL,  /* January / MMMM */
+  TK_DAY,       /* 2, 02, _2 / d, dd */
+  TK_WDAY_ABBR, /* Mon / EEE (checked for form only) */
+  TK_WDAY_FULL, /* Monday / EEEE */
+  TK_HOUR24,    /* 15 / HH, H */
+  TK_HOUR12,    /* 3, 03 / h, hh */
+  TK_MIN,       /* 4, 04 / m, mm */
+  TK_SEC,       /* 5, 05 / s, ss */
+  TK_FRAC,      /* .000 / .999 (Go: the dot included) */
+  TK_MILLIS,    /* SSS (Java: digits only) */
+  TK_AMPM,      /* PM, pm / a */
+  TK_TZ,        /* -0700, -07:00, -07 (width: 4, 5 or 2) */
+  TK_TZ_Z,      /* Z0700, Z07:00, Z07: "Z" or an offset */
+  TK_TZ_NAME,   /* MST: letters, taken as UTC */
+};
+
+static const char *const types__months[] = {
+    "January", "February", "March",     "April",   "May",      "June",
+    "July",    "August",   "September", "October", "November", "December"};
+static const char *const types__wdays[] = {"Sunday",    "Monday",   "Tuesday",
+                                           "Wednesday", "Thursday", "Friday",
+                                           "Saturday"};
+
+/* ---- Compiling layouts -------------------------------------------------- */
+
+static bool types__add(types_type_t *t, uint8_t kind, uint8_t width, char lit)
+{
+  if (t->n_tokens == TYPES_MAX_TOKENS)
+    return false;
+  t->tokens[t->n_tokens++] = (types_token_t){kind, width, lit};
+  return true;
+}
+
+static bool types__starts(const char *s, size_t len, const char *word)
+{
+  size_t n = strlen(word);
+  return len >= n && memcmp(s, word, n) == 0;
+}
+
+/* Go's layout elements, longest first where one is a prefix of another. */
+static const struct {
+  const char *word; /* as written in the layout */
+  uint8_t kind;     /* the token it compiles to */
+  uint8_t width;    /* the token's width */
+} types__go_words[] = {
+    {"January", TK_MON_FULL, 0},
+    {"Jan", TK_MON_ABBR, 0},
+    {"Monday", TK_WDAY_FULL, 0},
+    {"Mon", TK_WDAY_ABBR, 0},
+    {"MST", TK_TZ_NAME, 0},
+    {"2006", TK_YEAR4, 4},
+    {"01", TK_MONTH, 2},
+    {"02", TK_DAY, 2},
+    {"03", TK_HOUR12, 2},
+    {"04", TK_MIN, 2},
+    {"05", TK_SEC, 2},
+    {"06", TK_YEAR2, 2},
+    {"_2", TK_DAY, 0},
+    {"15", TK_HOUR24, 2},
+    {"1", TK_MONTH, 0},
+    {"2", TK_DAY, 0},
+    {"3", TK_HOUR12, 0},
+    {"4", TK_MIN, 0},
+    {"5", TK_SEC, 0},
+    {"PM", TK_AMPM, 0},
+    {"pm", TK_AMPM, 0},
+    {"Z07:00", TK_TZ_Z, 5},
+    {"Z0700", TK_TZ_Z, 4},
+    {"Z07", TK_TZ_Z, 2},
+    {"-07:00", TK_TZ, 5},
+    {"-0700", TK_TZ, 4},
+    {"-07", TK_TZ, 2},
+};
+
+/* Compiles a Go layout. Returns false when it has too many elements. */
+static bool types__compile_go(types_type_t *t, const char *s, size_t len)
+{
+  size_t i = 0;
+  while (i < len) {
+    const char *p = s + i;
+    size_t rest = len - i;
+    uint8_t kind = TK_LIT, width = 0;
+    size_t used = 1;
+    size_t n_words = sizeof types__go_words / sizeof types__go_words[0];
+    size_t w;
+    for (w = 0; w < n_words; w++)
+      if (types__starts(p, rest, types__go_words[w].word))
+        break;
+    if (w < n_words) {
+      kind = types__go_words[w].kind;
+      width = types__go_words[w].width;
+      used = strlen(types__go_words[w].word);
+    } else if ((p[0] == '.' || p[0] == ',') && rest > 1 &&
+               (p[1] == '0' || p[1] == '9')) {
+      size_t n = 1;
+      while (n < rest && p[n] == p[1])
+        n++;
+      kind = TK_FRAC;
+      width = p[1] == '0' ? (uint8_t)(n - 1) : 0; /* 9s: any digits */
+      used = n;
+    }
+    if (!types__add(t, kind, width, p[0]))
+      return false;
+    i += used;
+  }
+  return true;
+}
+
+/* Compiles a run of n (>= 1) Java pattern letters c. Returns 1 on success,
+ * 0 when the layout is too long, -1 for a letter Java has but the loader
+ * does not support. */
+static int types__java_letters(types_type_t *t, char c, size_t n)
+{
+  uint8_t w = n >= 2 ? 2 : 0;
+  bool ok = true;
+  switch (c) {
+  case 'y':
+    ok = types__add(t, n == 2 ? TK_YEAR2 : TK_YEAR4, n == 2 ? 2 : 4, 0);
+    break;
+  case 'M':
+    ok = types__add(t,
+                    n >= 4   ? TK_MON_FULL
+                    : n == 3 ? TK_MON_ABBR
+                             : TK_MONTH,
+                    w, 0);
+    break;
+  case 'd':
+    ok = types__add(t, TK_DAY, w, 0);
+    break;
+  case 'E':
+    ok = types__add(t, n >= 4 ? TK_WDAY_FULL : TK_WDAY_ABBR, 0, 0);
+    break;
+  case 'H':
+    ok = types__add(t, TK_HOUR24, w, 0);
+    break;
+  case 'h':
+    ok = types__add(t, TK_HOUR12, w, 0);
+    break;
+  case 'm':
+    ok = types__add(t, TK_MIN, w, 0);
+    break;
+  case 's':
+    ok = types__add(t, TK_SEC, w, 0);
+    break;
+  case 'S':
+    ok = types__add(t, TK_MILLIS, (uint8_t)(n > 9 ? 9 : n), 0);
+    break;
+  case 'a':
+    ok = types__add(t, TK_AMPM, 0, 0);
+    break;
+  case 'Z':
+    ok = types__add(t, TK_TZ, 4, 0);
+    break;
+  case 'X':
+    ok = types__add(t, TK_TZ_Z, n == 1 ? 2 : n == 2 ? 4 : 5, 0);
+    break;
+  case 'z':
+    ok = types__add(t, TK_TZ_NAME, 0, 0);
+    break;
+  default:
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+      return -1;
+    for (size_t k = 0; k < n && ok; k++)
+      ok = types__add(t, TK_LIT, 0, c);
+  }
+  return ok ? 1 : 0;
+}
+
+/* Compiles a Java SimpleDateFormat pattern. */
+static bool types__compile_java(types_type_t *t, const char *s, size_t len,
+                                bson_error_t *error)
+{
+  size_t i = 0;
+  while (i < len) {
+    char c = s[i];
+    size_t n = 1;
+    while (i + n < len && s[i + n] == c)
+      n++;
+    bool ok = true;
+    if (c == '\'') {
+      /* 'quoted text', '' is a quote */
+      if (n >= 2 && n % 2 == 0) {
+        for (size_t q = 0; q < n / 2 && ok; q++)
+          ok = types__add(t, TK_LIT, 0, '\'');
+        i += n;
+        continue;
+      }
+      size_t j = i + 1;
+      while (j < len && s[j] != '\'')
+        ok = ok && types__add(t, TK_LIT, 0, s[j++]);
+      if (j == len) {
+        bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                       "date_ms layout: unterminated quote");
+        return false;
+      }
+      i = j + 1;
+      if (!ok)
+        goto out_long;
+      continue;
+    }
+    int r = types__java_letters(t, c, n);
+    if (r < 0) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "date_ms layout: unsupported pattern letter '%c'", c);
+      return false;
+    }
+    if (r == 0)
+      goto out_long;
+    i += n;
+  }
+  return true;
+out_long:
+  bson_set_error(error, LOADER_ERROR_USAGE, 0, "date layout too long");
+  return false;
+}
+
+bool types_date_compile(types_type_t *type, bool java, const char *layout,
+                        size_t len, bson_error_t *error)
+{
+  if (java)
+    return types__compile_java(type, layout, len, error);
+  if (!types__compile_go(type, layout, len)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0, "date layout too long");
+    return false;
+  }
+  return true;
+}
+
+/* ---- Parsing values ------------------------------------------------------ */
+
+/* The value being parsed and how far it has been read. */
+typedef struct types__cursor {
+  const char *s; /* the value */
+  size_t len;    /* its length */
+  size_t i;      /* bytes read */
+} types__cursor_t;
+
+/* The fields a value has given so far, as written. */
+typedef struct types__when {
+  int year, month, day; /* calendar date; 1970-01-01 until the value says */
+  int hour, min, sec;   /* time of day, hour as written (see hour12) */
+  int64_t nanos;        /* fraction of the second */
+  int tz;               /* zone offset, minutes east of UTC */
+  int pm;               /* -1: no AM/PM seen, 0: AM, 1: PM */
+  bool hour12;          /* hour is on a 12-hour clock */
+} types__when_t;
+
+static bool types__digit_at(const types__cursor_t *c, size_t at)
+{
+  return at < c->len && c->s[at] >= '0' && c->s[at] <= '9';
+}
+
+/* Reads exactly width digits (width 0: 1 or 2 digits, as Go's "1"). */
+static bool types__num(types__cursor_t *c, int width, int *out)
+{
+  int max = width ? width : 2;
+  int v = 0, n = 0;
+  while (n < max && types__digit_at(c, c->i)) {
+    v = v * 10 + (c->s[c->i] - '0');
+    c->i++;
+    n++;
+  }
+  if (n == 0 || (width && n != width))
+    return false;
+  *out = v;
+  return true;
+}
+
+/* Reads the digits of a fraction (the separator already read) into *nanos.
+ * Returns how many digits there were; those past the ninth are read but
+ * count for nothing. */
+static size_t types__frac_digits(types__cursor_t *c, int64_t *nanos)
+{
+  size_t start = c->i;
+  int64_t scale = 100000000;
+  *nanos = 0;
+  for (; types__digit_at(c, c->i); c->i++, scale /= 10)
+    *nanos += (c->s[c->i] - '0') * scale;
+  return c->i - start;
+}
+
+/* Matches one of names (full, or its first three letters when abbr),
+ * case-insensitively; returns its index or -1. */
+static int types__name(types__cursor_t *c, const char *const *names, int n,
+                       bool abbr)
+{
+  for (int k = 0; k < n; k++) {
+    size_t w = abbr ? 3 : strlen(names[k]);
+    if (c->len - c->i >= w && strncasecmp(c->s + c->i, names[k], w) == 0) {
+      c->i += w;
+      return k;
+    }
+  }
+  return -1;
+}
+
+/* Reads a zone offset of width 2 (-07), 4 (-0700) or 5 (-07:00). */
+static bool types__tz(types__cursor_t *c, int width, int *minutes)
+{
+  if (c->i >= c->len || (c->s[c->i] != '+' && c->s[c->i] != '-'))
+    return false;
+  int sign = c->s[c->i++] == '-' ? -1 : 1;
+  int h, m = 0;
+  if (!types__num(c, 2, &h))
+    return false;
+  if (width == 5) {
+    if (c->i >= c->len || c->s[c->i] != ':')
+      return false;
+    c->i++;
+  }
+  if (width >= 4 && !types__num(c, 2, &m))
+    return false;
+  if (h > 23 || m > 59)
+    return false;
+  *minutes = sign * (h * 60 + m);
+  return true;
+}
+
+/* Matches a numeric date or time field: year, month, day, hour, minute. */
+static bool types__match_number(const types_token_t *tk, types__cursor_t *c,
+                                types__when_t *w)
+{
+  switch (tk->kind) {
+  case TK_YEAR4:
+    return types__num(c, 4, &w->year);
+  case TK_YEAR2:
+    if (!types__num(c, 2, &w->year))
+      return false;
+    w->year += w->year >= 69 ? 1900 : 2000;
+    return true;
+  case TK_MONTH:
+    return types__num(c, tk->width, &w->month);
+  case TK_DAY:
+    if (tk->width == 0 && c->i < c->len && c->s[c->i] == ' ')
+      c->i++; /* "_2": space-padded */
+    return types__num(c, tk->width, &w->day);
+  case TK_HOUR24:
+    return types__num(c, tk->width, &w->hour);
+  case TK_HOUR12:
+    w->hour12 = true;
+    return types__num(c, tk->width, &w->hour);
+  case TK_MIN:
+    return types__num(c, tk->width, &w->min);
+  }
+  return false;
+}
+
+/* Matches month and weekday names (a weekday is checked for form only). */
+static bool types__match_name(const types_token_t *tk, types__cursor_t *c,
+                              types__when_t *w)
+{
+  if (tk->kind == TK_MON_ABBR || tk->kind == TK_MON_FULL) {
+    int m = types__name(c, types__months, 12, tk->kind == TK_MON_ABBR);
+    w->month = m + 1;
+    return m >= 0;
+  }
+  return types__name(c, types__wdays, 7, tk->kind == TK_WDAY_ABBR) >= 0;
+}
+
+/* Matches the seconds. As in Go, a fraction after them is accepted even
+ * when the layout has none (next is the following token, or NULL). */
+static bool types__match_seconds(const types_token_t *tk,
+                                 const types_token_t *next, types__cursor_t *c,
+                                 types__when_t *w)
+{
+  if (!types__num(c, tk->width, &w->sec))
+    return false;
+  if ((!next || next->kind != TK_FRAC) && c->i < c->len && c->s[c->i] == '.' &&
+      types__digit_at(c, c->i + 1)) {
+    c->i++;
+    types__frac_digits(c, &w->nanos);
+  }
+  return true;
+}
+
+/* Matches a fraction of a second: Go's .000 (exactly that many digits) and
+ * .999 (optional, any digits up to nine), with '.' or ','; Java's SSS (the
+ * digits alone, exactly that many). */
+static bool types__match_fraction(const types_token_t *tk, types__cursor_t *c,
+                                  types__when_t *w)
+{
+  if (tk->kind == TK_FRAC) {
+    if (c->i >= c->len || (c->s[c->i] != '.' && c->s[c->i] != ',')) {
+      return tk->width == 0; /* ".999": the fraction is optional */
+    }
+    c->i++;
+  }
+  size_t n = types__frac_digits(c, &w->nanos);
+  return n > 0 && n <= 9 && (!tk->width || n == tk->width);
+}
+
+/* Matches AM or PM, in any case. */
+static bool types__match_ampm(types__cursor_t *c, types__when_t *w)
+{
+  if (c->len - c->i >= 2 && strncasecmp(c->s + c->i, "AM", 2) == 0)
+    w->pm = 0;
+  else if (c->len - c->i >= 2 && strncasecmp(c->s + c->i, "PM", 2) == 0)
+    w->pm = 1;
+  else
+    return false;
+  c->i += 2;
+  return true;
+}
+
+/* Matches a zone: an offset, "Z" or an offset, or a name (taken as UTC). */
+static bool types__match_zone(const types_token_t *tk, types__cursor_t *c,
+                              types__when_t *w)
+{
+  if (tk->kind == TK_TZ_NAME) {
+    while (c->i < c->len && c->s[c->i] >= 'A' && c->s[c->i] <= 'Z')
+      c->i++;
+    return true;
+  }
+  if (tk->kind == TK_TZ_Z && c->i < c->len && c->s[c->i] == 'Z') {
+    c->i++;
+    w->tz = 0;
+    return true;
+  }
+  return types__tz(c, tk->width, &w->tz);
+}
+
+/* Matches one token of the layout at the cursor; next is the token after
+ * it (NULL at the end). */
+static bool types__match_token(const types_token_t *tk,
+                               const types_token_t *next, types__cursor_t *c,
+                               types__when_t *w)
+{
+  switch (tk->kind) {
+  case TK_LIT:
+    if (c->i >= c->len || c->s[c->i] != tk->lit)
+      return false;
+    c->i++;
+    return true;
+  case TK_YEAR4:
+  case TK_YEAR2:
+  case TK_MONTH:
+  case TK_DAY:
+  case TK_HOUR24:
+  case TK_HOUR12:
+  case TK_MIN:
+    return types__match_number(tk, c, w);
+  case TK_MON_ABBR:
+  case TK_MON_FULL:
+  case TK_WDAY_ABBR:
+  case TK_WDAY_FULL:
+    return types__match_name(tk, c, w);
+  case TK_SEC:
+    return types__match_seconds(tk, next, c, w);
+  case TK_FRAC:
+  case TK_MILLIS:
+    return types__match_fraction(tk, c, w);
+  case TK_AMPM:
+    return types__match_ampm(c, w);
+  case TK_TZ:
+  case TK_TZ_Z:
+  case TK_TZ_NAME:
+    return types__match_zone(tk, c, w);
+  }
+  return false;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t types__days(int64_t y, int m, int d)
+{
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static int types__month_days(int y, int m)
+{
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Turns a 12-hour clock into the hour of the day. Returns false when the
+ * hour is not 1-12 or no AM/PM was given. */
+static bool types__resolve_hour12(types__when_t *w)
+{
+  if (!w->hour12)
+    return true;
+  if (w->hour < 1 || w->hour > 12 || w->pm < 0)
+    return false;
+  w->hour = w->hour % 12 + (w->pm ? 12 : 0);
+  return true;
+}
+
+/* Checks the fields and stores the instant they name in *ms. */
+static bool types__when_to_ms(types__when_t *w, int64_t *ms)
+{
+  if (!types__resolve_hour12(w))
+    return false;
+  if (w->month < 1 || w->month > 12 || w->day < 1 ||
+      w->day > types__month_days(w->year, w->month) || w->hour > 23 ||
+      w->min > 59 || w->sec > 59)
+    return false;
+  int64_t days = types__days(w->year, w->month, w->day);
+  *ms = ((days * 24 + w->hour) * 60 + w->min - w->tz) * 60000LL +
+        w->sec * 1000LL + w->nanos / 1000000;
+  return true;
+}
+
+bool types_parse_date(const types_type_t *t, const char *s, size_t len,
+                      int64_t *ms)
+{
+  types__cursor_t c = {s, len, 0};
+  types__when_t w = {.year = 1970, .month = 1, .day = 1, .pm = -1};
+  for (size_t k = 0; k < t->n_tokens; k++) {
+    const types_token_t *next = k + 1 < t->n_tokens ? &t->tokens[k + 1] : NULL;
+    if (!types__match_token(&t->tokens[k], next, &c, &w))
+      return false;
+  }
+  return c.i == len && types__when_to_ms(&w, ms);
+}
