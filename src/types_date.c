@@ -240,6 +240,7 @@ out_long:
 bool types_date_compile(types_type_t *type, bool java, const char *layout,
                         size_t len, bson_error_t *error)
 {
+  type->java = java;
   if (java)
     return types__compile_java(type, layout, len, error);
   if (!types__compile_go(type, layout, len)) {
@@ -380,16 +381,27 @@ static bool types__match_name(const types_token_t *tk, types__cursor_t *c,
   return types__name(c, types__wdays, 7, tk->kind == TK_WDAY_ABBR) >= 0;
 }
 
-/* Matches the seconds. As in Go, a fraction after them is accepted even
- * when the layout has none (next is the following token, or NULL). */
-static bool types__match_seconds(const types_token_t *tk,
-                                 const types_token_t *next, types__cursor_t *c,
-                                 types__when_t *w)
+/* Returns true when a fraction token follows token k, past literals only
+ * (Go's nextStdChunk). */
+static bool types__fraction_follows(const types_type_t *t, size_t k)
 {
-  if (!types__num(c, tk->width, &w->sec))
+  for (k++; k < t->n_tokens; k++) {
+    uint8_t kind = t->tokens[k].kind;
+    if (kind != TK_LIT)
+      return kind == TK_FRAC || kind == TK_MILLIS;
+  }
+  return false;
+}
+
+/* Matches the seconds, token k of t. As in Go, a fraction after them is
+ * accepted even when the layout has none there; Java has no such rule. */
+static bool types__match_seconds(const types_type_t *t, size_t k,
+                                 types__cursor_t *c, types__when_t *w)
+{
+  if (!types__num(c, t->tokens[k].width, &w->sec))
     return false;
-  if ((!next || next->kind != TK_FRAC) && c->i < c->len && c->s[c->i] == '.' &&
-      types__digit_at(c, c->i + 1)) {
+  if (!t->java && !types__fraction_follows(t, k) && c->i < c->len &&
+      c->s[c->i] == '.' && types__digit_at(c, c->i + 1)) {
     c->i++;
     types__frac_digits(c, &w->nanos);
   }
@@ -442,12 +454,11 @@ static bool types__match_zone(const types_token_t *tk, types__cursor_t *c,
   return types__tz(c, tk->width, &w->tz);
 }
 
-/* Matches one token of the layout at the cursor; next is the token after
- * it (NULL at the end). */
-static bool types__match_token(const types_token_t *tk,
-                               const types_token_t *next, types__cursor_t *c,
-                               types__when_t *w)
+/* Matches token k of t at the cursor. */
+static bool types__match_token(const types_type_t *t, size_t k,
+                               types__cursor_t *c, types__when_t *w)
 {
+  const types_token_t *tk = &t->tokens[k];
   switch (tk->kind) {
   case TK_LIT:
     if (c->i >= c->len || c->s[c->i] != tk->lit)
@@ -468,7 +479,7 @@ static bool types__match_token(const types_token_t *tk,
   case TK_WDAY_FULL:
     return types__match_name(tk, c, w);
   case TK_SEC:
-    return types__match_seconds(tk, next, c, w);
+    return types__match_seconds(t, k, c, w);
   case TK_FRAC:
   case TK_MILLIS:
     return types__match_fraction(tk, c, w);
@@ -532,10 +543,8 @@ bool types_parse_date(const types_type_t *t, const char *s, size_t len,
 {
   types__cursor_t c = {s, len, 0};
   types__when_t w = {.year = 1970, .month = 1, .day = 1, .pm = -1};
-  for (size_t k = 0; k < t->n_tokens; k++) {
-    const types_token_t *next = k + 1 < t->n_tokens ? &t->tokens[k + 1] : NULL;
-    if (!types__match_token(&t->tokens[k], next, &c, &w))
+  for (size_t k = 0; k < t->n_tokens; k++)
+    if (!types__match_token(t, k, &c, &w))
       return false;
-  }
   return c.i == len && types__when_to_ms(&w, ms);
 }
