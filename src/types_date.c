@@ -393,15 +393,17 @@ static bool types__fraction_follows(const types_type_t *t, size_t k)
   return false;
 }
 
-/* Matches the seconds, token k of t. As in Go, a fraction after them is
- * accepted even when the layout has none there; Java has no such rule. */
+/* Matches the seconds, token k of t. As in Go, a fraction after them ('.'
+ * or ',') is accepted even when the layout has none there; Java has no such
+ * rule. */
 static bool types__match_seconds(const types_type_t *t, size_t k,
                                  types__cursor_t *c, types__when_t *w)
 {
   if (!types__num(c, t->tokens[k].width, &w->sec))
     return false;
   if (!t->java && !types__fraction_follows(t, k) && c->i < c->len &&
-      c->s[c->i] == '.' && types__digit_at(c, c->i + 1)) {
+      (c->s[c->i] == '.' || c->s[c->i] == ',') &&
+      types__digit_at(c, c->i + 1)) {
     c->i++;
     types__frac_digits(c, &w->nanos);
   }
