@@ -25,7 +25,7 @@ enum {
   TK_DAY,       /* 2, 02, _2 / d, dd */
   TK_WDAY_ABBR, /* Mon / EEE (checked for form only) */
   TK_WDAY_FULL, /* Monday / EEEE */
-  TK_HOUR24,    /* 15 / HH, H */
+  TK_HOUR24,    /* 15 (one or two digits, as Go) / HH, H */
   TK_HOUR12,    /* 3, 03 / h, hh */
   TK_MIN,       /* 4, 04 / m, mm */
   TK_SEC,       /* 5, 05 / s, ss */
@@ -79,7 +79,7 @@ static const struct {
     {"05", TK_SEC, 2},
     {"06", TK_YEAR2, 2},
     {"_2", TK_DAY, 0},
-    {"15", TK_HOUR24, 2},
+    {"15", TK_HOUR24, 0},
     {"1", TK_MONTH, 0},
     {"2", TK_DAY, 0},
     {"3", TK_HOUR12, 0},
