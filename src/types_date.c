@@ -513,22 +513,30 @@ static int types__month_days(int y, int m)
   return m == 2 && leap ? 29 : days[m - 1];
 }
 
-/* Turns a 12-hour clock into the hour of the day. Returns false when the
- * hour is not 1-12 or no AM/PM was given. */
-static bool types__resolve_hour12(types__when_t *w)
+/* Turns a 12-hour clock into the hour of the day. Go takes 0-12, and AM/PM
+ * is optional ("3:04" alone is 03:04, "12:00" noon); Java takes 1-12, and no
+ * AM/PM is AM ("12:00" is midnight). Returns false when the hour is out of
+ * range. */
+static bool types__resolve_hour12(types__when_t *w, bool java)
 {
   if (!w->hour12)
     return true;
-  if (w->hour < 1 || w->hour > 12 || w->pm < 0)
+  if (w->hour < (java ? 1 : 0) || w->hour > 12)
     return false;
-  w->hour = w->hour % 12 + (w->pm ? 12 : 0);
+  if (java)
+    w->hour = w->hour % 12 + (w->pm == 1 ? 12 : 0);
+  else if (w->pm == 1 && w->hour < 12)
+    w->hour += 12;
+  else if (w->pm == 0 && w->hour == 12)
+    w->hour = 0;
   return true;
 }
 
-/* Checks the fields and stores the instant they name in *ms. */
-static bool types__when_to_ms(types__when_t *w, int64_t *ms)
+/* Checks the fields (of a Java layout when java) and stores the instant
+ * they name in *ms. */
+static bool types__when_to_ms(types__when_t *w, bool java, int64_t *ms)
 {
-  if (!types__resolve_hour12(w))
+  if (!types__resolve_hour12(w, java))
     return false;
   if (w->month < 1 || w->month > 12 || w->day < 1 ||
       w->day > types__month_days(w->year, w->month) || w->hour > 23 ||
@@ -548,5 +556,5 @@ bool types_parse_date(const types_type_t *t, const char *s, size_t len,
   for (size_t k = 0; k < t->n_tokens; k++)
     if (!types__match_token(t, k, &c, &w))
       return false;
-  return c.i == len && types__when_to_ms(&w, ms);
+  return c.i == len && types__when_to_ms(&w, t->java, ms);
 }
