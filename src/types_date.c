@@ -31,7 +31,7 @@ enum {
   TK_SEC,       /* 5, 05 / s, ss */
   TK_FRAC,      /* .000 / .999 (Go: the dot included) */
   TK_MILLIS,    /* SSS (Java: digits only) */
-  TK_AMPM,      /* PM, pm / a */
+  TK_AMPM,      /* PM, pm (lit: that case only) / a (lit 0: any case) */
   TK_TZ,        /* -0700, -07:00, -07 (width: 4, 5 or 2) */
   TK_TZ_Z,      /* Z0700, Z07:00, Z07: "Z" or an offset */
   TK_TZ_NAME,   /* MST: letters, taken as UTC */
@@ -65,34 +65,35 @@ static const struct {
   const char *word; /* as written in the layout */
   uint8_t kind;     /* the token it compiles to */
   uint8_t width;    /* the token's width */
+  char lit;         /* the token's lit */
 } types__go_words[] = {
-    {"January", TK_MON_FULL, 0},
-    {"Jan", TK_MON_ABBR, 0},
-    {"Monday", TK_WDAY_FULL, 0},
-    {"Mon", TK_WDAY_ABBR, 0},
-    {"MST", TK_TZ_NAME, 0},
-    {"2006", TK_YEAR4, 4},
-    {"01", TK_MONTH, 2},
-    {"02", TK_DAY, 2},
-    {"03", TK_HOUR12, 2},
-    {"04", TK_MIN, 2},
-    {"05", TK_SEC, 2},
-    {"06", TK_YEAR2, 2},
-    {"_2", TK_DAY, 0},
-    {"15", TK_HOUR24, 0},
-    {"1", TK_MONTH, 0},
-    {"2", TK_DAY, 0},
-    {"3", TK_HOUR12, 0},
-    {"4", TK_MIN, 0},
-    {"5", TK_SEC, 0},
-    {"PM", TK_AMPM, 0},
-    {"pm", TK_AMPM, 0},
-    {"Z07:00", TK_TZ_Z, 5},
-    {"Z0700", TK_TZ_Z, 4},
-    {"Z07", TK_TZ_Z, 2},
-    {"-07:00", TK_TZ, 5},
-    {"-0700", TK_TZ, 4},
-    {"-07", TK_TZ, 2},
+    {"January", TK_MON_FULL, 0, 0},
+    {"Jan", TK_MON_ABBR, 0, 0},
+    {"Monday", TK_WDAY_FULL, 0, 0},
+    {"Mon", TK_WDAY_ABBR, 0, 0},
+    {"MST", TK_TZ_NAME, 0, 0},
+    {"2006", TK_YEAR4, 4, 0},
+    {"01", TK_MONTH, 2, 0},
+    {"02", TK_DAY, 2, 0},
+    {"03", TK_HOUR12, 2, 0},
+    {"04", TK_MIN, 2, 0},
+    {"05", TK_SEC, 2, 0},
+    {"06", TK_YEAR2, 2, 0},
+    {"_2", TK_DAY, 0, 0},
+    {"15", TK_HOUR24, 0, 0},
+    {"1", TK_MONTH, 0, 0},
+    {"2", TK_DAY, 0, 0},
+    {"3", TK_HOUR12, 0, 0},
+    {"4", TK_MIN, 0, 0},
+    {"5", TK_SEC, 0, 0},
+    {"PM", TK_AMPM, 0, 'P'},
+    {"pm", TK_AMPM, 0, 'p'},
+    {"Z07:00", TK_TZ_Z, 5, 0},
+    {"Z0700", TK_TZ_Z, 4, 0},
+    {"Z07", TK_TZ_Z, 2, 0},
+    {"-07:00", TK_TZ, 5, 0},
+    {"-0700", TK_TZ, 4, 0},
+    {"-07", TK_TZ, 2, 0},
 };
 
 /* Compiles a Go layout. Returns false when it has too many elements. */
@@ -103,6 +104,7 @@ static bool types__compile_go(types_type_t *t, const char *s, size_t len)
     const char *p = s + i;
     size_t rest = len - i;
     uint8_t kind = TK_LIT, width = 0;
+    char lit = p[0];
     size_t used = 1;
     size_t n_words = sizeof types__go_words / sizeof types__go_words[0];
     size_t w;
@@ -112,6 +114,7 @@ static bool types__compile_go(types_type_t *t, const char *s, size_t len)
     if (w < n_words) {
       kind = types__go_words[w].kind;
       width = types__go_words[w].width;
+      lit = types__go_words[w].lit;
       used = strlen(types__go_words[w].word);
     } else if ((p[0] == '.' || p[0] == ',') && rest > 1 &&
                (p[1] == '0' || p[1] == '9')) {
@@ -122,7 +125,7 @@ static bool types__compile_go(types_type_t *t, const char *s, size_t len)
       width = p[1] == '0' ? (uint8_t)(n - 1) : 0; /* 9s: any digits */
       used = n;
     }
-    if (!types__add(t, kind, width, p[0]))
+    if (!types__add(t, kind, width, lit))
       return false;
     i += used;
   }
@@ -426,12 +429,19 @@ static bool types__match_fraction(const types_token_t *tk, types__cursor_t *c,
   return n > 0 && n <= 9 && (!tk->width || n == tk->width);
 }
 
-/* Matches AM or PM, in any case. */
-static bool types__match_ampm(types__cursor_t *c, types__when_t *w)
+/* Matches AM or PM: in any case (Java), or in the case of the layout's
+ * "PM" or "pm" (Go). */
+static bool types__match_ampm(const types_token_t *tk, types__cursor_t *c,
+                              types__when_t *w)
 {
-  if (c->len - c->i >= 2 && strncasecmp(c->s + c->i, "AM", 2) == 0)
+  if (c->len - c->i < 2)
+    return false;
+  const char *am = tk->lit == 'p' ? "am" : "AM";
+  const char *pm = tk->lit == 'p' ? "pm" : "PM";
+  const char *s = c->s + c->i;
+  if (tk->lit ? memcmp(s, am, 2) == 0 : strncasecmp(s, am, 2) == 0)
     w->pm = 0;
-  else if (c->len - c->i >= 2 && strncasecmp(c->s + c->i, "PM", 2) == 0)
+  else if (tk->lit ? memcmp(s, pm, 2) == 0 : strncasecmp(s, pm, 2) == 0)
     w->pm = 1;
   else
     return false;
@@ -486,7 +496,7 @@ static bool types__match_token(const types_type_t *t, size_t k,
   case TK_MILLIS:
     return types__match_fraction(tk, c, w);
   case TK_AMPM:
-    return types__match_ampm(c, w);
+    return types__match_ampm(tk, c, w);
   case TK_TZ:
   case TK_TZ_Z:
   case TK_TZ_NAME:
