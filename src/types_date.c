@@ -34,7 +34,7 @@ enum {
   TK_AMPM,      /* PM, pm (lit: that case only) / a (lit 0: any case) */
   TK_TZ,        /* -0700, -07:00, -07 (width: 4, 5 or 2) */
   TK_TZ_Z,      /* Z0700, Z07:00, Z07: "Z" or an offset */
-  TK_TZ_NAME,   /* MST: letters, taken as UTC */
+  TK_TZ_NAME,   /* MST / z: a zone name, taken as UTC */
 };
 
 static const char *const types__months[] = {
@@ -449,14 +449,57 @@ static bool types__match_ampm(const types_token_t *tk, types__cursor_t *c,
   return true;
 }
 
-/* Matches a zone: an offset, "Z" or an offset, or a name (taken as UTC). */
+/* The length of a signed hour offset, "+3" to "-23" (not 0 or more than
+ * 23), at s[0..n), or 0 (Go's parseSignedOffset). */
+static size_t types__signed_hours(const char *s, size_t n)
+{
+  if (n == 0 || (s[0] != '+' && s[0] != '-'))
+    return 0;
+  size_t i = 1;
+  int v = 0;
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+    if (v <= 23)
+      v = v * 10 + (s[i] - '0');
+  return i > 1 && v <= 23 ? i : 0;
+}
+
+/* The length of the zone name at s[0..n), or 0 when there is none, by Go's
+ * rules (parseTimeZone): "UTC"; "GMT" with an optional signed hour
+ * ("GMT+3"); a signed hour alone ("+03"); "ChST" or "MeST"; three capital
+ * letters, four or five ending in T, or "WITA". */
+static size_t types__zone_name(const char *s, size_t n)
+{
+  if (n < 3)
+    return 0;
+  if (n >= 4 && (memcmp(s, "ChST", 4) == 0 || memcmp(s, "MeST", 4) == 0))
+    return 4;
+  if (memcmp(s, "UTC", 3) == 0)
+    return 3;
+  if (memcmp(s, "GMT", 3) == 0)
+    return 3 + types__signed_hours(s + 3, n - 3);
+  if (s[0] == '+' || s[0] == '-')
+    return types__signed_hours(s, n);
+  size_t upper = 0;
+  while (upper < 6 && upper < n && s[upper] >= 'A' && s[upper] <= 'Z')
+    upper++;
+  if (upper == 3)
+    return 3;
+  if (upper == 4 && (s[3] == 'T' || memcmp(s, "WITA", 4) == 0))
+    return 4;
+  if (upper == 5 && s[4] == 'T')
+    return 5;
+  return 0;
+}
+
+/* Matches a zone: an offset, "Z" or an offset, or a name (taken as UTC, as
+ * Go takes a name that is not the local zone's). */
 static bool types__match_zone(const types_token_t *tk, types__cursor_t *c,
                               types__when_t *w)
 {
   if (tk->kind == TK_TZ_NAME) {
-    while (c->i < c->len && c->s[c->i] >= 'A' && c->s[c->i] <= 'Z')
-      c->i++;
-    return true;
+    size_t n = types__zone_name(c->s + c->i, c->len - c->i);
+    c->i += n;
+    return n > 0;
   }
   if (tk->kind == TK_TZ_Z && c->i < c->len && c->s[c->i] == 'Z') {
     c->i++;
