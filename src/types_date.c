@@ -32,8 +32,9 @@ enum {
   TK_FRAC,      /* .000 / .999 (Go: the dot included) */
   TK_MILLIS,    /* SSS (Java: digits only) */
   TK_AMPM,      /* PM, pm (lit: that case only) / a (lit 0: any case) */
-  TK_TZ,        /* -0700, -07:00, -07 (width: 4, 5 or 2) */
-  TK_TZ_Z,      /* Z0700, Z07:00, Z07: "Z" or an offset */
+  TK_TZ,        /* -07, -0700, -07:00, -070000, -07:00:00 (width: 2, 4,
+                   5, 6 or 8) / Z */
+  TK_TZ_Z,      /* Z07, Z0700, Z07:00... / X, XX, XXX: "Z" or an offset */
   TK_TZ_NAME,   /* MST / z: a zone name, taken as UTC */
 };
 
@@ -88,10 +89,14 @@ static const struct {
     {"5", TK_SEC, 0, 0},
     {"PM", TK_AMPM, 0, 'P'},
     {"pm", TK_AMPM, 0, 'p'},
+    {"Z07:00:00", TK_TZ_Z, 8, 0},
     {"Z07:00", TK_TZ_Z, 5, 0},
+    {"Z070000", TK_TZ_Z, 6, 0},
     {"Z0700", TK_TZ_Z, 4, 0},
     {"Z07", TK_TZ_Z, 2, 0},
+    {"-07:00:00", TK_TZ, 8, 0},
     {"-07:00", TK_TZ, 5, 0},
+    {"-070000", TK_TZ, 6, 0},
     {"-0700", TK_TZ, 4, 0},
     {"-07", TK_TZ, 2, 0},
 };
@@ -267,7 +272,7 @@ typedef struct types__when {
   int year, month, day; /* calendar date; 1970-01-01 until the value says */
   int hour, min, sec;   /* time of day, hour as written (see hour12) */
   int64_t nanos;        /* fraction of the second */
-  int tz;               /* zone offset, minutes east of UTC */
+  int tz;               /* zone offset, seconds east of UTC */
   int pm;               /* -1: no AM/PM seen, 0: AM, 1: PM */
   bool hour12;          /* hour is on a 12-hour clock */
 } types__when_t;
@@ -321,25 +326,34 @@ static int types__name(types__cursor_t *c, const char *const *names, int n,
   return -1;
 }
 
-/* Reads a zone offset of width 2 (-07), 4 (-0700) or 5 (-07:00). */
-static bool types__tz(types__cursor_t *c, int width, int *minutes)
+/* Reads ":" when width (of a zone offset) has colons, then two digits. */
+static bool types__tz_part(types__cursor_t *c, int width, int *out)
 {
-  if (c->i >= c->len || (c->s[c->i] != '+' && c->s[c->i] != '-'))
-    return false;
-  int sign = c->s[c->i++] == '-' ? -1 : 1;
-  int h, m = 0;
-  if (!types__num(c, 2, &h))
-    return false;
-  if (width == 5) {
+  if (width == 5 || width == 8) {
     if (c->i >= c->len || c->s[c->i] != ':')
       return false;
     c->i++;
   }
-  if (width >= 4 && !types__num(c, 2, &m))
+  return types__num(c, 2, out);
+}
+
+/* Reads a zone offset of width 2 (-07), 4 (-0700), 5 (-07:00), 6 (-070000)
+ * or 8 (-07:00:00) into *seconds east of UTC. */
+static bool types__tz(types__cursor_t *c, int width, int *seconds)
+{
+  if (c->i >= c->len || (c->s[c->i] != '+' && c->s[c->i] != '-'))
     return false;
-  if (h > 23 || m > 59)
+  int sign = c->s[c->i++] == '-' ? -1 : 1;
+  int h, m = 0, sec = 0;
+  if (!types__num(c, 2, &h))
     return false;
-  *minutes = sign * (h * 60 + m);
+  if (width >= 4 && !types__tz_part(c, width, &m))
+    return false;
+  if (width >= 6 && !types__tz_part(c, width, &sec))
+    return false;
+  if (h > 23 || m > 59 || sec > 59)
+    return false;
+  *seconds = sign * ((h * 60 + m) * 60 + sec);
   return true;
 }
 
@@ -596,8 +610,8 @@ static bool types__when_to_ms(types__when_t *w, bool java, int64_t *ms)
       w->min > 59 || w->sec > 59)
     return false;
   int64_t days = types__days(w->year, w->month, w->day);
-  *ms = ((days * 24 + w->hour) * 60 + w->min - w->tz) * 60000LL +
-        w->sec * 1000LL + w->nanos / 1000000;
+  *ms = (((days * 24 + w->hour) * 60 + w->min) * 60 + w->sec - w->tz) * 1000LL +
+        w->nanos / 1000000;
   return true;
 }
 
