@@ -269,7 +269,7 @@ typedef struct types__cursor {
 
 /* The fields a value has given so far, as written. */
 typedef struct types__when {
-  int year, month, day; /* calendar date; 1970-01-01 until the value says */
+  int year, month, day; /* calendar date */
   int hour, min, sec;   /* time of day, hour as written (see hour12) */
   int64_t nanos;        /* fraction of the second */
   int tz;               /* zone offset, seconds east of UTC */
@@ -619,7 +619,9 @@ bool types_parse_date(const types_type_t *t, const char *s, size_t len,
                       int64_t *ms)
 {
   types__cursor_t c = {s, len, 0};
-  types__when_t w = {.year = 1970, .month = 1, .day = 1, .pm = -1};
+  /* What the layout does not give: Go's year is 0, Java's 1970. */
+  types__when_t w = {
+      .year = t->java ? 1970 : 0, .month = 1, .day = 1, .pm = -1};
   for (size_t k = 0; k < t->n_tokens; k++)
     if (!types__match_token(t, k, &c, &w))
       return false;
