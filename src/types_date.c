@@ -386,16 +386,21 @@ static bool types__match_number(const types_token_t *tk, types__cursor_t *c,
   return false;
 }
 
-/* Matches month and weekday names (a weekday is checked for form only). */
-static bool types__match_name(const types_token_t *tk, types__cursor_t *c,
-                              types__when_t *w)
+/* Matches month and weekday names (a weekday is checked for form only).
+ * Java's MMMM and EEEE take the short names too. */
+static bool types__match_name(const types_token_t *tk, bool java,
+                              types__cursor_t *c, types__when_t *w)
 {
-  if (tk->kind == TK_MON_ABBR || tk->kind == TK_MON_FULL) {
-    int m = types__name(c, types__months, 12, tk->kind == TK_MON_ABBR);
-    w->month = m + 1;
-    return m >= 0;
-  }
-  return types__name(c, types__wdays, 7, tk->kind == TK_WDAY_ABBR) >= 0;
+  bool month = tk->kind == TK_MON_ABBR || tk->kind == TK_MON_FULL;
+  bool abbr = tk->kind == TK_MON_ABBR || tk->kind == TK_WDAY_ABBR;
+  const char *const *names = month ? types__months : types__wdays;
+  int n = month ? 12 : 7;
+  int k = types__name(c, names, n, abbr);
+  if (k < 0 && java && !abbr)
+    k = types__name(c, names, n, true);
+  if (month)
+    w->month = k + 1;
+  return k >= 0;
 }
 
 /* Returns true when a fraction token follows token k, past literals only
@@ -546,7 +551,7 @@ static bool types__match_token(const types_type_t *t, size_t k,
   case TK_MON_FULL:
   case TK_WDAY_ABBR:
   case TK_WDAY_FULL:
-    return types__match_name(tk, c, w);
+    return types__match_name(tk, t->java, c, w);
   case TK_SEC:
     return types__match_seconds(t, k, c, w);
   case TK_FRAC:
