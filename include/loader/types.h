@@ -40,6 +40,7 @@ typedef struct types_type {
   types_kind_t kind;                      /* the type */
   types_token_t tokens[TYPES_MAX_TOKENS]; /* date layout, for TYPES_DATE */
   size_t n_tokens;                        /* tokens used */
+  bool java; /* a date_ms() layout: Java's rules where Go's differ */
 } types_type_t;
 
 /* Parses a type written as "NAME(ARG)" (spec[0..len)). Returns false and
