@@ -123,6 +123,13 @@ static int64_t checkpoint__i64(const bson_t *doc, const char *key)
   return 0;
 }
 
+/* Returns the boolean value of key in doc, or false when absent. */
+static bool checkpoint__bool(const bson_t *doc, const char *key)
+{
+  bson_iter_t it;
+  return bson_iter_init_find(&it, doc, key) && bson_iter_as_bool(&it);
+}
+
 /* Opens the sub-document or array at key of doc into *sub. */
 static bool checkpoint__sub(const bson_t *doc, const char *key, bson_t *sub)
 {
@@ -286,7 +293,7 @@ static bool checkpoint__load(checkpoint_t *cp, bson_error_t *error)
                    .updated = (uint64_t)checkpoint__i64(&e, "updated"),
                    .rejected = (uint64_t)checkpoint__i64(&e, "rejected"),
                    .prior = checkpoint__i64(&e, "prior"),
-                   .done = checkpoint__i64(&e, "done") != 0};
+                   .done = checkpoint__bool(&e, "done")};
       cp->has[j] = true;
     }
   }
@@ -344,8 +351,9 @@ bool checkpoint_adopt(checkpoint_t *cp, size_t job, const mark_t *mark)
   pthread_mutex_lock(&cp->lock);
   bool take = !cp->has[job] || mark->offset > cp->marks[job].offset;
   if (take) {
+    bool done = cp->has[job] && cp->marks[job].done;
     cp->marks[job] = *mark;
-    cp->marks[job].done = mark->done || (cp->has[job] && cp->marks[job].done);
+    cp->marks[job].done = mark->done || done;
     cp->has[job] = true;
   }
   pthread_mutex_unlock(&cp->lock);

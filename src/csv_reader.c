@@ -537,7 +537,9 @@ static inline bool csvr__scan_byte(const csv_dialect_t *d, csvr_scan_state_t *s,
   case CSVR_S_SKIP:
     return false;
   case CSVR_S_REC:
-    if (term)
+    /* libcsv starts no row on line ends, nor (--trim) on spaces: a line
+     * of spaces is no record. */
+    if (term || space)
       return false;
     *s = CSVR_S_FIELD;
     /* fall through */

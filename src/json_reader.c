@@ -95,6 +95,9 @@ jsonr_t *jsonr_new(source_t *src, uint64_t start_offset, uint64_t start_line,
     r->array_seen = true;
     r->base = r->depth = 1;
   }
+  /* Resuming newline-delimited JSON: past the top of the file, a line that
+   * starts with '[' is that line's value, not the file's array. */
+  r->seen_any = start_offset > 0;
   return r;
 }
 
@@ -224,12 +227,14 @@ bool jsonr_read(jsonr_t *r, jsonr_value_fn fn, void *ctx, bson_error_t *error)
         /* Newline-delimited JSON: a line is a value; a broken one is
          * reported and the next line starts afresh. */
         bool broken = r->depth != 0 || r->in_string;
-        r->offset++;
+        r->offset++; /* the value ends past the line end: on the next line */
+        r->line++;
         jsonr__deliver(r, fn, ctx,
                        broken ? "malformed JSON line (unbalanced brackets or "
                                 "an unterminated string)"
                               : NULL);
         r->offset--;
+        r->line--;
         r->depth = 0;
         r->in_string = r->escaped = false;
       }

@@ -25,8 +25,8 @@ source_t *source_open(const char *path, uint64_t start, bson_error_t *error);
 /* Reads up to cap bytes into buf and stores the count in *n; *n == 0 means
  * the end of the input. Returns false and fills error on a read error, and
  * on a gzip stream that is corrupt or ends early (LOADER_ERROR_INPUT,
- * naming the inflated offset where it broke); the bytes of that last read
- * are then not delivered. */
+ * naming the inflated offset where it broke). Every byte inflated before
+ * the break is delivered first; the read after them fails. */
 bool source_read(source_t *src, char *buf, size_t cap, size_t *n,
                  bson_error_t *error);
 

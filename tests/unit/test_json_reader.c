@@ -100,30 +100,6 @@ typedef struct want {
   const char *problem; /* NULL, or a word its problem holds */
 } want_t;
 
-/* Known bug (reported, not fixed here): a value that ends at its line's
- * end (a broken NDJSON line, a bare scalar) has end_offset past the line
- * end but end_line still the line before it, so resuming from (end_offset,
- * end_line) numbers every later line one too low. Unless
- * LOADER_TEST_KNOWN_BUGS is set, that end_line is accepted and resuming
- * uses the line counted here. */
-static bool known_bugs(void)
-{
-  return getenv("LOADER_TEST_KNOWN_BUGS") != NULL;
-}
-
-/* Known bug (reported, not fixed here): resuming newline-delimited JSON
- * (in_array false) at a line that starts with '[' takes that line for the
- * top-level array, and the rest of the file is then read as array
- * elements: a bare scalar line then swallows the objects after it. Those
- * resume points are left out unless LOADER_TEST_KNOWN_BUGS is set;
- * test_resume_before_array_line shows the bug. */
-static bool resumes_before_bracket(const char *text, uint64_t offset)
-{
-  const char *p = text + offset;
-  p += strspn(p, " \t\r\n");
-  return *p == '[';
-}
-
 /* The physical line at offset: 1 + the line feeds before it. */
 static uint64_t line_at(const char *text, uint64_t offset)
 {
@@ -156,9 +132,6 @@ static void check(fx_t *fx, const char *text, const want_t *want, size_t n)
     if (strcmp(v->text, want[i].text) != 0)
       fail_msg("value %zu: \"%s\", want \"%s\"", i, v->text, want[i].text);
     uint64_t end_line = v->end_line;
-    if (!known_bugs() && text[v->end_offset - 1] == '\n' &&
-        end_line + 1 == want[i].end_line)
-      end_line++;
     if (v->line != want[i].line || end_line != want[i].end_line)
       fail_msg("value %zu (%s): lines %" PRIu64 "-%" PRIu64 ", want %" PRIu64
                "-%" PRIu64,
@@ -180,12 +153,10 @@ static void check(fx_t *fx, const char *text, const want_t *want, size_t n)
   }
   /* Resuming after each value. */
   for (size_t i = 0; i < vs.n; i++) {
-    if (!array && !known_bugs() &&
-        resumes_before_bracket(text, vs.v[i].end_offset))
-      continue;
     vals_t rest = {0};
-    uint64_t line =
-        known_bugs() ? vs.v[i].end_line : line_at(text, vs.v[i].end_offset);
+    /* end_line is the line at end_offset: where a resumed run counts from. */
+    uint64_t line = vs.v[i].end_line;
+    assert_int_equal(line, line_at(text, vs.v[i].end_offset));
     if (!read_from(path, vs.v[i].end_offset, line, array, &rest, &error))
       fail_msg("resuming after value %zu: %s", i, error.message);
     if (rest.n != vs.n - i - 1)
@@ -255,8 +226,6 @@ static void test_ndjson_broken_lines(void **state)
 static void test_resume_before_array_line(void **state)
 {
   fx_t *fx = *state;
-  if (!known_bugs())
-    skip(); /* known bug: set LOADER_TEST_KNOWN_BUGS=1 to see it fail */
   const char *text = "{\"a\":1}\n[1,2]\n\"str\"\n{\"b\":2}\n";
   char *path = uh_write_str(fx->dir, "r.ndjson", text);
   vals_t rest = {0};

@@ -110,9 +110,6 @@ static void read_part(const char *path, const csv_dialect_t *d, uint64_t start,
 
 /* --- the oracle ---------------------------------------------------------- */
 
-/* Files left out because of the known bug below. */
-static size_t known_bugs;
-
 /* Shows a file in a failure message: its bytes, escaped. */
 static void show_file(const char *text, size_t len)
 {
@@ -296,31 +293,6 @@ static size_t check_cuts_n(const char *path, const char *text, size_t len,
   return inner;
 }
 
-/* Known bug (reported, not fixed here): with --trim, a line of spaces
- * before the header is no record to the reader (libcsv skips the spaces,
- * then ignores the line end) but ends the header for the cut finder, which
- * may then cut at the header's start, so that the part there loads the
- * header as a row. Returns true for such a file unless
- * LOADER_TEST_KNOWN_BUGS is set (then the checks below fail on it). */
-static bool known_trim_header_bug(const char *text, const csv_dialect_t *d,
-                                  bool header, const recs_t *whole)
-{
-  if (!d->trim || !header || getenv("LOADER_TEST_KNOWN_BUGS"))
-    return false;
-  uint64_t first = whole->n ? whole->v[0].offset : UINT64_MAX;
-  size_t at = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-  for (uint64_t line = 1; at < first && text[at]; line++) {
-    size_t n = strcspn(text + at, "\r\n");
-    bool blank = n > 0 && strspn(text + at, " \t") == n;
-    if (blank && line > d->skip_lines &&
-        !(d->comment >= 0 && text[at] == d->comment))
-      return true;
-    at += n;
-    at += text[at] == '\r' && text[at + 1] == '\n' ? 2 : text[at] ? 1 : 0;
-  }
-  return false;
-}
-
 /* Checks the cuts of text for every part count from 2 to max_parts and for
  * one target per byte (parts = its size). Returns the inner cuts seen. */
 static size_t check_text(const char *dir, const char *text, size_t len,
@@ -329,12 +301,6 @@ static size_t check_text(const char *dir, const char *text, size_t len,
   char *path = uh_write(dir, "cut.csv", text, len);
   recs_t whole = {0};
   read_part(path, d, 0, 1, UINT64_MAX, &whole);
-  if (known_trim_header_bug(text, d, header, &whole)) {
-    known_bugs++;
-    recs_free(&whole);
-    free(path);
-    return 0;
-  }
   lines_t ls;
   lines_count(text, len, &ls);
   /* The oracle's own footing: the reader's lines and offsets agree with the
@@ -560,11 +526,6 @@ static void test_cuts_trim_blank_line_before_header(void **state)
   char *dir = uh_tmpdir();
   csv_dialect_t d = dialect();
   d.trim = true;
-  if (!getenv("LOADER_TEST_KNOWN_BUGS")) {
-    uh_rmtree(dir);
-    free(dir);
-    skip(); /* known bug: set LOADER_TEST_KNOWN_BUGS=1 to see it fail */
-  }
   CHECK(dir, "   \nname,n\nann,1\nbob,2\ncyd,3\n", &d, true);
   uh_rmtree(dir);
   free(dir);
@@ -792,10 +753,6 @@ static void test_cuts_generated(void **state)
   }
   /* The files are cut somewhere, not only at their ends. */
   assert_true(inner > rounds);
-  if (known_bugs)
-    print_message("%zu of %zu files left out (known bug: --trim, a blank "
-                  "line before the header)\n",
-                  known_bugs, rounds);
   uh_rmtree(dir);
   free(dir);
 }
