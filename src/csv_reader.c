@@ -444,8 +444,9 @@ bool csvr_read(csvr_t *r, csvr_record_fn fn, void *ctx, bson_error_t *error)
       const char *cr = memchr(p, '\r', (size_t)(stop - p));
       if (cr && cr + 1 < stop)
         nl = cr;
-      else if (cr && !nl && cr + 1 == end && eof)
-        nl = cr;
+      else if (cr && !nl && cr + 1 == end && (eof || carry))
+        nl = cr; /* the block's last CR, followed by the end of the input
+                    or by the CR held back for the next block: no LF */
       size_t len = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
       if (!csvr__feed(r, p, len, nl != NULL, error))
         return false;

@@ -832,6 +832,34 @@ static void test_crlf_split_at_block_boundary(void **state)
   free(text);
 }
 
+/* Found by the torture harness: two lone CRs at a block's end ("\r\r", the
+ * second held back for the next block): the first ends a line too, so the
+ * record after them is on the right line. */
+static void test_two_crs_at_block_boundary(void **state)
+{
+  (void)state;
+  size_t block = 256 * 1024;
+  char *text = malloc(block + 64);
+  assert_non_null(text);
+  memcpy(text, "h\n", 2);
+  size_t n = 2;
+  size_t body = block - 2 - n; /* its CR at block - 2, an empty line's CR
+                                  at block - 1 */
+  memset(text + n, 'z', body);
+  n += body;
+  memcpy(text + n, "\r\rlast\n", 7);
+  n += 7;
+  recs_t rs = {.max_fields = 1};
+  uint64_t empty = read_text(text, n, NULL, &rs);
+  assert_int_equal(rs.n, 3);
+  assert_int_equal(rs.v[1].line, 2);
+  assert_int_equal(rs.v[1].end_line, 2);
+  check_rec(&rs, 2, "[last]", 4, 4, block, "last");
+  assert_int_equal(empty, 1);
+  recs_free(&rs);
+  free(text);
+}
+
 static void test_ten_thousand_columns(void **state)
 {
   (void)state;
@@ -969,6 +997,7 @@ int main(void)
       cmocka_unit_test(test_end_offsets),
       cmocka_unit_test(test_block_boundaries),
       cmocka_unit_test(test_crlf_split_at_block_boundary),
+      cmocka_unit_test(test_two_crs_at_block_boundary),
       cmocka_unit_test(test_ten_thousand_columns),
       cmocka_unit_test(test_ten_thousand_columns_last_value),
       cmocka_unit_test(test_destroy_null),
