@@ -84,6 +84,20 @@ bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset, const char *raw,
     b->raw_at[b->n_docs] = b->raw_len;
     b->raw_size[b->n_docs] = raw_len;
   }
+  /* libbson 1.23's bson_writer_begin() checks that 5 bytes are free but
+   * writes 6 (the length, then 5 zeroes from the byte after it): when a
+   * document ended exactly 5 bytes before the end of the buffer, it wrote
+   * one byte past it (found under ThreadSanitizer and valgrind). Keep room
+   * for 6. */
+  size_t used = bson_writer_get_length(b->writer);
+  if (used + 6 > b->buf_len) {
+    size_t len = b->buf_len * 2 > used + 6 ? b->buf_len * 2 : used + 6;
+    uint8_t *buf = realloc(b->buf, len);
+    if (!buf)
+      return NULL;
+    b->buf = buf;
+    b->buf_len = len;
+  }
   if (!bson_writer_begin(b->writer, &doc))
     return NULL;
   return doc;

@@ -263,6 +263,38 @@ static void test_raw_empty_record(void **state)
   batch_destroy(b);
 }
 
+/* A document that ends exactly 5 bytes before the end of the batch's
+ * buffer: libbson 1.23's bson_writer_begin() then wrote one byte past it
+ * (it checks for 5 bytes and writes 6). batch_begin() keeps the room; the
+ * ctest valgrind_unit_batch runs this file under valgrind, which sees the
+ * stray byte if it comes back. */
+static void test_document_ends_five_bytes_before_the_buffer_end(void **state)
+{
+  (void)state;
+  batch_t *b = batch_new(10, 0, false);
+  assert_non_null(b);
+  /* {"s": m chars}: 4 + 1 + 2 + 4 + m + 1 + 1 = m + 13 bytes; the buffer
+   * starts at 64 KiB. */
+  size_t m = 64 * 1024 - 5 - 13;
+  char *s = malloc(m + 1);
+  assert_non_null(s);
+  memset(s, 'x', m);
+  s[m] = '\0';
+  bson_t *doc = batch_begin(b, 1, 0, NULL, 0);
+  assert_non_null(doc);
+  assert_true(BSON_APPEND_UTF8(doc, "s", s));
+  batch_commit(b);
+  size_t len;
+  batch_data(b, &len);
+  assert_int_equal(len, 64 * 1024 - 5);
+  add_doc(b, 7, "next", 2, 1);
+  assert_int_equal(batch_count(b), 2);
+  batch_data(b, &len);
+  assert_int_equal(len, 64 * 1024 - 5 + 24); /* {"i": 7, "s": "next"} */
+  free(s);
+  batch_destroy(b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -275,6 +307,7 @@ int main(void)
       cmocka_unit_test(test_large_documents_grow_buffer),
       cmocka_unit_test(test_raw_without_keep_raw),
       cmocka_unit_test(test_raw_empty_record),
+      cmocka_unit_test(test_document_ends_five_bytes_before_the_buffer_end),
   };
   return cmocka_run_group_tests_name("batch", tests, NULL, NULL);
 }
