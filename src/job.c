@@ -102,10 +102,10 @@ uint64_t job_position(const job_ctx_t *ctx)
 }
 
 /* Returns a hash of the job's identity (collection, file, size, mtime), the
- * part of --id-from line ids that tells files apart. FNV-1a, 32 bits. */
+ * part of --id-from line ids that tells files apart: the loader's one hash
+ * (util_hash64), folded to the 32 bits an ObjectId has room for. */
 uint32_t job_identity(const job_t *job)
 {
-  uint32_t h = 2166136261u;
   struct stat st;
   char real[PATH_MAX];
   const char *path = realpath(job->path, real) ? real : job->path;
@@ -115,17 +115,12 @@ uint32_t job_identity(const job_t *job)
     parts[1] = (uint64_t)st.st_mtim.tv_sec;
     parts[2] = (uint64_t)st.st_mtim.tv_nsec;
   }
-  const char *strs[2] = {job->collection, path};
-  for (int s = 0; s < 2; s++)
-    for (const char *p = strs[s];; p++) {
-      h = (h ^ (uint8_t)*p) * 16777619u;
-      if (!*p)
-        break;
-    }
-  const uint8_t *b = (const uint8_t *)parts;
-  for (size_t i = 0; i < sizeof parts; i++)
-    h = (h ^ b[i]) * 16777619u;
-  return h;
+  /* Each string with its NUL, so "ab"+"c" and "a"+"bc" differ. */
+  uint64_t h = util_hash64(job->collection, strlen(job->collection) + 1,
+                           UTIL_HASH64_SEED);
+  h = util_hash64(path, strlen(path) + 1, h);
+  h = util_hash64(parts, sizeof parts, h);
+  return (uint32_t)(h ^ h >> 32);
 }
 
 /* Picks up job's checkpointed mark, if any: the run continues after the

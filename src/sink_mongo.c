@@ -383,11 +383,7 @@ out:
  * batch. */
 static uint64_t sink_mongo__key_hash(const bson_t *selector)
 {
-  const uint8_t *p = bson_get_data(selector);
-  uint64_t h = 14695981039346656037u;
-  for (uint32_t i = 0; i < selector->len; i++)
-    h = (h ^ p[i]) * 1099511628211u;
-  return h;
+  return util_hash64(bson_get_data(selector), selector->len, UTIL_HASH64_SEED);
 }
 
 /* Adds h to the set in keys[0..cap) (cap a power of two, 0 marks an empty

@@ -4,6 +4,7 @@
  * types_date.c. */
 #include "loader/types.h"
 #include "loader/error.h"
+#include "loader/util.h"
 #include "types_date.h"
 
 #include <errno.h>
@@ -132,17 +133,6 @@ static bool types__grow(types_scratch_t *sc, size_t need)
   return true;
 }
 
-static int types__hex(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static int types__b64(char c)
 {
   if (c >= 'A' && c <= 'Z')
@@ -169,10 +159,8 @@ static long types__decode(const types_type_t *t, const char *s, size_t len,
     if (len % 2)
       return -1;
     for (size_t i = 0; i < len; i += 2) {
-      int hi = types__hex(s[i]), lo = types__hex(s[i + 1]);
-      if (hi < 0 || lo < 0)
+      if (!util_hex_pair(s + i, &sc->buf[n++]))
         return -1;
-      sc->buf[n++] = (uint8_t)(hi << 4 | lo);
     }
     return (long)n;
   }

@@ -82,6 +82,16 @@ static int util__hex(int c)
   return -1;
 }
 
+bool util_hex_pair(const char *s, uint8_t *byte)
+{
+  int hi = util__hex((unsigned char)s[0]);
+  int lo = hi < 0 ? -1 : util__hex((unsigned char)s[1]);
+  if (lo < 0)
+    return false;
+  *byte = (uint8_t)(hi << 4 | lo);
+  return true;
+}
+
 /* Returns s[0..len) with %XX escapes decoded, newly allocated (a bad escape
  * stays as it is). */
 static char *util__pct_decode(const char *s, size_t len)
@@ -91,11 +101,9 @@ static char *util__pct_decode(const char *s, size_t len)
     abort();
   size_t n = 0;
   for (size_t i = 0; i < len; i++) {
-    int hi, lo;
-    if (s[i] == '%' && i + 2 < len &&
-        (hi = util__hex((unsigned char)s[i + 1])) >= 0 &&
-        (lo = util__hex((unsigned char)s[i + 2])) >= 0) {
-      out[n++] = (char)(hi * 16 + lo);
+    uint8_t byte;
+    if (s[i] == '%' && i + 2 < len && util_hex_pair(s + i + 1, &byte)) {
+      out[n++] = (char)byte;
       i += 2;
     } else {
       out[n++] = s[i];
@@ -311,6 +319,39 @@ static bool util__share_run(const char *a, const char *b, size_t blen,
   return false;
 }
 
+/* Returns a buffer for a rewrite of a text of len bytes: room for every
+ * byte to become "***", and the NUL. Aborts when out of memory, as all the
+ * redaction does (a message must never go out unredacted). */
+static char *util__rewrite_new(size_t len)
+{
+  char *out = malloc(3 * len + 1);
+  if (!out)
+    abort();
+  return out;
+}
+
+/* Appends s[0..len) to out at *n, or "***" in its place when secret. */
+static void util__rewrite_put(char *out, size_t *n, const char *s, size_t len,
+                              bool secret)
+{
+  if (secret) {
+    s = "***";
+    len = 3;
+  }
+  memcpy(out + *n, s, len);
+  *n += len;
+}
+
+/* Ends a rewrite: terminates out at n and puts it in place of *text (len
+ * bytes), wiped and freed. */
+static void util__rewrite_end(char **text, size_t len, char *out, size_t n)
+{
+  out[n] = '\0';
+  explicit_bzero(*text, len);
+  free(*text);
+  *text = out;
+}
+
 /* Replaces every occurrence of word in *text (case-insensitively) with
  * "***". */
 static void util__replace_all(char **text, const char *word)
@@ -318,23 +359,17 @@ static void util__replace_all(char **text, const char *word)
   size_t len = strlen(*text), wlen = strlen(word);
   if (!wlen || !util__contains(*text, len, word))
     return;
-  char *out = malloc(3 * len + 1); /* at worst each byte becomes "***" */
-  if (!out)
-    abort();
+  char *out = util__rewrite_new(len);
   size_t n = 0;
   for (const char *p = *text; *p;) {
     if (strncasecmp(p, word, wlen) == 0) {
-      memcpy(out + n, "***", 3);
-      n += 3;
+      util__rewrite_put(out, &n, p, wlen, true);
       p += wlen;
     } else {
       out[n++] = *p++;
     }
   }
-  out[n] = '\0';
-  explicit_bzero(*text, len);
-  free(*text);
-  *text = out;
+  util__rewrite_end(text, len, out, n);
 }
 
 /* Replaces with "***" each run of *text between two quote characters q that
@@ -344,9 +379,7 @@ static void util__redact_quoted(char **text, char q,
                                 const util_words_t *pieces)
 {
   size_t len = strlen(*text);
-  char *out = malloc(3 * len + 1);
-  if (!out)
-    abort();
+  char *out = util__rewrite_new(len);
   size_t n = 0;
   const char *p = *text;
   for (const char *open; (open = strchr(p, q));) {
@@ -359,24 +392,13 @@ static void util__redact_quoted(char **text, char q,
       secret = util__contains(open + 1, rlen, pieces->v[i]);
     for (size_t i = 0; i < secrets->n && !secret; i++)
       secret = util__share_run(secrets->v[i], open + 1, rlen, 4);
-    size_t keep = (size_t)(open + 1 - p);
-    memcpy(out + n, p, keep);
-    n += keep;
-    if (secret) {
-      memcpy(out + n, "***", 3);
-      n += 3;
-    } else {
-      memcpy(out + n, open + 1, rlen);
-      n += rlen;
-    }
+    util__rewrite_put(out, &n, p, (size_t)(open + 1 - p), false);
+    util__rewrite_put(out, &n, open + 1, rlen, secret);
     out[n++] = q;
     p = close + 1;
   }
-  size_t rest = strlen(p);
-  memcpy(out + n, p, rest + 1);
-  explicit_bzero(*text, len);
-  free(*text);
-  *text = out;
+  util__rewrite_put(out, &n, p, strlen(p), false);
+  util__rewrite_end(text, len, out, n);
 }
 
 /* The characters URIs are split at. */
@@ -395,9 +417,7 @@ static void util__redact_words(char **text, const util_words_t *secrets,
                                const util_words_t *pieces)
 {
   size_t len = strlen(*text);
-  char *out = malloc(3 * len + 1);
-  if (!out)
-    abort();
+  char *out = util__rewrite_new(len);
   size_t n = 0;
   for (const char *p = *text; *p;) {
     size_t wlen = strcspn(p, UTIL_WORD_DELIMS);
@@ -414,19 +434,10 @@ static void util__redact_words(char **text, const util_words_t *secrets,
     if (wlen >= 4 || (wlen >= 2 && cut))
       for (size_t i = 0; i < secrets->n && !secret; i++)
         secret = util__share_run(secrets->v[i], p, wlen, wlen);
-    if (secret) {
-      memcpy(out + n, "***", 3);
-      n += 3;
-    } else {
-      memcpy(out + n, p, wlen);
-      n += wlen;
-    }
+    util__rewrite_put(out, &n, p, wlen, secret);
     p += wlen;
   }
-  out[n] = '\0';
-  explicit_bzero(*text, len);
-  free(*text);
-  *text = out;
+  util__rewrite_end(text, len, out, n);
 }
 
 char *util_redact_message(const char *message, const char *uri)

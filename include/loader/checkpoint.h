@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "loader/job.h"
+#include "loader/job_spec.h"
 #include "loader/mark.h"
 
 typedef struct checkpoint checkpoint_t;

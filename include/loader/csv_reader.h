@@ -22,6 +22,9 @@
  * from it could not fit MongoDB's 16 MiB limit anyway). */
 #define CSVR_MAX_RECORD_BYTES (16u * 1024u * 1024u + 4096u)
 
+/* The bytes read at a time by the reader and by the cut finder. */
+#define CSVR_BLOCK_SIZE (256u * 1024u)
+
 typedef struct csv_dialect {
   unsigned char delimiter; /* field separator, ',' by default */
   unsigned char quote;     /* quote character, '"' by default */
@@ -64,7 +67,8 @@ typedef struct csvr_cut {
   uint64_t line;   /* its physical line */
 } csvr_cut_t;
 
-/* Finds where parts 1..parts-1 of the file at path (size bytes) start: for
+/* The --split cut finder (csv_cuts.c), by the reader's own quoting rule.
+ * Finds where parts 1..parts-1 of the file at path (size bytes) start: for
  * each, the first place at or after size * k / parts where the reader
  * itself would start a record (the same quoting rule, line ends, skipped
  * and empty lines, BOM and record size limit as csvr_read()), never before

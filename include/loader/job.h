@@ -15,6 +15,7 @@
 
 #include "loader/csv_reader.h"
 #include "loader/doc_builder.h"
+#include "loader/job_spec.h"
 #include "loader/rejects.h"
 #include "loader/progress.h"
 #include "loader/throttle.h"
@@ -23,22 +24,6 @@
 /* How many rejected rows a job describes in its result; the rest are only
  * counted. */
 #define JOB_REJECT_SAMPLES 5
-
-/* What one job loads. */
-typedef struct job {
-  const char *collection; /* target collection (or table) */
-  const char *path;       /* input file */
-  uint64_t start;         /* byte offset where its first record starts */
-  uint64_t end;           /* byte offset where the next job's range starts,
-                             or UINT64_MAX */
-  size_t index;           /* position in the plan (the checkpoint's key) */
-  uint64_t start_line;    /* physical line at start (1 for a whole file) */
-  unsigned part;          /* 1-based part of a split file, or 0 */
-  unsigned parts;         /* how many parts the file was split into */
-  bool json;              /* the file is JSON (one object per line, or one
-                             array of objects), not CSV */
-  bool json_array;        /* a JSON file that is one array */
-} job_t;
 
 /* One rejected row, described for a person. */
 typedef struct job_reject {

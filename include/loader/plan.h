@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "loader/cli.h"
-#include "loader/job.h"
+#include "loader/job_spec.h"
 
 typedef struct plan {
   job_t *jobs;   /* the jobs, in command-line order (owned) */

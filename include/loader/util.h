@@ -15,6 +15,11 @@ double util_now(void);
 #define UTIL_HASH64_SEED 14695981039346656037u
 uint64_t util_hash64(const void *data, size_t len, uint64_t h);
 
+/* Decodes the two hex digits at s (0-9, a-f, A-F: "7f") into *byte, for
+ * binary(hex) values and %XX escapes. Returns false, leaving *byte alone,
+ * when either is not a hex digit; s[1] is not read when s[0] is not one. */
+bool util_hex_pair(const char *s, uint8_t *byte);
+
 /* Returns a copy of uri safe to print, whatever it looks like (it need not
  * parse): the password replaced by "***", the user name kept
  * ("mongodb://alice:***@host/db"), and so the values of options whose name
