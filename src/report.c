@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <mongoc/mongoc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,104 +239,81 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
   }
 }
 
-/* Rounds seconds to microseconds, the precision the report gives. */
-static double report__usec(double seconds)
+/* Writes s as a JSON string. */
+static void report__json_str(FILE *out, const char *s)
 {
-  return round(seconds * 1e6) / 1e6;
+  fputc('"', out);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    switch (*p) {
+    case '"':
+      fputs("\\\"", out);
+      break;
+    case '\\':
+      fputs("\\\\", out);
+      break;
+    case '\n':
+      fputs("\\n", out);
+      break;
+    case '\r':
+      fputs("\\r", out);
+      break;
+    case '\t':
+      fputs("\\t", out);
+      break;
+    default:
+      if (*p < 0x20)
+        fprintf(out, "\\u%04x", *p);
+      else
+        fputc(*p, out);
+    }
+  }
+  fputc('"', out);
 }
 
-/* Appends s under key: as it is when it is valid UTF-8 (JSON's encoding),
- * else with each byte over 0x7F replaced by '?', so that a path in another
- * encoding, or a message quoting one, still makes a report. */
-static void report__append_text(bson_t *doc, const char *key, const char *s)
+void report_json(FILE *out, const plan_t *plan, const run_t *runs,
+                 size_t n_runs)
 {
-  size_t len = strlen(s);
-  if (bson_utf8_validate(s, len, false)) {
-    BSON_APPEND_UTF8(doc, key, s);
-    return;
-  }
-  char *copy = bson_strdup(s);
-  for (char *p = copy; *p; p++)
-    if ((unsigned char)*p > 0x7F)
-      *p = '?';
-  BSON_APPEND_UTF8(doc, key, copy);
-  bson_free(copy);
-}
-
-/* Appends one job's object to jobs under key. */
-static void report__json_job(bson_t *jobs, const char *key, const job_t *job,
-                             const job_result_t *res)
-{
-  bson_t o;
-  BSON_APPEND_DOCUMENT_BEGIN(jobs, key, &o);
-  report__append_text(&o, "collection", job->collection);
-  report__append_text(&o, "file", job->path);
-  if (job->parts) {
-    BSON_APPEND_INT64(&o, "part", job->part);
-    BSON_APPEND_INT64(&o, "parts", job->parts);
-  }
-  BSON_APPEND_INT64(&o, "processed", (int64_t)res->processed);
-  BSON_APPEND_INT64(&o, "prior", res->prior);
-  BSON_APPEND_INT64(&o, "post", res->post);
-  BSON_APPEND_INT64(&o, "inserted", (int64_t)res->inserted);
-  BSON_APPEND_INT64(&o, "updated", (int64_t)res->updated);
-  BSON_APPEND_INT64(&o, "rejected", (int64_t)res->rejected);
-  BSON_APPEND_INT64(&o, "retries", (int64_t)res->retries);
-  BSON_APPEND_INT64(&o, "bytes", (int64_t)res->bytes);
-  BSON_APPEND_DOUBLE(&o, "elapsed_s", report__usec(res->elapsed_s));
-  BSON_APPEND_BOOL(&o, "ok", res->ok);
-  if (!res->ok) {
-    report__append_text(&o, "error", res->error.message);
-    BSON_APPEND_INT64(&o, "error_code", res->error.code);
-  }
-  bson_append_document_end(jobs, &o);
-}
-
-/* Builds the report document: {"runs": [...]} and, for a linear and a
- * parallel run, "speedup". Counters are int64 and times doubles, so the
- * relaxed extended JSON of it has plain JSON numbers only. */
-static void report__json_doc(bson_t *doc, const plan_t *plan, const run_t *runs,
-                             size_t n_runs)
-{
-  bson_t list;
-  BSON_APPEND_ARRAY_BEGIN(doc, "runs", &list);
+  fputs("{\"runs\": [", out);
   for (size_t r = 0; r < n_runs; r++) {
     const run_t *run = &runs[r];
-    const char *key;
-    char buf[16];
-    bson_uint32_to_string((uint32_t)r, &key, buf, sizeof buf);
-    bson_t o, jobs;
-    BSON_APPEND_DOCUMENT_BEGIN(&list, key, &o);
-    BSON_APPEND_UTF8(&o, "mode", run_mode_name(run->mode));
-    BSON_APPEND_INT64(&o, "workers", (int64_t)run->workers);
-    BSON_APPEND_DOUBLE(&o, "elapsed_s", report__usec(run->elapsed_s));
-    BSON_APPEND_ARRAY_BEGIN(&o, "jobs", &jobs);
+    fprintf(out,
+            "%s\n  {\"mode\": \"%s\", \"workers\": %zu, \"elapsed_s\": %.6f, "
+            "\"jobs\": [",
+            r ? "," : "", run_mode_name(run->mode), run->workers,
+            run->elapsed_s);
     for (size_t i = 0; i < run->n_jobs; i++) {
-      bson_uint32_to_string((uint32_t)i, &key, buf, sizeof buf);
-      report__json_job(&jobs, key, &plan->jobs[i], &run->results[i]);
+      const job_result_t *res = &run->results[i];
+      fputs(i ? ",\n    {\"collection\": " : "\n    {\"collection\": ", out);
+      report__json_str(out, plan->jobs[i].collection);
+      fputs(", \"file\": ", out);
+      report__json_str(out, plan->jobs[i].path);
+      if (plan->jobs[i].parts)
+        fprintf(out, ", \"part\": %u, \"parts\": %u", plan->jobs[i].part,
+                plan->jobs[i].parts);
+      fprintf(out,
+              ", \"processed\": %" PRIu64 ", \"prior\": %" PRId64
+              ", \"post\": %" PRId64 ", \"inserted\": %" PRIu64
+              ", \"updated\": %" PRIu64 ", \"rejected\": %" PRIu64
+              ", \"retries\": %" PRIu64 ", \"bytes\": %" PRIu64
+              ", \"elapsed_s\": %.6f, \"ok\": %s",
+              res->processed, res->prior, res->post, res->inserted,
+              res->updated, res->rejected, res->retries, res->bytes,
+              res->elapsed_s, res->ok ? "true" : "false");
+      if (!res->ok) {
+        fputs(", \"error\": ", out);
+        report__json_str(out, res->error.message);
+        fprintf(out, ", \"error_code\": %u", res->error.code);
+      }
+      fputc('}', out);
     }
-    bson_append_array_end(&o, &jobs);
-    bson_append_document_end(&list, &o);
+    fputs("]}", out);
   }
-  bson_append_array_end(doc, &list);
+  fputs("\n]", out);
   const run_t *linear, *parallel;
   report__pair(runs, n_runs, &linear, &parallel);
   if (linear && parallel)
-    BSON_APPEND_DOUBLE(doc, "speedup",
-                       round(report_speedup(linear, parallel) * 1e4) / 1e4);
-}
-
-bool report_json(FILE *out, const plan_t *plan, const run_t *runs,
-                 size_t n_runs)
-{
-  bson_t doc = BSON_INITIALIZER;
-  report__json_doc(&doc, plan, runs, n_runs);
-  char *json = bson_as_relaxed_extended_json(&doc, NULL);
-  if (json)
-    fprintf(out, "%s\n", json);
-  bson_free(json);
-  bson_destroy(&doc);
-  return json != NULL;
+    fprintf(out, ",\n \"speedup\": %.4f", report_speedup(linear, parallel));
+  fputs("}\n", out);
 }
 
 bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
@@ -357,13 +333,7 @@ bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
                    strerror(errno));
     goto out_free;
   }
-  if (!report_json(f, plan, runs, n_runs)) {
-    fclose(f);
-    unlink(tmp);
-    bson_set_error(error, LOADER_ERROR_IO, 0,
-                   "%s: the report could not be written as JSON", path);
-    goto out_free;
-  }
+  report_json(f, plan, runs, n_runs);
   if (ferror(f) | (fclose(f) != 0)) {
     bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno,
                    "%s: write failed: %s", tmp, strerror(errno));

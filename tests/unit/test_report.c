@@ -369,44 +369,6 @@ static void test_json_escaping_and_errors(void **state)
   free(text);
 }
 
-/* A path that is not UTF-8 (Latin-1 "caf\xe9.csv") still makes a report:
- * JSON is UTF-8, so its bytes over 0x7F become '?'; numbers stay plain
- * JSON numbers and times are given to the microsecond. */
-static void test_json_not_utf8_and_numbers(void **state)
-{
-  (void)state;
-  job_t job = {.collection = "c",
-               .path = "caf\xe9.csv",
-               .end = UINT64_MAX,
-               .start_line = 1};
-  plan_t plan = {.jobs = &job, .n_jobs = 1};
-  job_result_t res = {.processed = 5000000000,
-                      .inserted = 5000000000,
-                      .post = 5000000000,
-                      .elapsed_s = 0.1234564,
-                      .ok = true};
-  run_t run = {.mode = RUN_LINEAR,
-               .workers = 1,
-               .elapsed_s = 1.0000004,
-               .n_jobs = 1,
-               .results = &res};
-  capture_t c;
-  assert_true(report_json(cap_open(&c), &plan, &run, 1));
-  char *text = cap_close(&c);
-  assert_null(strstr(text, "$number"));
-  bson_t *doc = parse_json(text);
-  assert_string_equal(get_str(doc, "runs.0.jobs.0.file"), "caf?.csv");
-  assert_int_equal(get_int(doc, "runs.0.jobs.0.processed"), 5000000000);
-  assert_true(get_double(doc, "runs.0.jobs.0.elapsed_s") == 0.123456);
-  assert_true(get_double(doc, "runs.0.elapsed_s") == 1.0);
-  bson_iter_t it, t;
-  assert_true(bson_iter_init(&it, doc));
-  assert_true(bson_iter_find_descendant(&it, "runs.0.elapsed_s", &t));
-  assert_true(BSON_ITER_HOLDS_DOUBLE(&t)); /* "1.0", not "1" */
-  bson_destroy(doc);
-  free(text);
-}
-
 static void test_json_write_file(void **state)
 {
   (void)state;
@@ -663,7 +625,6 @@ int main(void)
       cmocka_unit_test(test_json_two_runs),
       cmocka_unit_test(test_json_one_run_no_speedup),
       cmocka_unit_test(test_json_escaping_and_errors),
-      cmocka_unit_test(test_json_not_utf8_and_numbers),
       cmocka_unit_test(test_json_write_file),
       cmocka_unit_test(test_problems_samples_and_count),
       cmocka_unit_test(test_problems_accounting),
