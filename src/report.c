@@ -242,8 +242,15 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
 /* Writes s as a JSON string. */
 static void report__json_str(FILE *out, const char *s)
 {
+  /* JSON is UTF-8: a file name or message that is not has its high bytes
+   * written as '?' rather than making the whole report unreadable. */
+  bool utf8 = bson_utf8_validate(s, strlen(s), false);
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (!utf8 && *p >= 0x80) {
+      fputc('?', out);
+      continue;
+    }
     switch (*p) {
     case '"':
       fputs("\\\"", out);

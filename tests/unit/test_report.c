@@ -369,6 +369,28 @@ static void test_json_escaping_and_errors(void **state)
   free(text);
 }
 
+/* A file name that is not UTF-8 (Latin-1 on disk) keeps the report valid
+ * JSON: its high bytes are written as '?'; UTF-8 names stay as they are. */
+static void test_json_not_utf8(void **state)
+{
+  (void)state;
+  job_t jobs[2] = {
+      {.collection = "a", .path = "caf\xe9.csv", .end = UINT64_MAX},
+      {.collection = "b", .path = "caf\xc3\xa9.csv", .end = UINT64_MAX}};
+  plan_t plan = {.jobs = jobs, .n_jobs = 2};
+  job_result_t res[2] = {{.prior = 0, .post = 0, .ok = true},
+                         {.prior = 0, .post = 0, .ok = true}};
+  run_t run = {.mode = RUN_LINEAR, .workers = 1, .n_jobs = 2, .results = res};
+  capture_t c;
+  report_json(cap_open(&c), &plan, &run, 1);
+  char *text = cap_close(&c);
+  bson_t *doc = parse_json(text);
+  assert_string_equal(get_str(doc, "runs.0.jobs.0.file"), "caf?.csv");
+  assert_string_equal(get_str(doc, "runs.0.jobs.1.file"), "caf\xc3\xa9.csv");
+  bson_destroy(doc);
+  free(text);
+}
+
 static void test_json_write_file(void **state)
 {
   (void)state;
@@ -626,6 +648,7 @@ int main(void)
       cmocka_unit_test(test_json_one_run_no_speedup),
       cmocka_unit_test(test_json_escaping_and_errors),
       cmocka_unit_test(test_json_write_file),
+      cmocka_unit_test(test_json_not_utf8),
       cmocka_unit_test(test_problems_samples_and_count),
       cmocka_unit_test(test_problems_accounting),
       cmocka_unit_test(test_problems_header_only_and_failures),
