@@ -22,6 +22,18 @@
 #include "loader/mark.h"
 #include "sink_impl.h"
 
+/* Longest dotted column name the loader builds. */
+#define SQL_NAME_MAX 1024
+
+/* sink_sql_table.c ------------------------------------------------------ */
+
+/* Makes the array at itemsp (the address of a pointer to items of size
+ * bytes, with *cap of them allocated) hold at least want items: sql_grow()
+ * doubling from 16, sql_grow_exact() to want exactly. Returns false when out
+ * of memory, leaving the array as it was. */
+bool sql_grow(void *itemsp, size_t *cap, size_t want, size_t size);
+bool sql_grow_exact(void *itemsp, size_t *cap, size_t want, size_t size);
+
 /* What a column holds, as far as the loader's checks go. */
 typedef enum sql_class {
   SQL_NONE = 0, /* nothing seen yet (while deriving a new table's types) */
@@ -74,6 +86,16 @@ bool sql_docs_split(sql_docs_t *docs, const batch_t *batch,
 /* Frees what sql_docs_split() allocated. */
 void sql_docs_cleanup(sql_docs_t *docs);
 
+/* Called for each leaf of a document with its dotted name; returns false to
+ * stop the walk. */
+typedef bool (*sql_leaf_fn)(void *ctx, const char *name, const bson_iter_t *it);
+
+/* Calls fn for each leaf of doc (nested documents give dotted names; the
+ * top-level ObjectId _id, the loader's own, is skipped). Returns false when
+ * fn stopped the walk or a name grew longer than SQL_NAME_MAX - 1 bytes
+ * (*too_long set). */
+bool sql_doc_walk(const bson_t *doc, sql_leaf_fn fn, void *ctx, bool *too_long);
+
 /* Derives the columns of a new table from docs: every leaf seen, in order of
  * first appearance, typed by the widest value. Returns false and fills error
  * when out of memory or a name is too long. */
@@ -85,6 +107,8 @@ bool sql_table_derive(sql_table_t *t, const sql_docs_t *docs,
  * table's) when not. */
 bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
                      const char *table, bson_error_t *error);
+
+/* sink_sql_row.c -------------------------------------------------------- */
 
 /* How a value is sent. */
 typedef enum sql_kind {
@@ -134,6 +158,8 @@ bool sql_rows_build(sql_rows_t *rows, const sql_table_t *t,
 
 /* Frees what sql_rows_build() allocated; rows is empty afterwards. */
 void sql_rows_free(sql_rows_t *rows);
+
+/* sink_sql_text.c ------------------------------------------------------- */
 
 /* Appends text to a growing string; returns false when out of memory. */
 typedef struct sql_buf {
@@ -212,6 +238,8 @@ void sql_mark_values(sql_value_t *vals, const char *key, const mark_t *mark);
 
 /* Fills mark from the SQL_MARK_INTS integers of its row. */
 void sql_mark_from_ints(mark_t *mark, const int64_t *ints);
+
+/* sink_sql.c ------------------------------------------------------------ */
 
 /* A SQL sink's transaction steps, which sql_commit() drives. Each takes
  * the sink's state. */
