@@ -22,6 +22,18 @@
 #include "loader/mark.h"
 #include "sink_impl.h"
 
+/* Longest dotted column name the loader builds. */
+#define SQL_NAME_MAX 1024
+
+/* sink_sql_table.c ------------------------------------------------------ */
+
+/* Makes the array at itemsp (the address of a pointer to items of size
+ * bytes, with *cap of them allocated) hold at least want items: sql_grow()
+ * doubling from 16, sql_grow_exact() to want exactly. Returns false when out
+ * of memory, leaving the array as it was. */
+bool sql_grow(void *itemsp, size_t *cap, size_t want, size_t size);
+bool sql_grow_exact(void *itemsp, size_t *cap, size_t want, size_t size);
+
 /* What a column holds, as far as the loader's checks go. */
 typedef enum sql_class {
   SQL_NONE = 0, /* nothing seen yet (while deriving a new table's types) */
@@ -74,6 +86,16 @@ bool sql_docs_split(sql_docs_t *docs, const batch_t *batch,
 /* Frees what sql_docs_split() allocated. */
 void sql_docs_cleanup(sql_docs_t *docs);
 
+/* Called for each leaf of a document with its dotted name; returns false to
+ * stop the walk. */
+typedef bool (*sql_leaf_fn)(void *ctx, const char *name, const bson_iter_t *it);
+
+/* Calls fn for each leaf of doc (nested documents give dotted names; the
+ * top-level ObjectId _id, the loader's own, is skipped). Returns false when
+ * fn stopped the walk or a name grew longer than SQL_NAME_MAX - 1 bytes
+ * (*too_long set). */
+bool sql_doc_walk(const bson_t *doc, sql_leaf_fn fn, void *ctx, bool *too_long);
+
 /* Derives the columns of a new table from docs: every leaf seen, in order of
  * first appearance, typed by the widest value. Returns false and fills error
  * when out of memory or a name is too long. */
@@ -85,6 +107,8 @@ bool sql_table_derive(sql_table_t *t, const sql_docs_t *docs,
  * table's) when not. */
 bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
                      const char *table, bson_error_t *error);
+
+/* sink_sql_row.c -------------------------------------------------------- */
 
 /* How a value is sent. */
 typedef enum sql_kind {
@@ -134,6 +158,8 @@ bool sql_rows_build(sql_rows_t *rows, const sql_table_t *t,
 
 /* Frees what sql_rows_build() allocated; rows is empty afterwards. */
 void sql_rows_free(sql_rows_t *rows);
+
+/* sink_sql_text.c ------------------------------------------------------- */
 
 /* Appends text to a growing string; returns false when out of memory. */
 typedef struct sql_buf {
@@ -213,30 +239,103 @@ void sql_mark_values(sql_value_t *vals, const char *key, const mark_t *mark);
 /* Fills mark from the SQL_MARK_INTS integers of its row. */
 void sql_mark_from_ints(mark_t *mark, const int64_t *ints);
 
-/* A SQL sink's transaction steps, which sql_commit() drives. Each takes
- * the sink's state. */
-typedef struct sql_txn_ops {
-  const sql_dialect_t *d; /* the sink's dialect */
-  /* Begins a transaction (SQLite: taking the file's mutex). */
-  bool (*begin)(void *sink, bson_error_t *error);
+/* sink_sql.c ------------------------------------------------------------ */
+
+typedef struct sql_sink sql_sink_t;
+
+/* How one INSERT statement ended. */
+typedef enum sql_step {
+  SQL_STEP_OK,    /* its rows went in (in the open transaction) */
+  SQL_STEP_ROW,   /* refused because of a row's values (refusal says how):
+                     worth trying its rows one by one */
+  SQL_STEP_RETRY, /* the transaction is worth another attempt (a deadlock);
+                     error says why */
+  SQL_STEP_FAIL,  /* failed: error says why */
+} sql_step_t;
+
+/* Why the database refused a row. */
+typedef struct sql_refusal {
+  int32_t code;      /* the database's code */
+  char message[256]; /* its message (as long as a sink_doc_error_t's) */
+} sql_refusal_t;
+
+/* What a SQL sink's database does, driven by sql_sink_write(),
+ * sql_sink_commit() and sql_sink_drop(). Each function takes the sink. */
+typedef struct sql_driver {
+  const sql_dialect_t *d; /* how its statements are spelt */
+  int32_t mismatch;       /* the code of a value that does not fit its column */
+  int attempts;           /* tries of a batch's transaction, at most */
+  /* Take / release what guards a statement outside a transaction (SQLite:
+   * the file's mutex); NULL: nothing. Called with no transaction open. */
+  void (*lock)(sql_sink_t *s);
+  void (*unlock)(sql_sink_t *s);
+  /* Runs sql, which returns nothing. Fills error as
+   * "<d->name>: <what>: <the database's message>" with its code. */
+  bool (*exec)(sql_sink_t *s, const char *sql, const char *what,
+               bson_error_t *error);
+  /* Loads the table's columns into s->cols; none when it does not exist. */
+  bool (*load_columns)(sql_sink_t *s, bson_error_t *error);
+  /* Prepares the INSERT of rows rows of s->cols; NULL and error when it
+   * cannot. */
+  void *(*prepare)(sql_sink_t *s, size_t rows, bson_error_t *error);
+  /* Frees a statement prepare() made. */
+  void (*finalize)(void *stmt);
+  /* Returns how many rows from first (of s->rows) go in one INSERT. */
+  size_t (*chunk)(const sql_sink_t *s, size_t first);
+  /* Runs stmt, prepared for k rows, with rows [first, first + k) of
+   * s->rows; on SQL_STEP_ROW fills why. */
+  sql_step_t (*run)(sql_sink_t *s, void *stmt, size_t first, size_t k,
+                    sql_refusal_t *why, bson_error_t *error);
+  /* Begins a transaction (SQLite: taking the file's mutex) and sets
+   * s->in_txn. */
+  bool (*begin)(sql_sink_t *s, bson_error_t *error);
   /* Stores mark under key in the progress table, in the transaction. */
-  bool (*store_mark)(void *sink, const char *key, const mark_t *mark,
+  bool (*store_mark)(sql_sink_t *s, const char *key, const mark_t *mark,
                      bson_error_t *error);
   /* Ends the transaction: COMMIT when commit is true, else (and when the
-   * COMMIT failed) ROLLBACK. Fills error when the COMMIT failed. */
-  bool (*end)(void *sink, bool commit, bson_error_t *error);
-} sql_txn_ops_t;
+   * COMMIT failed) ROLLBACK; clears s->in_txn. Fills error when the COMMIT
+   * failed. */
+  bool (*end)(sql_sink_t *s, bool commit, bson_error_t *error);
+} sql_driver_t;
 
-/* sink_commit() of a SQL sink whose transaction is open when in_txn: stores
- * the mark when key is not NULL (in a transaction of its own when none is
- * open) and commits. On any failure the transaction is rolled back. */
-bool sql_commit(const sql_txn_ops_t *ops, void *sink, bool in_txn,
-                const char *key, const mark_t *mark, bson_error_t *error);
+/* What every SQL sink holds, whatever its database: the first member of
+ * its state, so that the state can be passed as a sql_sink_t. */
+struct sql_sink {
+  const sql_driver_t *drv; /* its database's steps */
+  char *table;             /* table name (owned) */
+  sql_buf_t qtable;        /* table name, quoted */
+  sql_table_t cols;        /* the table's columns, once known */
+  bool have_cols;          /* cols is loaded */
+  bool in_txn;             /* a write's transaction is open */
+  void *multi;             /* cached multi-row INSERT, or NULL */
+  size_t multi_rows;       /* its rows */
+  void *single;            /* cached one-row INSERT, or NULL */
+  sql_docs_t docs;         /* the batch's documents */
+  sql_rows_t rows;         /* the batch's rows that fit the table */
+  unsigned delay_ms;       /* test only: sleep inside each batch
+                              transaction (SQLite with LOADER_TEST_HOOKS) */
+};
 
-/* Fills error for what (a write, a drop) asked of the sink of table while
- * its last write is not committed. */
-void sql_uncommitted_error(const sql_dialect_t *d, const char *table,
-                           const char *what, bson_error_t *error);
+/* Returns a new zeroed sink state of size bytes (a driver's struct, which
+ * starts with its sql_sink_t) for table collection, or NULL and error: the
+ * table is the loader's own progress table (a usage error), or out of
+ * memory. The caller frees it with sql_sink_cleanup() and free(). */
+void *sql_sink_new(size_t size, const sql_driver_t *drv, const char *collection,
+                   bson_error_t *error);
+
+/* Rolls back an open transaction, finalizes the cached statements and
+ * frees what s holds (not s itself, nor its connection). */
+void sql_sink_cleanup(sql_sink_t *s);
+
+/* sink_ops_t's write, commit and drop of a SQL sink, whose state (sink)
+ * starts with its sql_sink_t. A write leaves its transaction open for the
+ * commit, which stores the mark when key is not NULL (in a transaction of
+ * its own when none is open); any failure rolls the transaction back. */
+bool sql_sink_write(void *sink, const batch_t *batch,
+                    sink_write_result_t *result, bson_error_t *error);
+bool sql_sink_commit(void *sink, const char *key, const mark_t *mark,
+                     bson_error_t *error);
+bool sql_sink_drop(void *sink, bson_error_t *error);
 
 #ifdef LOADER_TEST_HOOKS
 /* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.
