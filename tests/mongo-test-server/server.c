@@ -43,6 +43,7 @@ void server_cleanup(server_t *srv)
 {
   store_destroy(srv->store);
   free(srv->faults.faults);
+  auth_free_users(&srv->users);
   pthread_mutex_destroy(&srv->conns_lock);
   pthread_cond_destroy(&srv->conns_done);
 }
@@ -215,6 +216,7 @@ static void *conn_main(void *arg)
   free(buf);
   free(scratch);
   free(out);
+  auth_conn_reset(&conn->auth);
   unregister_conn(srv, conn);
   free(conn);
   return NULL;

@@ -3,6 +3,7 @@
 #ifndef MTS_SERVER_H
 #define MTS_SERVER_H
 
+#include "auth.h"
 #include "fault.h"
 #include "store.h"
 
@@ -30,9 +31,8 @@ typedef struct server {
   fault_set_t faults; /* --fault switches and the insert counter */
   int delay_ms;       /* --delay-ms: wait before every reply */
   bool verbose;       /* --verbose: log commands to stderr */
-  const char *user;   /* --user NAME:PASSWORD: the one user PLAIN
-                         authentication accepts (argv), or NULL */
-  size_t user_len;    /* length of the NAME part */
+  user_set_t users;   /* --user NAME:PASSWORD: with any, every command
+                         but the handshake needs authentication */
   int64_t start_us;   /* monotonic start time, for uptime */
   atomic_int_fast64_t next_conn_id;   /* last connectionId handed out */
   atomic_int_fast64_t conns_current;  /* open connections */
@@ -49,12 +49,13 @@ typedef struct server {
 
 /* One client connection, served by its own thread. */
 struct conn {
-  server_t *srv; /* the server */
-  int fd;        /* the socket; closed by the connection's thread */
-  int64_t id;    /* connectionId reported in hello */
-  bool zlib;     /* the client negotiated zlib compression */
-  conn_t *prev;  /* registry links, under srv->conns_lock */
-  conn_t *next;  /* registry links, under srv->conns_lock */
+  server_t *srv;    /* the server */
+  int fd;           /* the socket; closed by the connection's thread */
+  int64_t id;       /* connectionId reported in hello */
+  bool zlib;        /* the client negotiated zlib compression */
+  auth_conn_t auth; /* authentication conversation and outcome */
+  conn_t *prev;     /* registry links, under srv->conns_lock */
+  conn_t *next;     /* registry links, under srv->conns_lock */
 };
 
 /* Initialises srv (store, locks, counters); false on OOM. Faults and

@@ -60,8 +60,8 @@ static const option_t options[] = {
      "wait N milliseconds before every reply"},
     {"verbose", no_argument, OPT_VERBOSE, NULL, "log commands to stderr"},
     {"user", required_argument, OPT_USER, "NAME:PASSWORD",
-     "accept PLAIN authentication (authMechanism=PLAIN) of this user; "
-     "authentication is checked, never required"},
+     "a user of the admin database (repeatable): SCRAM-SHA-256, "
+     "SCRAM-SHA-1 and PLAIN; with any, commands need authentication"},
     {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
 };
 
@@ -174,11 +174,9 @@ int main(int argc, char **argv)
       srv.verbose = true;
       break;
     case OPT_USER: {
-      const char *colon = strchr(optarg, ':');
-      if (!colon || colon == optarg)
-        bad_usage("--user takes NAME:PASSWORD", NULL);
-      srv.user = optarg;
-      srv.user_len = (size_t)(colon - optarg);
+      char why[256];
+      if (!auth_add_user(&srv.users, optarg, why, sizeof why))
+        bad_usage(why, NULL);
       break;
     }
     case OPT_HELP:
@@ -192,8 +190,7 @@ int main(int argc, char **argv)
   if (optind < argc)
     bad_usage("unexpected argument", argv[optind]);
 
-  /* Loopback only: this is a test fixture, whose authentication (--user)
-   * is checked, never required. */
+  /* Loopback only: this is a test fixture. */
   struct sockaddr_in addr = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port)};
   if (!strcmp(bind_addr, "localhost"))
