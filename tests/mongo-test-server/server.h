@@ -7,6 +7,7 @@
 #include "fault.h"
 #include "store.h"
 
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -31,6 +32,8 @@ typedef struct server {
   fault_set_t faults; /* --fault switches and the insert counter */
   int delay_ms;       /* --delay-ms: wait before every reply */
   bool verbose;       /* --verbose: log commands to stderr */
+  SSL_CTX *tls;       /* --tls-cert/--tls-key: every connection speaks TLS;
+                         NULL: plain TCP */
   user_set_t users;   /* --user NAME:PASSWORD: with any, every command
                          but the handshake needs authentication */
   int64_t start_us;   /* monotonic start time, for uptime */
@@ -51,6 +54,7 @@ typedef struct server {
 struct conn {
   server_t *srv;    /* the server */
   int fd;           /* the socket; closed by the connection's thread */
+  SSL *ssl;         /* its TLS session, when the server speaks TLS */
   int64_t id;       /* connectionId reported in hello */
   bool zlib;        /* the client negotiated zlib compression */
   auth_conn_t auth; /* authentication conversation and outcome */
@@ -61,6 +65,13 @@ struct conn {
 /* Initialises srv (store, locks, counters); false on OOM. Faults and
  * options are filled in by the caller afterwards. */
 bool server_init(server_t *srv);
+
+/* Makes srv speak TLS with the certificate chain cert_file (PEM) and its
+ * key key_file; with ca_file, clients must present a certificate that CA
+ * signed. Returns false with a reason (OpenSSL's) in why. */
+bool server_tls_setup(server_t *srv, const char *cert_file,
+                      const char *key_file, const char *ca_file, char *why,
+                      size_t why_len);
 
 /* Frees what server_init() and the caller's fault list allocated. */
 void server_cleanup(server_t *srv);
