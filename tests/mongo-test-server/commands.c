@@ -216,21 +216,28 @@ static void hello_auth(cmd_ctx_t *ctx)
 }
 
 /* hello / isMaster / ismaster: describes a standalone server. Negotiates
- * zlib compression when the client offers it. */
+ * compression: the client's compressors this server has (snappy, zlib,
+ * zstd), in the client's order. */
 static bool cmd_hello(cmd_ctx_t *ctx, bson_error_t *error)
 {
   (void)error;
   bson_iter_t it, arr;
-  bool zlib = false;
-  if (bson_iter_init_find(&it, ctx->body, "compression") &&
-      BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
-    while (bson_iter_next(&arr))
-      if (BSON_ITER_HOLDS_UTF8(&arr) &&
-          !strcmp(bson_iter_utf8(&arr, NULL), "zlib"))
-        zlib = true;
+  conn_t *conn = ctx->conn;
+  if (bson_iter_init_find(&it, ctx->body, "compression")) {
+    conn->ncompressors = 0;
+    if (BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+      while (bson_iter_next(&arr)) {
+        int id = BSON_ITER_HOLDS_UTF8(&arr)
+                     ? wire_compressor_id(bson_iter_utf8(&arr, NULL))
+                     : -1;
+        bool dup = false;
+        for (uint8_t i = 0; i < conn->ncompressors; i++)
+          dup = dup || conn->compressors[i] == id;
+        if (id > 0 && !dup && conn->ncompressors < sizeof conn->compressors)
+          conn->compressors[conn->ncompressors++] = (uint8_t)id;
+      }
+    }
   }
-  if (bson_iter_init_find(&it, ctx->body, "compression"))
-    ctx->conn->zlib = zlib;
   bson_t *r = ctx->reply;
   if (bson_iter_init_find(&it, ctx->body, "helloOk") &&
       bval_truthy(bson_iter_value(&it)))
@@ -248,10 +255,16 @@ static bool cmd_hello(cmd_ctx_t *ctx, bson_error_t *error)
   BSON_APPEND_INT32(r, "minWireVersion", MTS_MIN_WIRE_VERSION);
   BSON_APPEND_INT32(r, "maxWireVersion", MTS_MAX_WIRE_VERSION);
   BSON_APPEND_BOOL(r, "readOnly", false);
-  if (ctx->conn->zlib) {
+  if (conn->ncompressors) {
     bson_t c;
+    uint32_t n = 0;
     BSON_APPEND_ARRAY_BEGIN(r, "compression", &c);
-    BSON_APPEND_UTF8(&c, "0", "zlib");
+    for (uint8_t i = 0; i < conn->ncompressors; i++) {
+      bson_value_t v = {.value_type = BSON_TYPE_UTF8};
+      v.value.v_utf8.str = (char *)wire_compressor_name(conn->compressors[i]);
+      v.value.v_utf8.len = (uint32_t)strlen(v.value.v_utf8.str);
+      cmd_array_append(&c, &n, &v);
+    }
     bson_append_array_end(r, &c);
   }
   hello_auth(ctx);
@@ -289,7 +302,10 @@ static bool cmd_build_info(cmd_ctx_t *ctx, bson_error_t *error)
 }
 
 /* serverStatus: the parts a test may look at: uptime, connections and the
- * zlib compression counters (as mongod's network.compression). */
+ * compression counters of snappy, zlib and zstd (as mongod's
+ * network.compression: compressor.bytesIn is reply bytes before
+ * compression, bytesOut after; decompressor.bytesIn is compressed bytes
+ * received, bytesOut their decompressed size). */
 static bool cmd_server_status(cmd_ctx_t *ctx, bson_error_t *error)
 {
   (void)error;
@@ -310,16 +326,19 @@ static bool cmd_server_status(cmd_ctx_t *ctx, bson_error_t *error)
   bson_append_document_end(r, &c);
   BSON_APPEND_DOCUMENT_BEGIN(r, "network", &net);
   BSON_APPEND_DOCUMENT_BEGIN(&net, "compression", &comp);
-  BSON_APPEND_DOCUMENT_BEGIN(&comp, "zlib", &z);
-  BSON_APPEND_DOCUMENT_BEGIN(&z, "compressor", &part);
-  BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&s->zlib_out_plain));
-  BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&s->zlib_out_comp));
-  bson_append_document_end(&z, &part);
-  BSON_APPEND_DOCUMENT_BEGIN(&z, "decompressor", &part);
-  BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&s->zlib_in_comp));
-  BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&s->zlib_in_plain));
-  bson_append_document_end(&z, &part);
-  bson_append_document_end(&comp, &z);
+  for (int id = 1; id < COMPRESSOR_COUNT; id++) {
+    atomic_int_fast64_t *st = s->comp_stats[id];
+    BSON_APPEND_DOCUMENT_BEGIN(&comp, wire_compressor_name(id), &z);
+    BSON_APPEND_DOCUMENT_BEGIN(&z, "compressor", &part);
+    BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&st[COMP_OUT_PLAIN]));
+    BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&st[COMP_OUT_COMP]));
+    bson_append_document_end(&z, &part);
+    BSON_APPEND_DOCUMENT_BEGIN(&z, "decompressor", &part);
+    BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&st[COMP_IN_COMP]));
+    BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&st[COMP_IN_PLAIN]));
+    bson_append_document_end(&z, &part);
+    bson_append_document_end(&comp, &z);
+  }
   bson_append_document_end(&net, &comp);
   bson_append_document_end(r, &net);
   return true;

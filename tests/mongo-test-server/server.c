@@ -157,9 +157,10 @@ static bool handle_message(conn_t *conn, const uint8_t *msg, size_t len,
               (long long)conn->id, error.message);
     return false;
   }
-  if (req.compressor == COMPRESSOR_ZLIB) {
-    atomic_fetch_add(&srv->zlib_in_comp, (int64_t)len);
-    atomic_fetch_add(&srv->zlib_in_plain, (int64_t)wire_read_i32(*scratch));
+  if (req.compressor > COMPRESSOR_NOOP) {
+    atomic_int_fast64_t *st = srv->comp_stats[req.compressor];
+    atomic_fetch_add(&st[COMP_IN_COMP], (int64_t)len);
+    atomic_fetch_add(&st[COMP_IN_PLAIN], (int64_t)wire_read_i32(*scratch));
   }
   bson_t reply = BSON_INITIALIZER;
   cmd_dispatch(srv, conn, &req, &reply, &drop);
@@ -169,8 +170,9 @@ static bool handle_message(conn_t *conn, const uint8_t *msg, size_t len,
     size_t n =
         wire_build_reply(&req, &reply, false, out, out_cap, &plain, &comp);
     if (plain) {
-      atomic_fetch_add(&srv->zlib_out_plain, (int64_t)plain);
-      atomic_fetch_add(&srv->zlib_out_comp, (int64_t)comp);
+      atomic_int_fast64_t *st = srv->comp_stats[req.compressor];
+      atomic_fetch_add(&st[COMP_OUT_PLAIN], (int64_t)plain);
+      atomic_fetch_add(&st[COMP_OUT_COMP], (int64_t)comp);
     }
     if (srv->delay_ms > 0)
       delay(srv->delay_ms);
