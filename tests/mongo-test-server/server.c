@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -303,6 +304,10 @@ out:
     SSL_free(conn->ssl);
   }
   auth_conn_reset(&conn->auth);
+  /* OpenSSL's per-thread state (error queue, random generators) is freed
+   * now, before shutdown may see the registry empty and exit: left to the
+   * thread's exit it could race with OpenSSL's cleanup at process exit. */
+  OPENSSL_thread_stop();
   unregister_conn(srv, conn);
   free(conn);
   return NULL;
