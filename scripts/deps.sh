@@ -6,8 +6,8 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config git python3 time
-libmongoc-dev libbson-dev libcsv-dev libcmocka-dev zlib1g-dev
-libsqlite3-dev libmariadb-dev mariadb-server mariadb-client valgrind
+libmongoc-dev libbson-dev libcsv-dev libcmocka-dev zlib1g-dev libzstd-dev libsnappy-dev
+libssl-dev openssl libsqlite3-dev libmariadb-dev mariadb-server mariadb-client valgrind
 clang libclang-rt-14-dev python3-pymongo python3-pymysql"
 
 missing=""

@@ -7,7 +7,7 @@
  * of the password. Every password here is made of pieces that each carry
  * the marker "Q7", which nothing else contains, so a leak of any fragment
  * is seen. With --password-file the loader loads for real into a private
- * test server that accepts PLAIN authentication of one user (--user), so a
+ * test server that requires SCRAM authentication of one user (--user), so a
  * wrong or mangled password fails the load. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -198,7 +198,7 @@ static void test_password_file_loads(void **state)
   char *pw = write_tmp("pw", PASSWORD "\r\nsecond line Q7\n");
   char uri[256];
   snprintf(uri, sizeof uri,
-           "mongodb://alice@127.0.0.1:%d/t_secrets?authMechanism=PLAIN",
+           "mongodb://alice@127.0.0.1:%d/t_secrets?authSource=admin",
            g_srv.port);
   const char *extra[] = {"--password-file", pw, "--drop", NULL};
   free(run_clean(uri, extra, 0));
@@ -209,7 +209,11 @@ static void test_password_file_loads(void **state)
   free(json);
 
   /* What landed, read back through the driver. */
-  mongoc_client_t *client = mongoc_client_new(g_srv.uri);
+  char *as_alice =
+      bson_strdup_printf("mongodb://alice:%s@127.0.0.1:%d/?authSource=admin",
+                         PASSWORD_PCT, g_srv.port);
+  mongoc_client_t *client = mongoc_client_new(as_alice);
+  bson_free(as_alice);
   mongoc_collection_t *coll =
       mongoc_client_get_collection(client, "t_secrets", "products");
   bson_t filter = BSON_INITIALIZER;
@@ -223,7 +227,7 @@ static void test_password_file_loads(void **state)
 
   /* The same password inline, percent-encoded: the same server takes it. */
   snprintf(uri, sizeof uri,
-           "mongodb://alice:%s@127.0.0.1:%d/t_secrets?authMechanism=PLAIN",
+           "mongodb://alice:%s@127.0.0.1:%d/t_secrets?authSource=admin",
            PASSWORD_PCT, g_srv.port);
   const char *drop[] = {"--drop", NULL};
   free(run_clean(uri, drop, 0));
@@ -240,7 +244,7 @@ static void test_password_file_wrong(void **state)
   char *pw = write_tmp("pw-wrong", "Q7wrong/Q7pw\n");
   char uri[256];
   snprintf(uri, sizeof uri,
-           "mongodb://alice@127.0.0.1:%d/t_secrets?authMechanism=PLAIN&"
+           "mongodb://alice@127.0.0.1:%d/t_secrets?authSource=admin&"
            "serverSelectionTimeoutMS=2000",
            g_srv.port);
   const char *extra[] = {"--password-file", pw, NULL};
@@ -249,8 +253,8 @@ static void test_password_file_wrong(void **state)
   free(err);
   /* Inline, and wrong. */
   snprintf(uri, sizeof uri,
-           "mongodb://alice:Q7wr%%2FQ7ong@127.0.0.1:%d/t_secrets?authMechanism="
-           "PLAIN&serverSelectionTimeoutMS=2000",
+           "mongodb://alice:Q7wr%%2FQ7ong@127.0.0.1:%d/t_secrets?authSource="
+           "admin&serverSelectionTimeoutMS=2000",
            g_srv.port);
   err = run_clean(uri, NULL, 3);
   assert_non_null(strstr(err, "Authentication failed"));

@@ -1,7 +1,6 @@
 /* Command dispatch, shared helpers and the administrative commands:
  * handshake, ping, buildInfo, serverStatus, sessions, authentication
- * (PLAIN for the one user of --user, else refusals), create/drop, database and
- * index management. */
+ * (auth.c does the work), create/drop, database and index management. */
 #include "commands.h"
 
 #include "bval.h"
@@ -177,22 +176,68 @@ static bool is_generic_field(const char *name)
 
 /* ---- handshake and server information ---------------------------------- */
 
+/* The authentication parts of hello: saslSupportedMechs for
+ * "DB.USER" when that user exists (mongod omits it otherwise), and
+ * speculativeAuthenticate, a saslStart carried in the handshake whose
+ * reply is returned under the same name (omitted when it fails: the
+ * client then authenticates the long way and sees the error). */
+static void hello_auth(cmd_ctx_t *ctx)
+{
+  bson_iter_t it;
+  if (bson_iter_init_find(&it, ctx->body, "saslSupportedMechs") &&
+      BSON_ITER_HOLDS_UTF8(&it)) {
+    const char *v = bson_iter_utf8(&it, NULL);
+    const char *dot = strchr(v, '.');
+    if (dot && dot - v == 5 && !strncmp(v, "admin", 5) &&
+        auth_find_user(&ctx->srv->users, dot + 1)) {
+      bson_t a;
+      BSON_APPEND_ARRAY_BEGIN(ctx->reply, "saslSupportedMechs", &a);
+      BSON_APPEND_UTF8(&a, "0", "SCRAM-SHA-1");
+      BSON_APPEND_UTF8(&a, "1", "SCRAM-SHA-256");
+      bson_append_array_end(ctx->reply, &a);
+    }
+  }
+  bson_t spec;
+  bool present;
+  bson_error_t ignored;
+  if (!cmd_opt_doc(ctx->body, "speculativeAuthenticate", &spec, &present,
+                   &ignored) ||
+      !present)
+    return;
+  const char *db = "admin";
+  if (bson_iter_init_find(&it, &spec, "db") && BSON_ITER_HOLDS_UTF8(&it))
+    db = bson_iter_utf8(&it, NULL);
+  bson_t reply = BSON_INITIALIZER;
+  if (bson_iter_init_find(&it, &spec, "saslStart") &&
+      auth_sasl_start(&ctx->srv->users, &ctx->conn->auth, db, &spec, &reply,
+                      &ignored))
+    BSON_APPEND_DOCUMENT(ctx->reply, "speculativeAuthenticate", &reply);
+  bson_destroy(&reply);
+}
+
 /* hello / isMaster / ismaster: describes a standalone server. Negotiates
- * zlib compression when the client offers it. */
+ * compression: the client's compressors this server has (snappy, zlib,
+ * zstd), in the client's order. */
 static bool cmd_hello(cmd_ctx_t *ctx, bson_error_t *error)
 {
   (void)error;
   bson_iter_t it, arr;
-  bool zlib = false;
-  if (bson_iter_init_find(&it, ctx->body, "compression") &&
-      BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
-    while (bson_iter_next(&arr))
-      if (BSON_ITER_HOLDS_UTF8(&arr) &&
-          !strcmp(bson_iter_utf8(&arr, NULL), "zlib"))
-        zlib = true;
+  conn_t *conn = ctx->conn;
+  if (bson_iter_init_find(&it, ctx->body, "compression")) {
+    conn->ncompressors = 0;
+    if (BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &arr)) {
+      while (bson_iter_next(&arr)) {
+        int id = BSON_ITER_HOLDS_UTF8(&arr)
+                     ? wire_compressor_id(bson_iter_utf8(&arr, NULL))
+                     : -1;
+        bool dup = false;
+        for (uint8_t i = 0; i < conn->ncompressors; i++)
+          dup = dup || conn->compressors[i] == id;
+        if (id > 0 && !dup && conn->ncompressors < sizeof conn->compressors)
+          conn->compressors[conn->ncompressors++] = (uint8_t)id;
+      }
+    }
   }
-  if (bson_iter_init_find(&it, ctx->body, "compression"))
-    ctx->conn->zlib = zlib;
   bson_t *r = ctx->reply;
   if (bson_iter_init_find(&it, ctx->body, "helloOk") &&
       bval_truthy(bson_iter_value(&it)))
@@ -210,12 +255,19 @@ static bool cmd_hello(cmd_ctx_t *ctx, bson_error_t *error)
   BSON_APPEND_INT32(r, "minWireVersion", MTS_MIN_WIRE_VERSION);
   BSON_APPEND_INT32(r, "maxWireVersion", MTS_MAX_WIRE_VERSION);
   BSON_APPEND_BOOL(r, "readOnly", false);
-  if (ctx->conn->zlib) {
+  if (conn->ncompressors) {
     bson_t c;
+    uint32_t n = 0;
     BSON_APPEND_ARRAY_BEGIN(r, "compression", &c);
-    BSON_APPEND_UTF8(&c, "0", "zlib");
+    for (uint8_t i = 0; i < conn->ncompressors; i++) {
+      bson_value_t v = {.value_type = BSON_TYPE_UTF8};
+      v.value.v_utf8.str = (char *)wire_compressor_name(conn->compressors[i]);
+      v.value.v_utf8.len = (uint32_t)strlen(v.value.v_utf8.str);
+      cmd_array_append(&c, &n, &v);
+    }
     bson_append_array_end(r, &c);
   }
+  hello_auth(ctx);
   return true;
 }
 
@@ -250,7 +302,10 @@ static bool cmd_build_info(cmd_ctx_t *ctx, bson_error_t *error)
 }
 
 /* serverStatus: the parts a test may look at: uptime, connections and the
- * zlib compression counters (as mongod's network.compression). */
+ * compression counters of snappy, zlib and zstd (as mongod's
+ * network.compression: compressor.bytesIn is reply bytes before
+ * compression, bytesOut after; decompressor.bytesIn is compressed bytes
+ * received, bytesOut their decompressed size). */
 static bool cmd_server_status(cmd_ctx_t *ctx, bson_error_t *error)
 {
   (void)error;
@@ -271,97 +326,34 @@ static bool cmd_server_status(cmd_ctx_t *ctx, bson_error_t *error)
   bson_append_document_end(r, &c);
   BSON_APPEND_DOCUMENT_BEGIN(r, "network", &net);
   BSON_APPEND_DOCUMENT_BEGIN(&net, "compression", &comp);
-  BSON_APPEND_DOCUMENT_BEGIN(&comp, "zlib", &z);
-  BSON_APPEND_DOCUMENT_BEGIN(&z, "compressor", &part);
-  BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&s->zlib_out_plain));
-  BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&s->zlib_out_comp));
-  bson_append_document_end(&z, &part);
-  BSON_APPEND_DOCUMENT_BEGIN(&z, "decompressor", &part);
-  BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&s->zlib_in_comp));
-  BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&s->zlib_in_plain));
-  bson_append_document_end(&z, &part);
-  bson_append_document_end(&comp, &z);
+  for (int id = 1; id < COMPRESSOR_COUNT; id++) {
+    atomic_int_fast64_t *st = s->comp_stats[id];
+    BSON_APPEND_DOCUMENT_BEGIN(&comp, wire_compressor_name(id), &z);
+    BSON_APPEND_DOCUMENT_BEGIN(&z, "compressor", &part);
+    BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&st[COMP_OUT_PLAIN]));
+    BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&st[COMP_OUT_COMP]));
+    bson_append_document_end(&z, &part);
+    BSON_APPEND_DOCUMENT_BEGIN(&z, "decompressor", &part);
+    BSON_APPEND_INT64(&part, "bytesIn", atomic_load(&st[COMP_IN_COMP]));
+    BSON_APPEND_INT64(&part, "bytesOut", atomic_load(&st[COMP_IN_PLAIN]));
+    bson_append_document_end(&z, &part);
+    bson_append_document_end(&comp, &z);
+  }
   bson_append_document_end(&net, &comp);
   bson_append_document_end(r, &net);
   return true;
 }
 
-/* Decodes base64 text[0..len) into out (room for len bytes); returns the
- * decoded length, or -1 when text is not base64. */
-static long b64_decode(const char *text, size_t len, uint8_t *out)
-{
-  static const char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  uint32_t acc = 0;
-  int bits = 0;
-  long n = 0;
-  for (size_t i = 0; i < len && text[i] != '='; i++) {
-    const char *c = memchr(alphabet, text[i], 64);
-    if (!c || !text[i])
-      return -1;
-    acc = (acc << 6) | (uint32_t)(c - alphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (uint8_t)(acc >> bits);
-    }
-  }
-  return n;
-}
-
-/* True when the saslStart command is PLAIN for the --user NAME:PASSWORD
- * of the server: its payload (base64 text, as libmongoc sends it, or
- * binary) is "[authzid]\0NAME\0PASSWORD". */
-static bool plain_ok(const cmd_ctx_t *ctx)
-{
-  const char *user = ctx->srv->user;
-  bson_iter_t it;
-  if (!user || !bson_iter_init_find(&it, ctx->body, "mechanism") ||
-      !BSON_ITER_HOLDS_UTF8(&it) ||
-      strcmp(bson_iter_utf8(&it, NULL), "PLAIN") != 0 ||
-      !bson_iter_init_find(&it, ctx->body, "payload"))
-    return false;
-  uint8_t buf[4096];
-  long n = -1;
-  if (BSON_ITER_HOLDS_UTF8(&it)) {
-    uint32_t len;
-    const char *text = bson_iter_utf8(&it, &len);
-    if (len <= sizeof buf)
-      n = b64_decode(text, len, buf);
-  } else if (BSON_ITER_HOLDS_BINARY(&it)) {
-    uint32_t len;
-    const uint8_t *data;
-    bson_iter_binary(&it, NULL, &len, &data);
-    if (len <= sizeof buf) {
-      memcpy(buf, data, len);
-      n = (long)len;
-    }
-  }
-  const uint8_t *nul1 = n > 0 ? memchr(buf, 0, (size_t)n) : NULL;
-  const uint8_t *nul2 =
-      nul1 ? memchr(nul1 + 1, 0, (size_t)(buf + n - nul1 - 1)) : NULL;
-  if (!nul2)
-    return false;
-  size_t name_len = (size_t)(nul2 - nul1 - 1);
-  size_t pw_len = (size_t)(buf + n - nul2 - 1);
-  const char *password = user + ctx->srv->user_len + 1;
-  return name_len == ctx->srv->user_len &&
-         memcmp(nul1 + 1, user, name_len) == 0 && pw_len == strlen(password) &&
-         memcmp(nul2 + 1, password, pw_len) == 0;
-}
-
-/* saslStart, authenticate...: only PLAIN for the user of --user, in one
- * step; everything else fails with 18. Authentication is never required:
- * it is only checked. */
+/* saslStart / saslContinue: SCRAM-SHA-1, SCRAM-SHA-256 and PLAIN for the
+ * users of --user (auth.c). The legacy authenticate / getnonce fail with
+ * 18, as MONGODB-CR does on a 6.0 server. */
 static bool cmd_auth(cmd_ctx_t *ctx, bson_error_t *error)
 {
-  if (!strcmp(ctx->name, "saslStart") && plain_ok(ctx)) {
-    BSON_APPEND_INT32(ctx->reply, "conversationId", 1);
-    BSON_APPEND_BOOL(ctx->reply, "done", true);
-    bson_append_binary(ctx->reply, "payload", -1, BSON_SUBTYPE_BINARY,
-                       (const uint8_t *)"", 0);
-    return true;
-  }
+  if (!strcmp(ctx->name, "saslStart"))
+    return auth_sasl_start(&ctx->srv->users, &ctx->conn->auth, ctx->db,
+                           ctx->body, ctx->reply, error);
+  if (!strcmp(ctx->name, "saslContinue"))
+    return auth_sasl_continue(&ctx->conn->auth, ctx->body, ctx->reply, error);
   bson_set_error(error, MTS_ERR_DOMAIN, ERR_AUTH_FAILED,
                  "Authentication failed.");
   return false;
@@ -745,6 +737,11 @@ void cmd_dispatch(server_t *srv, conn_t *conn, const request_t *req,
   if (!handler) {
     bson_set_error(&error, MTS_ERR_DOMAIN, ERR_COMMAND_NOT_FOUND,
                    "no such command: '%s'", ctx.name);
+    goto out_reply;
+  }
+  if (srv->users.n && !conn->auth.authenticated && !auth_exempt(ctx.name)) {
+    bson_set_error(&error, MTS_ERR_DOMAIN, ERR_UNAUTHORIZED,
+                   "Command %s requires authentication", ctx.name);
     goto out_reply;
   }
   ok = handler(&ctx, &error);

@@ -13,6 +13,9 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -43,15 +46,59 @@ void server_cleanup(server_t *srv)
 {
   store_destroy(srv->store);
   free(srv->faults.faults);
+  auth_free_users(&srv->users);
+  SSL_CTX_free(srv->tls);
   pthread_mutex_destroy(&srv->conns_lock);
   pthread_cond_destroy(&srv->conns_done);
 }
 
+bool server_tls_setup(server_t *srv, const char *cert_file,
+                      const char *key_file, const char *ca_file, char *why,
+                      size_t why_len)
+{
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  const char *what = "cannot create a TLS context";
+  if (!ctx)
+    goto fail;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+  what = cert_file;
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+    goto fail;
+  what = key_file;
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1)
+    goto fail;
+  if (ca_file) {
+    what = ca_file;
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
+      goto fail;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       NULL);
+  }
+  srv->tls = ctx;
+  return true;
+fail:;
+  char reason[256];
+  ERR_error_string_n(ERR_get_error(), reason, sizeof reason);
+  snprintf(why, why_len, "TLS: %s: %s", what, reason);
+  SSL_CTX_free(ctx);
+  return false;
+}
+
 /* Reads exactly len bytes; false on EOF or error. */
-static bool read_all(int fd, uint8_t *buf, size_t len)
+static bool read_all(conn_t *conn, uint8_t *buf, size_t len)
 {
   while (len) {
-    ssize_t r = recv(fd, buf, len, 0);
+    if (conn->ssl) {
+      int r = SSL_read(conn->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+      if (r <= 0)
+        return false;
+      buf += r;
+      len -= (size_t)r;
+      continue;
+    }
+    ssize_t r = recv(conn->fd, buf, len, 0);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -62,11 +109,20 @@ static bool read_all(int fd, uint8_t *buf, size_t len)
   return true;
 }
 
-/* Writes exactly len bytes; false on error. Never raises SIGPIPE. */
-static bool write_all(int fd, const uint8_t *buf, size_t len)
+/* Writes exactly len bytes; false on error. Never raises SIGPIPE (it is
+ * ignored: OpenSSL writes with write()). */
+static bool write_all(conn_t *conn, const uint8_t *buf, size_t len)
 {
   while (len) {
-    ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+    if (conn->ssl) {
+      int w = SSL_write(conn->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+      if (w <= 0)
+        return false;
+      buf += w;
+      len -= (size_t)w;
+      continue;
+    }
+    ssize_t w = send(conn->fd, buf, len, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)
@@ -102,9 +158,10 @@ static bool handle_message(conn_t *conn, const uint8_t *msg, size_t len,
               (long long)conn->id, error.message);
     return false;
   }
-  if (req.compressor == COMPRESSOR_ZLIB) {
-    atomic_fetch_add(&srv->zlib_in_comp, (int64_t)len);
-    atomic_fetch_add(&srv->zlib_in_plain, (int64_t)wire_read_i32(*scratch));
+  if (req.compressor > COMPRESSOR_NOOP) {
+    atomic_int_fast64_t *st = srv->comp_stats[req.compressor];
+    atomic_fetch_add(&st[COMP_IN_COMP], (int64_t)len);
+    atomic_fetch_add(&st[COMP_IN_PLAIN], (int64_t)wire_read_i32(*scratch));
   }
   bson_t reply = BSON_INITIALIZER;
   cmd_dispatch(srv, conn, &req, &reply, &drop);
@@ -114,12 +171,13 @@ static bool handle_message(conn_t *conn, const uint8_t *msg, size_t len,
     size_t n =
         wire_build_reply(&req, &reply, false, out, out_cap, &plain, &comp);
     if (plain) {
-      atomic_fetch_add(&srv->zlib_out_plain, (int64_t)plain);
-      atomic_fetch_add(&srv->zlib_out_comp, (int64_t)comp);
+      atomic_int_fast64_t *st = srv->comp_stats[req.compressor];
+      atomic_fetch_add(&st[COMP_OUT_PLAIN], (int64_t)plain);
+      atomic_fetch_add(&st[COMP_OUT_COMP], (int64_t)comp);
     }
     if (srv->delay_ms > 0)
       delay(srv->delay_ms);
-    keep = n > 0 && write_all(conn->fd, *out, n);
+    keep = n > 0 && write_all(conn, *out, n);
   }
   bson_destroy(&reply);
   return keep;
@@ -161,6 +219,29 @@ static void unregister_conn(server_t *srv, conn_t *conn)
   pthread_mutex_unlock(&srv->conns_lock);
 }
 
+/* Runs the TLS handshake on a fresh connection; false (after saying why
+ * on stderr) when it fails: a plain-text client, an untrusted or missing
+ * client certificate. */
+static bool tls_accept(conn_t *conn)
+{
+  conn->ssl = SSL_new(conn->srv->tls);
+  if (!conn->ssl || SSL_set_fd(conn->ssl, conn->fd) != 1)
+    return false;
+  int r = SSL_accept(conn->ssl);
+  if (r == 1)
+    return true;
+  unsigned long e = ERR_get_error();
+  char reason[256] = "connection closed";
+  if (e)
+    ERR_error_string_n(e, reason, sizeof reason);
+  ERR_clear_error();
+  fprintf(stderr, "mongo-test-server: conn%lld: TLS handshake failed: %s\n",
+          (long long)conn->id, reason);
+  SSL_free(conn->ssl);
+  conn->ssl = NULL;
+  return false;
+}
+
 /* A connection's thread: reads and answers messages until the client
  * leaves, a message is malformed, or the server stops. */
 static void *conn_main(void *arg)
@@ -171,8 +252,10 @@ static void *conn_main(void *arg)
   size_t cap = 0, scratch_cap = 0, out_cap = 0;
   uint8_t header[16];
 
+  if (srv->tls && !tls_accept(conn))
+    goto out;
   for (;;) {
-    if (!read_all(conn->fd, header, sizeof header))
+    if (!read_all(conn, header, sizeof header))
       break;
     int32_t len = wire_read_i32(header);
     if (len < 16 || len > MTS_MAX_MESSAGE_SIZE) {
@@ -191,7 +274,7 @@ static void *conn_main(void *arg)
       cap = (size_t)len;
     }
     memcpy(buf, header, sizeof header);
-    if (!read_all(conn->fd, buf + 16, (size_t)len - 16))
+    if (!read_all(conn, buf + 16, (size_t)len - 16))
       break;
     if (!handle_message(conn, buf, (size_t)len, &scratch, &scratch_cap, &out,
                         &out_cap))
@@ -215,6 +298,16 @@ static void *conn_main(void *arg)
   free(buf);
   free(scratch);
   free(out);
+out:
+  if (conn->ssl) {
+    SSL_shutdown(conn->ssl);
+    SSL_free(conn->ssl);
+  }
+  auth_conn_reset(&conn->auth);
+  /* OpenSSL's per-thread state (error queue, random generators) is freed
+   * now, before shutdown may see the registry empty and exit: left to the
+   * thread's exit it could race with OpenSSL's cleanup at process exit. */
+  OPENSSL_thread_stop();
   unregister_conn(srv, conn);
   free(conn);
   return NULL;

@@ -3,9 +3,11 @@
 #ifndef MTS_SERVER_H
 #define MTS_SERVER_H
 
+#include "auth.h"
 #include "fault.h"
 #include "store.h"
 
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,42 +26,56 @@
 
 typedef struct conn conn_t;
 
+/* Indexes of server_t.comp_stats' second dimension. */
+enum { COMP_IN_COMP, COMP_IN_PLAIN, COMP_OUT_PLAIN, COMP_OUT_COMP };
+
 /* Server-wide configuration, data and statistics. */
 typedef struct server {
   store_t *store;     /* all databases */
   fault_set_t faults; /* --fault switches and the insert counter */
   int delay_ms;       /* --delay-ms: wait before every reply */
   bool verbose;       /* --verbose: log commands to stderr */
-  const char *user;   /* --user NAME:PASSWORD: the one user PLAIN
-                         authentication accepts (argv), or NULL */
-  size_t user_len;    /* length of the NAME part */
+  SSL_CTX *tls;       /* --tls-cert/--tls-key: every connection speaks TLS;
+                         NULL: plain TCP */
+  user_set_t users;   /* --user NAME:PASSWORD: with any, every command
+                         but the handshake needs authentication */
   int64_t start_us;   /* monotonic start time, for uptime */
-  atomic_int_fast64_t next_conn_id;   /* last connectionId handed out */
-  atomic_int_fast64_t conns_current;  /* open connections */
-  atomic_int_fast64_t conns_total;    /* connections accepted so far */
-  atomic_int_fast64_t zlib_in_comp;   /* zlib: compressed bytes received */
-  atomic_int_fast64_t zlib_in_plain;  /* zlib: their decompressed size */
-  atomic_int_fast64_t zlib_out_plain; /* zlib: reply bytes before compression */
-  atomic_int_fast64_t zlib_out_comp;  /* zlib: reply bytes sent compressed */
-  pthread_mutex_t conns_lock;         /* guards conns and wakes conns_done */
-  pthread_cond_t conns_done;          /* signalled when a connection ends */
-  conn_t *conns;                      /* live connections, a linked list */
-  bool stopping; /* shutdown began: refuse new connections */
+  atomic_int_fast64_t next_conn_id;  /* last connectionId handed out */
+  atomic_int_fast64_t conns_current; /* open connections */
+  atomic_int_fast64_t conns_total;   /* connections accepted so far */
+  /* network.compression counters, by compressor id and COMP_*: bytes
+   * received compressed and their decompressed size, reply bytes before
+   * compression and as sent. */
+  atomic_int_fast64_t comp_stats[4][4];
+  pthread_mutex_t conns_lock; /* guards conns and wakes conns_done */
+  pthread_cond_t conns_done;  /* signalled when a connection ends */
+  conn_t *conns;              /* live connections, a linked list */
+  bool stopping;              /* shutdown began: refuse new connections */
 } server_t;
 
 /* One client connection, served by its own thread. */
 struct conn {
-  server_t *srv; /* the server */
-  int fd;        /* the socket; closed by the connection's thread */
-  int64_t id;    /* connectionId reported in hello */
-  bool zlib;     /* the client negotiated zlib compression */
-  conn_t *prev;  /* registry links, under srv->conns_lock */
-  conn_t *next;  /* registry links, under srv->conns_lock */
+  server_t *srv;          /* the server */
+  int fd;                 /* the socket; closed by the connection's thread */
+  SSL *ssl;               /* its TLS session, when the server speaks TLS */
+  int64_t id;             /* connectionId reported in hello */
+  uint8_t compressors[4]; /* ids the handshake negotiated, client order */
+  uint8_t ncompressors;   /* how many */
+  auth_conn_t auth;       /* authentication conversation and outcome */
+  conn_t *prev;           /* registry links, under srv->conns_lock */
+  conn_t *next;           /* registry links, under srv->conns_lock */
 };
 
 /* Initialises srv (store, locks, counters); false on OOM. Faults and
  * options are filled in by the caller afterwards. */
 bool server_init(server_t *srv);
+
+/* Makes srv speak TLS with the certificate chain cert_file (PEM) and its
+ * key key_file; with ca_file, clients must present a certificate that CA
+ * signed. Returns false with a reason (OpenSSL's) in why. */
+bool server_tls_setup(server_t *srv, const char *cert_file,
+                      const char *key_file, const char *ca_file, char *why,
+                      size_t why_len);
 
 /* Frees what server_init() and the caller's fault list allocated. */
 void server_cleanup(server_t *srv);

@@ -42,7 +42,10 @@ enum {
   OPT_FAULT,
   OPT_DELAY,
   OPT_VERBOSE,
-  OPT_USER
+  OPT_USER,
+  OPT_TLS_CERT,
+  OPT_TLS_KEY,
+  OPT_TLS_CA
 };
 
 static const option_t options[] = {
@@ -60,8 +63,14 @@ static const option_t options[] = {
      "wait N milliseconds before every reply"},
     {"verbose", no_argument, OPT_VERBOSE, NULL, "log commands to stderr"},
     {"user", required_argument, OPT_USER, "NAME:PASSWORD",
-     "accept PLAIN authentication (authMechanism=PLAIN) of this user; "
-     "authentication is checked, never required"},
+     "a user of the admin database (repeatable): SCRAM-SHA-256, "
+     "SCRAM-SHA-1 and PLAIN; with any, commands need authentication"},
+    {"tls-cert", required_argument, OPT_TLS_CERT, "FILE",
+     "speak TLS only, with this PEM certificate (chain); needs --tls-key"},
+    {"tls-key", required_argument, OPT_TLS_KEY, "FILE",
+     "the PEM private key of --tls-cert"},
+    {"tls-ca", required_argument, OPT_TLS_CA, "FILE",
+     "require client certificates signed by this PEM CA"},
     {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
 };
 
@@ -128,6 +137,7 @@ int main(int argc, char **argv)
 {
   struct option longopts[NOPTIONS + 1];
   const char *bind_addr = "127.0.0.1", *port_file = NULL;
+  const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
   long port = 27017;
   server_t srv;
   int exit_code = 1;
@@ -174,13 +184,20 @@ int main(int argc, char **argv)
       srv.verbose = true;
       break;
     case OPT_USER: {
-      const char *colon = strchr(optarg, ':');
-      if (!colon || colon == optarg)
-        bad_usage("--user takes NAME:PASSWORD", NULL);
-      srv.user = optarg;
-      srv.user_len = (size_t)(colon - optarg);
+      char why[256];
+      if (!auth_add_user(&srv.users, optarg, why, sizeof why))
+        bad_usage(why, NULL);
       break;
     }
+    case OPT_TLS_CERT:
+      tls_cert = optarg;
+      break;
+    case OPT_TLS_KEY:
+      tls_key = optarg;
+      break;
+    case OPT_TLS_CA:
+      tls_ca = optarg;
+      break;
     case OPT_HELP:
       usage(stdout);
       server_cleanup(&srv);
@@ -191,9 +208,19 @@ int main(int argc, char **argv)
   }
   if (optind < argc)
     bad_usage("unexpected argument", argv[optind]);
+  if (!tls_cert != !tls_key || (tls_ca && !tls_cert))
+    bad_usage("--tls-cert and --tls-key go together (and --tls-ca needs "
+              "them)",
+              NULL);
+  if (tls_cert) {
+    char why[512];
+    if (!server_tls_setup(&srv, tls_cert, tls_key, tls_ca, why, sizeof why)) {
+      fprintf(stderr, "mongo-test-server: %s\n", why);
+      goto out_cleanup;
+    }
+  }
 
-  /* Loopback only: this is a test fixture, whose authentication (--user)
-   * is checked, never required. */
+  /* Loopback only: this is a test fixture. */
   struct sockaddr_in addr = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)port)};
   if (!strcmp(bind_addr, "localhost"))

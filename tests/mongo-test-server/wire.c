@@ -5,9 +5,33 @@
 #include "errors.h"
 #include "server.h"
 
+#include <snappy-c.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
+
+const char *wire_compressor_name(int id)
+{
+  switch (id) {
+  case COMPRESSOR_SNAPPY:
+    return "snappy";
+  case COMPRESSOR_ZLIB:
+    return "zlib";
+  case COMPRESSOR_ZSTD:
+    return "zstd";
+  default:
+    return NULL;
+  }
+}
+
+int wire_compressor_id(const char *name)
+{
+  for (int id = 1; id < COMPRESSOR_COUNT; id++)
+    if (!strcmp(name, wire_compressor_name(id)))
+      return id;
+  return -1;
+}
 
 int32_t wire_read_i32(const uint8_t *p)
 {
@@ -246,6 +270,20 @@ bool wire_parse(const uint8_t *msg, size_t len, uint8_t **scratch,
       if (uncompress(plain + 16, &out, src, (uLong)srclen) != Z_OK ||
           out != (uLongf)size)
         goto bad_data;
+    } else if (id == COMPRESSOR_SNAPPY) {
+      size_t out = 0;
+      if (snappy_uncompressed_length((const char *)src, srclen, &out) !=
+              SNAPPY_OK ||
+          out != (size_t)size)
+        goto bad_data;
+      if (snappy_uncompress((const char *)src, srclen, (char *)plain + 16,
+                            &out) != SNAPPY_OK ||
+          out != (size_t)size)
+        goto bad_data;
+    } else if (id == COMPRESSOR_ZSTD) {
+      size_t out = ZSTD_decompress(plain + 16, (size_t)size, src, srclen);
+      if (ZSTD_isError(out) || out != (size_t)size)
+        goto bad_data;
     } else {
       bson_set_error(error, MTS_ERR_DOMAIN, ERR_FAILED_TO_PARSE,
                      "unsupported compressor id %u", id);
@@ -304,8 +342,13 @@ size_t wire_build_reply(const request_t *req, const bson_t *doc,
   /* Compress with the request's compressor: the plain message goes after
    * room for the compressed one, which is then written in front. */
   size_t body = len - 16;
-  uLong bound =
-      req->compressor == COMPRESSOR_ZLIB ? compressBound(body) : (uLong)body;
+  size_t bound = body;
+  if (req->compressor == COMPRESSOR_ZLIB)
+    bound = compressBound((uLong)body);
+  else if (req->compressor == COMPRESSOR_SNAPPY)
+    bound = snappy_max_compressed_length(body);
+  else if (req->compressor == COMPRESSOR_ZSTD)
+    bound = ZSTD_compressBound(body);
   size_t clen_max = 16 + 9 + bound;
   if (!grow(out, out_cap, clen_max + len))
     return 0;
@@ -318,17 +361,29 @@ size_t wire_build_reply(const request_t *req, const bson_t *doc,
   wire_write_i32(c + 16, legacy ? OP_REPLY : OP_MSG);
   wire_write_i32(c + 20, (int32_t)body);
   c[24] = (uint8_t)req->compressor;
-  uLongf clen = bound;
+  size_t clen = bound;
   if (req->compressor == COMPRESSOR_ZLIB) {
-    if (compress2(c + 25, &clen, plain + 16, body, Z_BEST_SPEED) != Z_OK)
+    uLongf zlen = (uLongf)bound;
+    if (compress2(c + 25, &zlen, plain + 16, body, Z_BEST_SPEED) != Z_OK)
       return 0;
+    clen = zlen;
+  } else if (req->compressor == COMPRESSOR_SNAPPY) {
+    if (snappy_compress((const char *)plain + 16, body, (char *)c + 25,
+                        &clen) != SNAPPY_OK)
+      return 0;
+  } else if (req->compressor == COMPRESSOR_ZSTD) {
+    clen = ZSTD_compress(c + 25, bound, plain + 16, body, ZSTD_CLEVEL_DEFAULT);
+    if (ZSTD_isError(clen))
+      return 0;
+  } else {
+    memcpy(c + 25, plain + 16, body);
+    clen = body;
+  }
+  if (req->compressor != COMPRESSOR_NOOP) {
     if (plain_len)
       *plain_len = body;
     if (comp_len)
       *comp_len = clen;
-  } else {
-    memcpy(c + 25, plain + 16, body);
-    clen = body;
   }
   wire_write_i32(c, (int32_t)(25 + clen));
   return 25 + clen;

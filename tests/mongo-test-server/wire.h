@@ -1,6 +1,7 @@
 /* The MongoDB wire protocol: message framing, OP_MSG (kind-0 body, kind-1
  * document sequences, checksumPresent and moreToCome flags), the legacy
- * OP_QUERY handshake and its OP_REPLY, OP_COMPRESSED (noop and zlib), and
+ * OP_QUERY handshake and its OP_REPLY, OP_COMPRESSED (noop, snappy, zlib,
+ * zstd), and
  * CRC-32C. Parsing never copies documents: a request points into the
  * connection's receive buffer. */
 #ifndef MTS_WIRE_H
@@ -25,7 +26,17 @@
 
 /* Compressor ids of OP_COMPRESSED. */
 #define COMPRESSOR_NOOP 0
+#define COMPRESSOR_SNAPPY 1
 #define COMPRESSOR_ZLIB 2
+#define COMPRESSOR_ZSTD 3
+#define COMPRESSOR_COUNT 4
+
+/* The compressor of id, by its handshake name ("zlib"...); NULL for
+ * noop and unknown ids. */
+const char *wire_compressor_name(int id);
+
+/* The id of a compressor name, or -1 when this server does not offer it. */
+int wire_compressor_id(const char *name);
 
 /* Most kind-1 sections accepted in one OP_MSG. */
 #define WIRE_MAX_SEQUENCES 8
@@ -71,8 +82,9 @@ bool wire_parse(const uint8_t *msg, size_t len, uint8_t **scratch,
 /* Builds the reply to req carrying doc: an OP_MSG, or an OP_REPLY for
  * OP_QUERY (query_failure sets its QueryFailure flag), compressed with the
  * request's compressor. *out (malloc'd, grown as needed) receives the
- * bytes; returns their count, or 0 on failure. in_comp/out_comp, when
- * non-NULL, receive plain and compressed sizes when zlib was used. */
+ * bytes; returns their count, or 0 on failure. plain_len/comp_len, when
+ * non-NULL, receive the sizes before and after compression when a real
+ * compressor (not noop) was used, else stay unchanged. */
 size_t wire_build_reply(const request_t *req, const bson_t *doc,
                         bool query_failure, uint8_t **out, size_t *out_cap,
                         size_t *plain_len, size_t *comp_len);
