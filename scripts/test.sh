@@ -24,7 +24,7 @@ run_suite() { # build-dir, cmake args..., then ctest -R filter in $FILTER
 }
 
 echo "== build and test (warnings are errors)"
-FILTER="" run_suite build
+FILTER="" run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 if [ "${LOADER_TEST_QUICK:-0}" != 1 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -194,7 +194,7 @@ static void test_round_trip(void **state)
   free(tmp);
 
   /* The file is JSON: version and plan. */
-  size_t len;
+  size_t len = 0;
   char *text = slurp(fx->cp_path, &len);
   assert_non_null(text);
   bson_t doc;
@@ -335,7 +335,7 @@ static void check_failed_put(cp_fx_t *fx, checkpoint_t *cp, const char *before,
     fail_msg("the message does not name the file: %s", error.message);
   if (!strstr(error.message, os_error))
     fail_msg("the message does not say \"%s\": %s", os_error, error.message);
-  size_t len;
+  size_t len = 0;
   char *after = slurp(fx->cp_path, &len);
   assert_non_null(after);
   assert_string_equal(after, before);
@@ -349,7 +349,7 @@ static void test_failed_put_keeps_previous(void **state)
   bson_error_t error;
   mark_t m0 = mark_n(1, false);
   assert_true(checkpoint_put(cp, 0, &m0, &error));
-  size_t len;
+  size_t len = 0;
   char *before = slurp(fx->cp_path, &len);
   assert_non_null(before);
   char *tmp = join(fx->dir, "load.ckpt.tmp");

@@ -20,7 +20,7 @@ static void check_redact(const char *in, const char *want)
   char *got = util_redact_uri(in);
   assert_non_null(got);
   if (strcmp(got, want) != 0)
-    fail_msg("redact(%s): got %s, want %s", in, got, want);
+    fail_msg("redact(%s): got %s, want %s", in ? in : "NULL", got, want);
   free(got);
 }
 
@@ -229,7 +229,8 @@ static void check_message(const char *msg, const char *uri, const char *want)
   char *got = util_redact_message(msg, uri);
   assert_non_null(got);
   if (strcmp(got, want) != 0)
-    fail_msg("redact_message(%s, %s): got %s, want %s", msg, uri, got, want);
+    fail_msg("redact_message(%s, %s): got %s, want %s", msg ? msg : "NULL",
+             uri ? uri : "NULL", got, want);
   free(got);
 }
 
