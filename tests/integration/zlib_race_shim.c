@@ -42,8 +42,8 @@ static void report(const char *what, void *gz)
   if (atomic_fetch_add(&g_reported, 1) < 5) {
     char line[200];
     int n = snprintf(line, sizeof line,
-                     "zlib_race_shim: %s on gzFile %p (thread %lu)\n", what,
-                     gz, (unsigned long)pthread_self());
+                     "zlib_race_shim: %s on gzFile %p (thread %lu)\n", what, gz,
+                     (unsigned long)pthread_self());
     (void)!write(2, line, (size_t)n);
   }
 }
@@ -81,7 +81,7 @@ static void check(void *gz, const char *what)
     static type (*real)(gzFile);                                               \
     if (!real)                                                                 \
       real = (type(*)(gzFile))dlsym(RTLD_NEXT, #name);                         \
-    check(file, #name " while another thread is inside gzread, or after "     \
+    check(file, #name " while another thread is inside gzread, or after "      \
                       "gzclose");                                              \
     return real(file);                                                         \
   }

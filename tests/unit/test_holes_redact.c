@@ -26,8 +26,7 @@ static void check_hidden(const char *in, const char *secret, const char *keep)
              "still there",
              in, got, secret);
   if (keep && !strstr(got, keep))
-    fail_msg("util_redact_uri(\"%s\") = \"%s\": \"%s\" is gone", in, got,
-             keep);
+    fail_msg("util_redact_uri(\"%s\") = \"%s\": \"%s\" is gone", in, got, keep);
   free(got);
 }
 
