@@ -1,5 +1,8 @@
 /* Private test servers for fault-injection tests. See test_server.h. */
 #include "test_server.h"
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -149,4 +152,17 @@ void test_server_stop(test_server_t *server)
     usleep(10000);
   }
   server->pid = 0;
+}
+
+int test_closed_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+    abort();
+  close(fd);
+  return ntohs(a.sin_port);
 }

@@ -19,6 +19,10 @@ typedef struct {
 
 /* True when MONGODB_URI is set: tests then run against a real server and
  * must skip what needs a private test server. */
+/* Returns a loopback TCP port nothing listens on (bound, then closed):
+ * the target of "cannot connect" tests. Aborts if no socket can be had. */
+int test_closed_port(void);
+
 bool test_server_external(void);
 
 /* Starts $LOADER_TEST_SERVER_BIN --port 0 extra_args... (extra_args is a

@@ -429,19 +429,6 @@ static void test_duplicate_ids(void **state)
   free(path);
 }
 
-/* Returns a loopback port nothing listens on. */
-static int closed_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 /* No server: exit 3, and the password in the URI is never printed. */
 static void test_no_server(void **state)
 {
@@ -450,7 +437,7 @@ static void test_no_server(void **state)
   snprintf(uri, sizeof uri,
            "mongodb://alice:s3cretpw@127.0.0.1:%d/?serverSelectionTimeoutMS="
            "1500",
-           closed_port());
+           test_closed_port());
   const char *args[] = {"--uri", uri, g_products, NULL};
   loader_output_t o;
   assert_int_equal(run_loader(args, &o), 3);
@@ -498,7 +485,7 @@ static void test_dry_run_without_server(void **state)
 {
   (void)state;
   char uri[64];
-  snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d", closed_port());
+  snprintf(uri, sizeof uri, "mongodb://127.0.0.1:%d", test_closed_port());
   char *json = test_tmp_path("dry.json");
   const char *args[] = {
       "--uri", uri,         "--dry-run", "--compare", "--report-json",

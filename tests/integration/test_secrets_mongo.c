@@ -55,19 +55,6 @@ static int teardown_all(void **state)
   return 0;
 }
 
-/* Returns a loopback port nothing listens on. */
-static int closed_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 /* Copies template into out (cap bytes) with its "PORT" replaced by port
  * (the templates hold '%' of their own). */
 static void with_port(char *out, size_t cap, const char *template, int port)
@@ -124,7 +111,7 @@ static char *run_clean(const char *uri, const char *const *extra, int want)
 static void test_bad_uris(void **state)
 {
   (void)state;
-  int port = closed_port();
+  int port = test_closed_port();
   static const char *const templates[] = {
       /* unreachable, valid */
       "mongodb://alice:Q7pw@127.0.0.1:PORT/db?serverSelectionTimeoutMS=300",
@@ -269,7 +256,7 @@ static void test_password_file_usage(void **state)
 {
   (void)state;
   char *pw = write_tmp("pw-usage", "Q7file\n");
-  int port = closed_port();
+  int port = test_closed_port();
   static const char *const templates[] = {
       "mongodb://alice:Q7old@127.0.0.1:PORT/db",
       "mongodb://alice:@127.0.0.1:PORT/db",

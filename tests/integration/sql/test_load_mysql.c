@@ -21,6 +21,7 @@
 
 #include "run_loader.h"
 #include "sql_check.h"
+#include "test_server.h"
 
 static char g_customers[1024]; /* data/customers.csv */
 static char g_products[1024];  /* data/products.csv */
@@ -399,18 +400,6 @@ static void test_value_does_not_fit(void **state)
   free(csv);
 }
 
-static int closed_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 /* No server: exit 3 (a hang is ctest's timeout, not a clock here); the
  * password is never printed. */
 static void test_unreachable(void **state)
@@ -418,7 +407,7 @@ static void test_unreachable(void **state)
   (void)state;
   char uri[256];
   snprintf(uri, sizeof uri, "mysql://alice:s3cretpw@127.0.0.1:%d/x",
-           closed_port());
+           test_closed_port());
   const char *args[] = {"--uri", uri, g_products, NULL};
   loader_output_t o;
   assert_int_equal(run_loader(args, &o), 3);
