@@ -1110,6 +1110,21 @@ def unique_check(h, seed, faults):
 # kill -9 and --resume
 
 
+def resumable_load(h, tgt, inp, extra, infer=True):
+    """A collection name, checkpoint, rejects and report paths, and the
+    loader's arguments for a checkpointed load of inp with extra options
+    (the input last, as the loader takes it)."""
+    c = h.name("c")
+    cp = h.path(h.name("cp") + ".json")
+    rej = h.path(h.name("rej") + ".csv")
+    rep = h.path(h.name("rep") + ".json")
+    base = tgt.loader_args() + ["--progress", "never", "--checkpoint", cp,
+                                "--rejects", rej, "--report-json", rep] + \
+        list(extra) + ([] if infer else ["--no-infer"]) + \
+        ["%s=%s" % (c, inp.path)]
+    return c, cp, rej, rep, base
+
+
 def kill_resume(h, tgt, inp, mode_args, kills_wanted, rate, infer=True,
                 env=None):
     mode = "kill9x%d%s/%s" % (kills_wanted, "".join(mode_args), inp.tag)
@@ -1117,16 +1132,9 @@ def kill_resume(h, tgt, inp, mode_args, kills_wanted, rate, infer=True,
         return
     seed = inp.seed
     r = random.Random(seed * 31 + kills_wanted)
-    c = h.name("c")
-    cp = h.path(h.name("cp") + ".json")
-    rej = h.path(h.name("rej") + ".csv")
-    rep = h.path(h.name("rep") + ".json")
-    base = tgt.loader_args() + [
-        "--progress", "never", "--checkpoint", cp, "--rejects", rej,
-        "--report-json", rep, "--batch-size", "200", "--max-rate",
-        str(rate)] + mode_args + ["%s=%s" % (c, inp.path)]
-    if not infer:
-        base.append("--no-infer")
+    c, cp, rej, rep, base = resumable_load(
+        h, tgt, inp, ["--batch-size", "200", "--max-rate", str(rate)] +
+        mode_args, infer)
     total = len(inp.o.valid)
     kills, runs, resume = 0, 0, False
     e = dict(os.environ)
@@ -1202,14 +1210,8 @@ def resume_other_plan(h, tgt, inp):
     if h.only and h.only not in mode:
         return
     seed = inp.seed
-    c = h.name("c")
-    cp = h.path(h.name("cp") + ".json")
-    rej = h.path(h.name("rej") + ".csv")
-    rep = h.path(h.name("rep") + ".json")
-    base = tgt.loader_args() + ["--progress", "never", "--checkpoint", cp,
-                                "--rejects", rej, "--report-json", rep,
-                                "--batch-size", "200", "--max-rate", "20000",
-                                "%s=%s" % (c, inp.path)]
+    c, cp, rej, rep, base = resumable_load(
+        h, tgt, inp, ["--batch-size", "200", "--max-rate", "20000"])
     p = subprocess.Popen([LOADER] + base + ["--linear"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
@@ -1255,16 +1257,8 @@ def enospc_check(h, tgt, inp, which, infer=True):
         h.say("enospc: skipped (no shim: LOADER_TORTURE_ENOSPC)")
         return
     seed = inp.seed
-    c = h.name("c")
-    cp = h.path(h.name("cp") + ".json")
-    rej = h.path(h.name("rej") + ".csv")
-    rep = h.path(h.name("rep") + ".json")
-    base = tgt.loader_args() + ["--progress", "never", "--checkpoint", cp,
-                                "--rejects", rej, "--report-json", rep,
-                                "--batch-size", "500", "--linear",
-                                "%s=%s" % (c, inp.path)]
-    if not infer:
-        base.append("--no-infer")
+    c, cp, rej, rep, base = resumable_load(
+        h, tgt, inp, ["--batch-size", "500", "--linear"], infer)
     target_file = rej if which == "rejects" else cp
     after = 6000 if which == "rejects" else 2500
     log = h.path(h.name("enospc") + ".log")
