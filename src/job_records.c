@@ -178,7 +178,7 @@ static source_t *job__open(job_ctx_t *ctx, uint64_t start)
 {
   source_t *src = source_open(ctx->job->path, start, &ctx->res->error);
   ctx->src = src;
-  ctx->gzip = src && source_is_gzip(ctx->job->path);
+  ctx->gzip = src && source_inflates(src); /* no second open to sniff */
   return src;
 }
 

@@ -338,6 +338,11 @@ bool source_read(source_t *src, char *buf, size_t cap, size_t *n,
   return true;
 }
 
+bool source_inflates(const source_t *src)
+{
+  return src->gzip;
+}
+
 uint64_t source_size(const source_t *src)
 {
   return src->size;

@@ -30,6 +30,10 @@ source_t *source_open(const char *path, uint64_t start, bson_error_t *error);
 bool source_read(source_t *src, char *buf, size_t cap, size_t *n,
                  bson_error_t *error);
 
+/* Returns true when the source inflates gzip (a gzip file, or gzip on
+ * standard input): its position is then in compressed bytes. */
+bool source_inflates(const source_t *src);
+
 /* Returns the size in bytes of the whole underlying file. */
 uint64_t source_size(const source_t *src);
 
