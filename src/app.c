@@ -357,8 +357,9 @@ static int app__connect(app_t *a)
   sink_config_t config = {.uri = o->uri,
                           .password = o->password_file ? password : NULL,
                           .db = o->db,
+                          .write_concern = o->write_concern,
                           .dry_run = o->dry_run,
-                          .workers = (unsigned)a->workers,
+                          .workers = (unsigned)(a->workers * o->inflight),
                           .mode = o->mode_write,
                           .upsert_fields =
                               (const char *const *)o->upsert_fields,
@@ -446,7 +447,16 @@ static int app__run(app_t *a)
                    .doc = &o->doc,
                    .batch_docs = o->batch_size,
                    .batch_bytes = o->batch_bytes,
+                   .inflight = sink_factory_inflight(a->sinks, o->inflight),
                    .stop = &app__stop};
+  if (a->checkpoint) {
+    /* How far past its mark a job of this run may write, and how far one
+     * of the run resumed may have (a file that does not say comes from a
+     * loader that wrote one batch at a time). */
+    checkpoint_set_window(a->checkpoint, job_window(&env));
+    uint64_t window = checkpoint_window(a->checkpoint);
+    env.resume_window = window ? window : env.batch_docs;
+  }
   run_mode_t modes[2];
   size_t n_modes = 0;
   if (o->mode != CLI_MODE_PARALLEL)
@@ -473,6 +483,9 @@ static int app__run(app_t *a)
     a->n_runs++;
   }
   int code = LOADER_EXIT_OK;
+  for (size_t r = 0; r < a->n_runs; r++)
+    if (code == LOADER_EXIT_OK && run_not_durable(&a->runs[r]))
+      code = LOADER_EXIT_NOT_DURABLE;
   for (size_t r = 0; r < a->n_runs; r++)
     if (!run_is_clean(&a->runs[r]))
       code = LOADER_EXIT_PARTIAL;

@@ -5,9 +5,12 @@
  *    "plan": {"settings": {"target": ..., "db": ..., "--types": ..., ...},
  *             "jobs": [{"collection", "path", "start", "end", "size",
  *                       "mtime_ns", "head_hash"}, ...]},
+ *    "window": N,
  *    "marks": [{"job", "offset", "line", "processed", "inserted",
  *               "updated", "rejected", "prior", "done"}, ...]}
- * "end" is -1 for a job that reads to the end of its file. */
+ * "end" is -1 for a job that reads to the end of its file. "window" is how
+ * many documents past its mark a job may have sent (absent in files of
+ * loaders that sent one batch at a time). */
 #include "loader/checkpoint.h"
 #include "loader/error.h"
 #include "loader/util.h"
@@ -36,6 +39,8 @@ struct checkpoint {
   char (*keys)[64];     /* each job's key in the target */
   mark_t *marks;        /* each job's mark */
   bool *has;            /* whether a job has a mark */
+  uint64_t window_read; /* the interrupted run's window (--resume), or 0 */
+  uint64_t window;      /* the window this run writes */
 };
 
 /* Appends the identity of the file at path (size, modification time, a
@@ -271,6 +276,8 @@ static bool checkpoint__load(checkpoint_t *cp, bson_error_t *error)
   if (!checkpoint__sub(&doc, "plan", &plan) ||
       !checkpoint__same_plan(cp, &plan, error))
     goto out;
+  int64_t window = checkpoint__i64(&doc, "window");
+  cp->window_read = cp->window = window > 0 ? (uint64_t)window : 0;
   bson_iter_t it;
   if (checkpoint__sub(&doc, "marks", &marks) && bson_iter_init(&it, &marks)) {
     while (bson_iter_next(&it)) {
@@ -336,6 +343,19 @@ out_fail:
   return NULL;
 }
 
+uint64_t checkpoint_window(const checkpoint_t *cp)
+{
+  return cp->window_read;
+}
+
+void checkpoint_set_window(checkpoint_t *cp, uint64_t docs)
+{
+  /* A run resumed with fewer batches in flight may be interrupted before
+   * its jobs pass the window of the run it resumed: keep the larger. */
+  if (docs > cp->window_read)
+    cp->window = docs;
+}
+
 bool checkpoint_get(checkpoint_t *cp, size_t job, mark_t *mark)
 {
   pthread_mutex_lock(&cp->lock);
@@ -393,6 +413,7 @@ bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
   bson_t doc = BSON_INITIALIZER, marks, e;
   BSON_APPEND_INT32(&doc, "version", CHECKPOINT_VERSION);
   BSON_APPEND_DOCUMENT(&doc, "plan", cp->plan);
+  BSON_APPEND_INT64(&doc, "window", (int64_t)cp->window);
   BSON_APPEND_ARRAY_BEGIN(&doc, "marks", &marks);
   uint32_t n = 0;
   for (size_t j = 0; j < cp->n_jobs; j++) {

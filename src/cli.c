@@ -14,6 +14,7 @@
 #define CLI_DEFAULT_URI "mongodb://localhost:27017"
 #define CLI_DEFAULT_BATCH 1000
 #define CLI_DEFAULT_BATCH_BYTES (8u * 1024u * 1024u)
+#define CLI_DEFAULT_INFLIGHT 4
 
 /* getopt_long() returns this plus its index for an option without a short
  * letter. */
@@ -225,6 +226,9 @@ const cli_option_t cli__options[] = {
      .show = CLI_SHOW_COMMON, ARG_STRING(db)},
     {"password-file", 0, "FILE", NULL,
      "the URI's password, from FILE (not in ps)", ARG_STRING(password_file)},
+    {"write-concern", 0, "WC", NULL,
+     "majority, N, or '{w: N, j: true, wtimeout: MS}' (over the URI's w=)",
+     ARG_STRING(write_concern)},
     {"mode", 0, "MODE", NULL,
      "insert (default), upsert (replace) or merge ($set)",
      ARG_KEYWORD(mode_write, sink_mode_t, cli__mode_words)},
@@ -250,6 +254,9 @@ const cli_option_t cli__options[] = {
      ARG_SIZE(batch_size, 1, 100000)},
     {"batch-bytes", 0, "N", NULL, "bytes per insert batch (default 8388608)",
      ARG_SIZE(batch_bytes, 1, 48000000)},
+    {"inflight", 0, "K", NULL,
+     "batches each job keeps on the wire (default 4; upsert, merge, SQL: 1)",
+     ARG_UNSIGNED(inflight, 1, 64)},
     {"split", 0, "auto|N", NULL,
      "cut each file into N byte ranges loaded in parallel",
      .show = CLI_SHOW_COMMON, ARG_HANDLER(cli__on_split)},
@@ -365,6 +372,7 @@ static void cli__defaults(options_t *opts)
   opts->mode = CLI_MODE_PARALLEL;
   opts->batch_size = CLI_DEFAULT_BATCH;
   opts->batch_bytes = CLI_DEFAULT_BATCH_BYTES;
+  opts->inflight = CLI_DEFAULT_INFLIGHT;
   opts->max_errors = UINT64_MAX;
   opts->sample_rows = 10000;
   csvr_dialect_default(&opts->dialect);
@@ -495,6 +503,7 @@ void cli_options_cleanup(options_t *opts)
   free(opts->rejects);
   free(opts->id_fields);
   free(opts->password_file);
+  free(opts->write_concern);
   free(opts->checkpoint);
   for (size_t i = 0; i < opts->n_upsert_fields; i++)
     free(opts->upsert_fields[i]);

@@ -49,9 +49,10 @@ void cli_print_help(FILE *out, bool all)
           "\nExamples:\n  loader --parallel customers.csv products.csv\n  "
           "loader --uri mongodb://db.example/shop --drop --compare data/\n  "
           "zcat big.csv.gz | loader big=- --rejects bad.csv\n\nExit codes: 0 "
-          "all loaded, 1 rows rejected or jobs failed, 2 usage error,\n  3 "
-          "cannot connect, 130 interrupted.%s\n",
-          all ? "" : "  More: --help-all, man loader");
+          "all loaded, 1 rows rejected or jobs failed, 2 usage "
+          "error,\n  3 cannot connect, 4 not durable as asked, 130 "
+          "interrupted.%s\n",
+          all ? "" : " More: --help-all.");
 }
 
 void cli__print_help_common(FILE *out)
@@ -143,7 +144,8 @@ void cli__print_man(FILE *out)
   fputs(".SH EXIT STATUS\n.TP\n0\nevery row loaded\n.TP\n1\nfinished, but some "
         "rows were rejected or some jobs failed\n.TP\n2\nusage error (bad "
         "option, missing file); nothing written\n.TP\n3\ncannot connect to or "
-        "authenticate with the server\n.TP\n130\ninterrupted "
+        "authenticate with the server\n.TP\n4\nevery row landed, but some "
+        "batches without the write concern asked for\n.TP\n130\ninterrupted "
         "(SIGINT/SIGTERM)\n.SH ENVIRONMENT\n.TP\nMONGODB_URI\nthe target when "
         "\\-\\-uri is not given\n.SH EXAMPLES\n.nf\nloader \\-\\-parallel "
         "customers.csv products.csv\nloader \\-\\-compare \\-\\-drop "

@@ -54,10 +54,8 @@ bool job_reject(job_ctx_t *ctx, bool by_writer, uint64_t line, uint64_t offset,
                 size_t raw_len)
 {
   job_result_t *res = ctx->res;
-  if (by_writer)
-    ctx->server_rejected++;
-  else
-    ctx->parse_rejected++;
+  if (!by_writer)
+    ctx->parse_rejected++; /* the writer counts in the batch's slot */
   pthread_mutex_lock(&ctx->lock);
   res->rejected++;
   bool too_many = res->rejected > ctx->env->max_errors;
@@ -131,10 +129,10 @@ static bool job__resume(job_ctx_t *ctx, uint64_t *start, uint64_t *line)
   const job_env_t *env = ctx->env;
   job_result_t *res = ctx->res;
   mark_t m;
-  /* The interrupted run may have written this job's next batch (or its
-   * first, before it had a mark) and died before recording it: the batch
-   * comes back as duplicate _ids, which count as this load's own. */
-  ctx->maybe_landed = env->resuming;
+  /* The interrupted run may have written this job's next batches (or its
+   * first, before it had a mark) and died before recording them: they come
+   * back as duplicate _ids, which count as this load's own. */
+  ctx->resume_window = env->resuming ? env->resume_window : 0;
   if (!env->checkpoint || !checkpoint_get(env->checkpoint, ctx->job->index, &m))
     return false;
   res->resumed = true;
@@ -164,14 +162,6 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   pthread_mutex_init(&ctx.lock, NULL);
   pthread_cond_init(&ctx.changed, NULL);
 
-  ctx.batch =
-      batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
-  ctx.spare =
-      batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
-  if (!ctx.batch || !ctx.spare) {
-    bson_set_error(&res->error, LOADER_ERROR_IO, 0, "out of memory");
-    goto out;
-  }
   ctx.sink = sink_open(env->sinks, job->collection, &res->error);
   if (!ctx.sink || !sink_count(ctx.sink, &res->prior, &res->error) ||
       !job_writer_start(&ctx, &res->error))
@@ -181,8 +171,8 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   if (!(job->json ? job_read_json(&ctx, start, line)
                   : job_read_csv(&ctx, start, line)))
     goto out;
-  if (!job_commit(&ctx, ctx.next_offset, ctx.next_line, res->processed,
-                  ctx.parse_rejected, true))
+  if (!job_commit(&ctx, ctx.sink, ctx.next_offset, ctx.next_line,
+                  res->processed, ctx.parse_rejected, true))
     goto out;
 out_done:
   if (!sink_count(ctx.sink, &res->post, &res->error))
@@ -205,10 +195,8 @@ out:
   progress_update(progress_slot(env->progress, job->index),
                   job_progress_bytes(&ctx, ctx.next_offset, ctx.end_position),
                   res->processed, res->rejected, true);
+  job_writer_free(&ctx);
   sink_close(ctx.sink);
-  sink_write_result_cleanup(&ctx.wres);
-  batch_destroy(ctx.batch);
-  batch_destroy(ctx.spare);
   docb_destroy(ctx.builder);
   docb_spec_destroy(ctx.spec);
   pthread_cond_destroy(&ctx.changed);

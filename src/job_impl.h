@@ -14,42 +14,87 @@
 
 #include <pthread.h>
 
-/* The state of one running job: the parser's, the writer's and what
+/* Where a batch is in its life (see job_writer.c). */
+typedef enum job_slot_state {
+  JOB_SLOT_FREE,    /* empty, ready to be filled */
+  JOB_SLOT_FILLING, /* the parser gathers documents in it */
+  JOB_SLOT_QUEUED,  /* handed over, waiting for a writer */
+  JOB_SLOT_WRITING, /* a writer sends it */
+  JOB_SLOT_WRITTEN, /* sent (or given up), waiting to be settled in order */
+} job_slot_state_t;
+
+/* One batch and what travels with it: the parser's position after its
+ * last record, filled at the hand-over, and what the write did. */
+typedef struct job_slot {
+  batch_t *batch;           /* the documents */
+  job_slot_state_t state;   /* where it is (under ctx->lock) */
+  uint64_t seq;             /* its place in the job's order of batches */
+  uint64_t offset;          /* the position after its last record */
+  uint64_t line;            /* the line there */
+  uint64_t processed;       /* records dealt with up to there */
+  uint64_t parse_rejected;  /* rows the parser rejected up to there */
+  uint64_t position;        /* the source's position there (progress) */
+  uint64_t first_doc;       /* documents this run handed over before it */
+  bool ok;                  /* acknowledged and its refused rows recorded:
+                               it may be committed */
+  uint64_t inserted;        /* documents that landed */
+  uint64_t updated;         /* documents that replaced existing ones */
+  uint64_t server_rejected; /* documents the target refused */
+  uint64_t retries;         /* attempts after transient failures */
+  uint64_t wc_errors;       /* writes acknowledged with a writeConcernError */
+  char wc_message[128];     /* the first one's message */
+} job_slot_t;
+
+/* One writer: its thread, the sink it writes through, its write results. */
+typedef struct job_writer {
+  struct job_ctx *ctx;      /* the job it writes for */
+  pthread_t thread;         /* runs job__writer_main() */
+  bool started;             /* the thread runs */
+  sink_t **sink;            /* its sink: writer 0 shares ctx->sink (the
+                               job's, also used for counts and the final
+                               mark while the writers are idle); the
+                               others open their own */
+  sink_t *own;              /* the sink of writers after the first */
+  sink_write_result_t wres; /* per-document errors of its last write */
+} job_writer_t;
+
+/* The state of one running job: the parser's, the writers' and what
  * they share (see job_writer.c for who touches what). */
 typedef struct job_ctx {
   const job_t *job;         /* what is loaded */
   const job_env_t *env;     /* shared settings */
   job_result_t *res;        /* what is reported */
-  sink_t *sink;             /* where documents go (the writer's) */
-  batch_t *batch;           /* documents being gathered (the parser's) */
-  batch_t *spare;           /* the other batch: in flight, or free */
+  sink_t *sink;             /* where documents go */
+  job_slot_t *slots;        /* --inflight + 1 batches */
+  size_t n_slots;           /* how many */
+  job_slot_t *filling;      /* the slot the parser fills */
+  batch_t *batch;           /* its batch (the parser's) */
   doc_spec_t *spec;         /* the compiled header, once read */
   docb_t *builder;          /* builds documents from records */
-  sink_write_result_t wres; /* per-document errors of the last write */
   source_t *src;            /* the input, for progress (borrowed) */
   bool gzip;                /* the input is gzip: progress in compressed
                                bytes */
   bool failed;              /* the job stopped: res->error says why */
   uint64_t next_offset;     /* just past the last record dealt with */
   uint64_t next_line;       /* the physical line there */
-  bool maybe_landed;        /* the next batch may hold documents an
-                               interrupted run already wrote (--resume) */
-  pthread_mutex_t lock;     /* guards the fields below, res->rejected,
+  uint64_t docs_handed;     /* documents handed to the writers (parser) */
+  uint64_t resume_window;   /* the first this many documents of a resumed
+                               job may be ones the interrupted run wrote */
+  pthread_mutex_t lock;     /* guards the slots' states, next_seq,
+                               settle_seq, settling, quit, res->rejected,
                                res->samples, res->error and failed */
-  pthread_cond_t changed;   /* signalled when pending or quit change */
-  pthread_t writer;         /* sends handed-over batches */
-  bool writer_started;      /* the writer thread runs (else batches are
-                               written inline: a dry run has nothing to
-                               overlap) */
-  bool quit;                /* the writer is to finish */
-  batch_t *pending;         /* the batch handed to the writer, or NULL */
-  uint64_t pend_offset;     /* the position after its last record */
-  uint64_t pend_line;       /* the line there */
-  uint64_t pend_processed;  /* records dealt with up to there */
-  uint64_t pend_rejected;   /* rows the parser rejected up to there */
-  uint64_t pend_position;   /* the source's position there (progress) */
+  pthread_cond_t changed;   /* signalled when a slot's state or quit
+                               changes */
+  job_writer_t *writers;    /* the writers (--inflight of them) */
+  size_t n_writers;         /* how many were set up */
+  bool quit;                /* the writers are to finish */
+  uint64_t next_seq;        /* the seq of the next batch handed over */
+  uint64_t settle_seq;      /* the seq of the next batch to settle */
+  bool settling;            /* a writer settles batches (one at a time) */
+  bool broken;              /* a batch could not be committed: no mark
+                               moves past it (the settling writer's) */
   uint64_t parse_rejected;  /* rows the parser rejected in this run */
-  uint64_t server_rejected; /* rows the target refused in this run */
+  uint64_t server_rejected; /* rows the target refused in settled batches */
   mark_t base;              /* the mark this run resumed from (zero when
                                it started afresh) */
   const char *mark_key;     /* the key of this job's mark in the target,
@@ -93,16 +138,20 @@ uint32_t job_identity(const job_t *job);
 
 /* --- job_writer.c: the writer's side ------------------------------------ */
 
-/* Starts the writer thread (not for a dry run: nothing to overlap, batches
- * are then written inline). Returns false and fills error when it cannot. */
+/* Sets up the job's batches (--inflight + 1) and its writers, and starts
+ * their threads (not for a dry run: nothing to overlap, batches are then
+ * written inline). Returns false and fills error when it cannot. */
 bool job_writer_start(job_ctx_t *ctx, bson_error_t *error);
 
-/* Lets the writer finish what it was handed (or clear it after a failure)
- * and joins it. A no-op when it was not started. */
+/* Lets the writers finish what they were handed (or clear it after a
+ * failure) and joins them. A no-op when none was started. */
 void job_writer_stop(job_ctx_t *ctx);
 
-/* Hands the gathered batch to the writer (the parser's side) and takes the
- * other one to fill; waits while the previous one is still in flight.
+/* Frees the batches and the writers' own sinks (after job_writer_stop). */
+void job_writer_free(job_ctx_t *ctx);
+
+/* Hands the gathered batch to the writers (the parser's side) and takes a
+ * free one to fill; waits while --inflight batches are still in flight.
  * Returns false when the job has failed. */
 bool job_flush(job_ctx_t *ctx);
 
@@ -111,9 +160,10 @@ bool job_flush(job_ctx_t *ctx);
 bool job_finish_writes(job_ctx_t *ctx);
 
 /* Makes the job's mark at offset durable: rejects synced, the mark
- * committed with the batch just written, the checkpoint recorded. Call from
- * the writer, or from the parser once the writer is idle. */
-bool job_commit(job_ctx_t *ctx, uint64_t offset, uint64_t line,
+ * committed through sink with the batch just written, the checkpoint
+ * recorded. Call from the settling writer, or from the parser once the
+ * writers are idle. */
+bool job_commit(job_ctx_t *ctx, sink_t *sink, uint64_t offset, uint64_t line,
                 uint64_t processed, uint64_t parse_rejected, bool done);
 
 /* --- job_records.c: the parser's side ----------------------------------- */

@@ -1,37 +1,52 @@
-/* job_writer: the writer's side of a job.
+/* job_writer: the writers' side of a job.
  *
- * Two threads per job, so that parsing the next batch overlaps sending the
- * current one. Unlike the pool's workers, which run one job each, a new
- * writer thread is started for each job, beside the thread that parses it:
- * the parser fills a batch; when it is full it hands it over here and fills
- * the other one. The writer sends it (with retries), counts what landed,
- * records refused rows, commits the job's mark, clears the batch and hands
- * it back. So a job holds one block, one record, one batch being filled and
- * at most one in flight, whatever the size of its file, and -j N runs at
- * most 2N loading threads (plus the progress thread and libmongoc's own
- * monitors). A dry run writes inline: there is nothing to overlap.
+ * Parsing overlaps writing: the parser fills a batch; when it is full it
+ * hands it over here and fills a free one. Up to --inflight K writer
+ * threads, each with its own sink (for MongoDB its own pooled client),
+ * take the handed-over batches in order and send them (with retries), so
+ * that K batches are on the wire at once: one input that cannot be split
+ * (gzip, standard input, JSON) keeps a distant server busy. A job has K + 1
+ * batches (K in flight, one filling), each bounded by count and bytes, so
+ * its memory is one block, one record and K + 1 batches, whatever the size
+ * of its file; -j N runs at most N (K + 1) loading threads, plus the
+ * progress thread and libmongoc's monitors. A dry run writes inline:
+ * there is nothing to overlap.
+ *
+ * Acknowledgements may come out of order; marks may not. Each batch keeps
+ * what the parser knew when it handed it over (where its last record ends,
+ * how many rows were processed and rejected below that) and what its write
+ * did. Once written, batches are settled strictly in the order they were
+ * handed over, by one writer at a time: its counts are folded into the
+ * result and the job's mark moves past it. So the mark is always the end
+ * of the contiguous prefix of acknowledged batches; a batch that failed
+ * stops the mark for good (the job fails), and batches after it that
+ * landed are counted as inserted but stay above the mark, to come back as
+ * duplicate _ids when the load is resumed.
  *
  * Who touches what: the parser alone the reader, the source, the builder,
- * res->processed and parse_rejected; the writer alone the sink,
- * res->inserted, updated, retries and server_rejected; rejected rows,
- * failures and the hand-over (pending and the pend_* fields) under
- * ctx->lock, which no one holds during I/O. The writer never reads the
- * parser's state: what it needs of it (where the batch ends, how many rows
- * the parser rejected before that, how far into the file) travels with the
- * batch in the hand-over.
+ * res->processed, parse_rejected and docs_handed; a writer alone the slot
+ * it writes and its own sink; the settling writer (one at a time: the
+ * settling flag) res->inserted, updated, retries, server_rejected and
+ * broken; slot states, the sequence numbers, rejected rows, failures and
+ * quit under ctx->lock, which no one holds during I/O. A writer never reads
+ * the parser's state: what it needs travels in the slot.
  *
- * Exactly once: after the sink acknowledged a batch, the writer makes the
- * rejected rows durable (rejects_sync), commits the job's mark with the
- * batch (sink_commit: for SQL in the same transaction) and records it in
- * the checkpoint. A mark's offset is where the batch's last record ends,
- * and its rejected count covers exactly the rows rejected below that
- * offset, so a resumed run (which first drops the rejects above every mark)
- * neither loses nor repeats a row. */
+ * Exactly once: after the target acknowledged a batch, its refused rows
+ * are in the rejects file; when it is settled, the rejects file is synced
+ * (rejects_sync), the job's mark is committed with the batch (sink_commit:
+ * for SQL in the same transaction) and recorded in the checkpoint. A
+ * mark's offset is where the last settled batch's last record ends, and its
+ * rejected count covers exactly the rows rejected below that offset, so a
+ * resumed run (which first drops the rejects above every mark) neither
+ * loses nor repeats a row. Targets whose writes are committed with the
+ * mark (SQL), and upsert and merge (rows with the same key apply in file
+ * order), run with one batch in flight. */
 #include "job_impl.h"
 #include "loader/checkpoint.h"
 #include "loader/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -46,13 +61,7 @@ static void job__backoff(const job_env_t *env, unsigned ms)
   }
 }
 
-/* Makes the job's mark at offset durable (the writer's side, or the
- * parser's once the writer is idle): the rejected rows below it are synced
- * to the rejects file, the mark is committed with the batch just written
- * (SQL targets: in its transaction) and recorded in the checkpoint. The
- * counts are those below offset: processed and parse_rejected as the
- * parser handed them over, the rest as the writer has them. */
-bool job_commit(job_ctx_t *ctx, uint64_t offset, uint64_t line,
+bool job_commit(job_ctx_t *ctx, sink_t *sink, uint64_t offset, uint64_t line,
                 uint64_t processed, uint64_t parse_rejected, bool done)
 {
   const job_env_t *env = ctx->env;
@@ -69,7 +78,7 @@ bool job_commit(job_ctx_t *ctx, uint64_t offset, uint64_t line,
   bson_error_t error;
   if (env->checkpoint && env->rejects && !rejects_sync(env->rejects, &error))
     return job_fail_with(ctx, &error);
-  if (!sink_commit(ctx->sink, ctx->mark_key, &m, &error))
+  if (!sink_commit(sink, ctx->mark_key, &m, &error))
     return job_fail_with(ctx, &error);
   if (env->checkpoint &&
       !checkpoint_put(env->checkpoint, ctx->job->index, &m, &error))
@@ -85,26 +94,29 @@ static bool job__is_dup_id(const sink_doc_error_t *e)
   return e->code == 11000 && e->dup_on_id;
 }
 
-/* Writes batch (the writer's side). A transient failure (connection lost,
- * primary stepped down) is retried with exponential backoff on a fresh
- * connection; the batch's documents carry their _id from the first
+/* Sends slot's batch through w's sink. A transient failure (connection
+ * lost, primary stepped down) is retried with exponential backoff on a
+ * fresh connection; the batch's documents carry their _id from the first
  * attempt, so a document that landed before the failure comes back as a
- * duplicate _id on the retry and is counted as inserted, not rejected.
- * Documents the database refused become rejected rows, traced to their
- * lines; a batch that still fails fails the job. */
-static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
-                             uint64_t line, uint64_t processed,
-                             uint64_t parse_rejected, uint64_t position)
+ * duplicate _id on the retry and is counted as inserted, not rejected (so
+ * is one in the first batches of a resumed job, which the interrupted run
+ * may have sent). Documents the target refused become rejected rows,
+ * traced to their lines. Fills the slot's counts; returns whether the
+ * batch may be committed. */
+static bool job__write(job_writer_t *w, job_slot_t *slot)
 {
+  job_ctx_t *ctx = w->ctx;
   const job_env_t *env = ctx->env;
+  sink_write_result_t *wres = &w->wres;
+  batch_t *batch = slot->batch;
   bson_error_t error;
   unsigned attempt = 0;
   throttle_take(env->throttle, batch_count(batch), env->stop);
-  while (!sink_write(ctx->sink, batch, &ctx->wres, &error)) {
-    if (attempt >= env->retries || !sink_is_transient(ctx->sink, &error) ||
+  while (!sink_write(*w->sink, batch, wres, &error)) {
+    if (attempt >= env->retries || !sink_is_transient(*w->sink, &error) ||
         atomic_load_explicit(env->stop, memory_order_relaxed)) {
-      ctx->res->inserted += ctx->wres.inserted;
-      ctx->res->updated += ctx->wres.updated;
+      slot->inserted = wres->inserted;
+      slot->updated = wres->updated;
       if (attempt > 0) {
         char msg[sizeof error.message];
         snprintf(msg, sizeof msg, "%s", error.message);
@@ -117,25 +129,27 @@ static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
     if (wait > env->retry_max_wait_ms)
       wait = env->retry_max_wait_ms;
     attempt++;
-    ctx->res->retries++;
+    slot->retries++;
     job__backoff(env, wait);
     /* A fresh connection: close this client, pop another. */
-    sink_close(ctx->sink);
-    ctx->sink = sink_open(env->sinks, ctx->job->collection, &error);
-    if (!ctx->sink)
+    sink_close(*w->sink);
+    *w->sink = sink_open(env->sinks, ctx->job->collection, &error);
+    if (!*w->sink)
       return job_fail_with(ctx, &error);
   }
-  /* Counted below, once committed: the write's counts and errors hold
-   * only if the commit succeeds. */
-  uint64_t inserted = ctx->wres.inserted;
-  uint64_t updated = ctx->wres.updated;
-  bool ok_to_go_on = true;
-  bool maybe_landed = attempt > 0 || ctx->maybe_landed;
-  ctx->maybe_landed = false;
-  for (size_t i = 0; i < ctx->wres.n_errors; i++) {
-    const sink_doc_error_t *e = &ctx->wres.errors[i];
+  slot->inserted = wres->inserted;
+  slot->updated = wres->updated;
+  if (wres->wc_error) {
+    slot->wc_errors++;
+    snprintf(slot->wc_message, sizeof slot->wc_message, "code %d: %.100s",
+             wres->wc_code, wres->wc_message);
+  }
+  bool ok = true;
+  bool maybe_landed = attempt > 0 || slot->first_doc < ctx->resume_window;
+  for (size_t i = 0; i < wres->n_errors; i++) {
+    const sink_doc_error_t *e = &wres->errors[i];
     if (maybe_landed && job__is_dup_id(e)) {
-      inserted++; /* landed during a failed attempt: this load sent it */
+      slot->inserted++; /* landed earlier: this load sent it */
       continue;
     }
     char reason[sizeof e->message + 48];
@@ -143,100 +157,179 @@ static bool job__write_batch(job_ctx_t *ctx, batch_t *batch, uint64_t offset,
              e->code, e->message);
     size_t raw_len;
     const char *raw = batch_raw(batch, e->index, &raw_len);
-    ok_to_go_on &=
-        job_reject(ctx, true, batch_line(batch, e->index),
-                   batch_offset(batch, e->index), 0, reason, raw, raw_len);
+    slot->server_rejected++;
+    ok &= job_reject(ctx, true, batch_line(batch, e->index),
+                     batch_offset(batch, e->index), 0, reason, raw, raw_len);
   }
-  ctx->res->inserted += inserted;
-  ctx->res->updated += updated;
-  if (!ok_to_go_on)
-    return false; /* not committed: SQL targets roll the batch back */
-  if (!job_commit(ctx, offset, line, processed, parse_rejected, false)) {
-    ctx->res->inserted -= inserted; /* rolled back */
-    ctx->res->updated -= updated;
-    return false;
-  }
-  pthread_mutex_lock(&ctx->lock);
-  uint64_t rejected = ctx->res->rejected;
-  pthread_mutex_unlock(&ctx->lock);
-  progress_update(progress_slot(env->progress, ctx->job->index),
-                  job_progress_bytes(ctx, offset, position), processed,
-                  rejected, false);
-  return true;
+  return ok;
 }
 
-/* The writer thread: writes each batch handed over, then hands it back
- * cleared. After a failure it only clears what it is given. */
+/* Folds a written slot into the job's result and, when every batch before
+ * it was committed, commits the mark past it through sink. Only the
+ * settling writer calls it, one slot at a time, in order. */
+static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
+{
+  job_result_t *res = ctx->res;
+  res->inserted += slot->inserted;
+  res->updated += slot->updated;
+  res->retries += slot->retries;
+  if (slot->wc_errors && !res->wc_errors)
+    snprintf(res->wc_message, sizeof res->wc_message, "%s", slot->wc_message);
+  res->wc_errors += slot->wc_errors;
+  ctx->server_rejected += slot->server_rejected;
+  if (!slot->ok || ctx->broken) {
+    ctx->broken = true; /* no mark moves past it */
+    return;
+  }
+  if (!job_commit(ctx, sink, slot->offset, slot->line, slot->processed,
+                  slot->parse_rejected, false)) {
+    res->inserted -= slot->inserted; /* SQL targets rolled it back */
+    res->updated -= slot->updated;
+    ctx->broken = true;
+    return;
+  }
+  pthread_mutex_lock(&ctx->lock);
+  uint64_t rejected = res->rejected;
+  pthread_mutex_unlock(&ctx->lock);
+  progress_update(progress_slot(ctx->env->progress, ctx->job->index),
+                  job_progress_bytes(ctx, slot->offset, slot->position),
+                  slot->processed, rejected, false);
+}
+
+/* Returns the slot in state with the given seq, or NULL. Under ctx->lock. */
+static job_slot_t *job__slot_at(job_ctx_t *ctx, job_slot_state_t state,
+                                uint64_t seq)
+{
+  for (size_t i = 0; i < ctx->n_slots; i++)
+    if (ctx->slots[i].state == state && ctx->slots[i].seq == seq)
+      return &ctx->slots[i];
+  return NULL;
+}
+
+/* Returns a free slot, or NULL. Under ctx->lock. */
+static job_slot_t *job__free_slot(job_ctx_t *ctx)
+{
+  for (size_t i = 0; i < ctx->n_slots; i++)
+    if (ctx->slots[i].state == JOB_SLOT_FREE)
+      return &ctx->slots[i];
+  return NULL;
+}
+
+/* Returns the queued slot handed over first, or NULL. Under ctx->lock. */
+static job_slot_t *job__first_queued(job_ctx_t *ctx)
+{
+  job_slot_t *first = NULL;
+  for (size_t i = 0; i < ctx->n_slots; i++) {
+    job_slot_t *s = &ctx->slots[i];
+    if (s->state == JOB_SLOT_QUEUED && (!first || s->seq < first->seq))
+      first = s;
+  }
+  return first;
+}
+
+/* Settles the written slots that are next in order, unless another writer
+ * does already; frees them for the parser. Called and returns under
+ * ctx->lock. */
+static void job__settle_ready(job_ctx_t *ctx, sink_t *sink)
+{
+  job_slot_t *slot;
+  while (!ctx->settling &&
+         (slot = job__slot_at(ctx, JOB_SLOT_WRITTEN, ctx->settle_seq))) {
+    ctx->settling = true;
+    pthread_mutex_unlock(&ctx->lock);
+    job__settle(ctx, sink, slot);
+    batch_clear(slot->batch);
+    pthread_mutex_lock(&ctx->lock);
+    slot->state = JOB_SLOT_FREE;
+    ctx->settle_seq++;
+    ctx->settling = false;
+    pthread_cond_broadcast(&ctx->changed);
+  }
+}
+
+/* Writes slot through w and settles what is ready (a writer thread, or the
+ * parser when there is none). Called and returns under ctx->lock. */
+static void job__write_and_settle(job_writer_t *w, job_slot_t *slot)
+{
+  job_ctx_t *ctx = w->ctx;
+  slot->state = JOB_SLOT_WRITING;
+  bool failed = ctx->failed;
+  pthread_mutex_unlock(&ctx->lock);
+  slot->ok = !failed && job__write(w, slot);
+  pthread_mutex_lock(&ctx->lock);
+  slot->state = JOB_SLOT_WRITTEN;
+  job__settle_ready(ctx, *w->sink);
+}
+
+/* A writer thread: writes each batch handed over, in the order they came,
+ * and settles them. After a failure it only clears what it is given. */
 static void *job__writer_main(void *p)
 {
-  job_ctx_t *ctx = p;
+  job_writer_t *w = p;
+  job_ctx_t *ctx = w->ctx;
   pthread_mutex_lock(&ctx->lock);
   for (;;) {
-    while (!ctx->pending && !ctx->quit)
+    job_slot_t *slot;
+    while (!(slot = job__first_queued(ctx)) && !ctx->quit)
       pthread_cond_wait(&ctx->changed, &ctx->lock);
-    if (!ctx->pending)
+    if (!slot)
       break; /* quit, nothing left */
-    batch_t *batch = ctx->pending;
-    uint64_t offset = ctx->pend_offset, line = ctx->pend_line,
-             processed = ctx->pend_processed, rejected = ctx->pend_rejected,
-             position = ctx->pend_position;
-    bool failed = ctx->failed;
-    pthread_mutex_unlock(&ctx->lock);
-    if (!failed)
-      job__write_batch(ctx, batch, offset, line, processed, rejected, position);
-    batch_clear(batch);
-    pthread_mutex_lock(&ctx->lock);
-    ctx->pending = NULL;
-    pthread_cond_broadcast(&ctx->changed);
+    job__write_and_settle(w, slot);
   }
   pthread_mutex_unlock(&ctx->lock);
   return NULL;
 }
 
-/* Waits until the writer has nothing in flight. Returns false when the job
- * has failed. */
+/* Waits until every batch handed over is settled. Returns false when the
+ * job has failed. */
 static bool job__drain(job_ctx_t *ctx)
 {
   pthread_mutex_lock(&ctx->lock);
-  while (ctx->pending)
+  while (ctx->settle_seq != ctx->next_seq)
     pthread_cond_wait(&ctx->changed, &ctx->lock);
   bool ok = !ctx->failed;
   pthread_mutex_unlock(&ctx->lock);
   return ok;
 }
 
-/* Hands the gathered batch to the writer (the parser's side) and takes the
- * other one to fill: waits while the previous batch is still in flight.
- * Returns false when the job has failed. */
 bool job_flush(job_ctx_t *ctx)
 {
   if (batch_count(ctx->batch) == 0)
     return !job_failed(ctx);
-  if (!ctx->writer_started) {
-    bool ok = job__write_batch(ctx, ctx->batch, ctx->next_offset,
-                               ctx->next_line, ctx->res->processed,
-                               ctx->parse_rejected, job_position(ctx));
-    batch_clear(ctx->batch);
-    return ok;
-  }
-  if (!job__drain(ctx))
-    return false;
+  job_slot_t *slot = ctx->filling;
+  slot->offset = ctx->next_offset;
+  slot->line = ctx->next_line;
+  slot->processed = ctx->res->processed;
+  slot->parse_rejected = ctx->parse_rejected;
+  slot->position = job_position(ctx);
+  slot->first_doc = ctx->docs_handed;
+  slot->inserted = slot->updated = slot->server_rejected = 0;
+  slot->retries = slot->wc_errors = 0;
+  ctx->docs_handed += batch_count(ctx->batch);
   pthread_mutex_lock(&ctx->lock);
-  ctx->pending = ctx->batch;
-  ctx->pend_offset = ctx->next_offset;
-  ctx->pend_line = ctx->next_line;
-  ctx->pend_processed = ctx->res->processed;
-  ctx->pend_rejected = ctx->parse_rejected;
-  ctx->pend_position = job_position(ctx);
-  pthread_cond_broadcast(&ctx->changed);
+  slot->seq = ctx->next_seq++;
+  slot->state = JOB_SLOT_QUEUED;
+  if (!ctx->writers[0].started)
+    job__write_and_settle(&ctx->writers[0], slot);
+  else
+    pthread_cond_broadcast(&ctx->changed);
+  job_slot_t *next;
+  while (!(next = job__free_slot(ctx)))
+    pthread_cond_wait(&ctx->changed, &ctx->lock);
+  next->state = JOB_SLOT_FILLING;
+  bool ok = !ctx->failed;
   pthread_mutex_unlock(&ctx->lock);
-  batch_t *next = ctx->spare;
-  ctx->spare = ctx->batch;
-  ctx->batch = next;
-  return true;
+  ctx->filling = next;
+  ctx->batch = next->batch;
+  return ok;
 }
 
-/* Hands over what is left and waits for it to be written. */
+uint64_t job_window(const job_env_t *env)
+{
+  uint64_t batches = env->inflight > 1 ? env->inflight + 1u : 1u;
+  return batches * env->batch_docs;
+}
+
 bool job_finish_writes(job_ctx_t *ctx)
 {
   return job_flush(ctx) && job__drain(ctx);
@@ -244,28 +337,78 @@ bool job_finish_writes(job_ctx_t *ctx)
 
 bool job_writer_start(job_ctx_t *ctx, bson_error_t *error)
 {
-  if (sink_factory_is_null(ctx->env->sinks))
-    return true;
-  int rc = pthread_create(&ctx->writer, NULL, job__writer_main, ctx);
-  if (rc != 0) {
-    bson_set_error(error, LOADER_ERROR_IO, (uint32_t)rc,
-                   "cannot start the writer thread: %s", strerror(rc));
-    return false;
+  const job_env_t *env = ctx->env;
+  bool threads = !sink_factory_is_null(env->sinks);
+  size_t k = threads && env->inflight > 1 ? env->inflight : 1;
+  ctx->slots = calloc(k + 1, sizeof *ctx->slots);
+  ctx->writers = calloc(k, sizeof *ctx->writers);
+  if (!ctx->slots || !ctx->writers)
+    goto out_of_memory;
+  ctx->n_slots = k + 1;
+  for (size_t i = 0; i < ctx->n_slots; i++) {
+    ctx->slots[i].batch =
+        batch_new(env->batch_docs, env->batch_bytes, env->rejects != NULL);
+    if (!ctx->slots[i].batch)
+      goto out_of_memory;
   }
-  ctx->writer_started = true;
+  ctx->filling = &ctx->slots[0];
+  ctx->filling->state = JOB_SLOT_FILLING;
+  ctx->batch = ctx->filling->batch;
+  for (size_t i = 0; i < k; i++) {
+    job_writer_t *w = &ctx->writers[i];
+    w->ctx = ctx;
+    w->sink = &ctx->sink;
+    if (i > 0) {
+      w->own = sink_open(env->sinks, ctx->job->collection, error);
+      if (!w->own)
+        return false;
+      w->sink = &w->own;
+    }
+    ctx->n_writers = i + 1;
+  }
+  for (size_t i = 0; threads && i < k; i++) {
+    job_writer_t *w = &ctx->writers[i];
+    int rc = pthread_create(&w->thread, NULL, job__writer_main, w);
+    if (rc != 0) {
+      bson_set_error(error, LOADER_ERROR_IO, (uint32_t)rc,
+                     "cannot start a writer thread: %s", strerror(rc));
+      return false;
+    }
+    w->started = true;
+  }
   return true;
+
+out_of_memory:
+  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+  return false;
 }
 
 void job_writer_stop(job_ctx_t *ctx)
 {
-  if (!ctx->writer_started)
-    return;
-  /* Whatever is in flight is written (or cleared after a failure). Only
-   * signalled when someone waits. */
+  /* Whatever is in flight is written (or cleared after a failure). */
   pthread_mutex_lock(&ctx->lock);
   ctx->quit = true;
   pthread_cond_broadcast(&ctx->changed);
   pthread_mutex_unlock(&ctx->lock);
-  pthread_join(ctx->writer, NULL);
-  ctx->writer_started = false;
+  for (size_t i = 0; i < ctx->n_writers; i++) {
+    if (ctx->writers[i].started)
+      pthread_join(ctx->writers[i].thread, NULL);
+    ctx->writers[i].started = false;
+  }
+}
+
+void job_writer_free(job_ctx_t *ctx)
+{
+  for (size_t i = 0; i < ctx->n_writers; i++) {
+    sink_close(ctx->writers[i].own);
+    sink_write_result_cleanup(&ctx->writers[i].wres);
+  }
+  free(ctx->writers);
+  ctx->writers = NULL;
+  ctx->n_writers = 0;
+  for (size_t i = 0; ctx->slots && i < ctx->n_slots; i++)
+    batch_destroy(ctx->slots[i].batch);
+  free(ctx->slots);
+  ctx->slots = NULL;
+  ctx->batch = NULL;
 }

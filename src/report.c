@@ -38,7 +38,9 @@ static const char *report__status(const job_result_t *r)
   if (!r->ok)
     return r->error.domain == LOADER_ERROR_INTERRUPTED ? "interrupted"
                                                        : "FAILED";
-  return r->rejected ? "rejected rows" : "ok";
+  if (r->rejected)
+    return "rejected rows";
+  return r->wc_errors ? "not durable" : "ok";
 }
 
 /* The file column: the path, and the part of a split file. */
@@ -207,6 +209,13 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
           fprintf(err, "loader: %s%s:%" PRIu64 ": %s\n", label, job->path,
                   rj->line, rj->reason);
       }
+      if (res->wc_errors)
+        fprintf(err,
+                "loader: %s%s: %" PRIu64 " batch%s landed without the write "
+                "concern asked for (writeConcernError %s): the rows are "
+                "there, but not durable as asked\n",
+                label, job->path, res->wc_errors,
+                res->wc_errors == 1 ? "" : "es", res->wc_message);
       if (res->rejected > res->n_samples)
         fprintf(err, "loader: %s%s: %" PRIu64 " rows rejected in all\n", label,
                 job->path, res->rejected);
@@ -301,11 +310,11 @@ void report_json(FILE *out, const plan_t *plan, const run_t *runs,
               ", \"processed\": %" PRIu64 ", \"prior\": %" PRId64
               ", \"post\": %" PRId64 ", \"inserted\": %" PRIu64
               ", \"updated\": %" PRIu64 ", \"rejected\": %" PRIu64
-              ", \"retries\": %" PRIu64 ", \"bytes\": %" PRIu64
-              ", \"elapsed_s\": %.6f, \"ok\": %s",
+              ", \"retries\": %" PRIu64 ", \"write_concern_errors\": %" PRIu64
+              ", \"bytes\": %" PRIu64 ", \"elapsed_s\": %.6f, \"ok\": %s",
               res->processed, res->prior, res->post, res->inserted,
-              res->updated, res->rejected, res->retries, res->bytes,
-              res->elapsed_s, res->ok ? "true" : "false");
+              res->updated, res->rejected, res->retries, res->wc_errors,
+              res->bytes, res->elapsed_s, res->ok ? "true" : "false");
       if (!res->ok) {
         fputs(", \"error\": ", out);
         report__json_str(out, res->error.message);

@@ -114,6 +114,14 @@ bool run_is_clean(const run_t *run)
   return true;
 }
 
+bool run_not_durable(const run_t *run)
+{
+  for (size_t i = 0; i < run->n_jobs; i++)
+    if (run->results[i].wc_errors > 0)
+      return true;
+  return false;
+}
+
 void run_cleanup(run_t *run)
 {
   free(run->results);

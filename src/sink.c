@@ -10,6 +10,7 @@
 struct sink_factory {
   const sink_ops_t *ops; /* the implementation */
   void *state;           /* its shared state */
+  sink_mode_t mode;      /* insert, upsert or merge */
 };
 
 struct sink {
@@ -75,6 +76,12 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
                    sink_schemes());
     return NULL;
   }
+  if (config->write_concern && !ops->supports_write_concern &&
+      !config->dry_run) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--write-concern is for MongoDB targets, not %s", ops->name);
+    return NULL;
+  }
   if (config->mode != SINK_MODE_INSERT && !ops->supports_upsert) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--mode upsert/merge is not supported for %s targets",
@@ -87,6 +94,7 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
     return NULL;
   }
   f->ops = ops;
+  f->mode = config->mode;
   f->state = ops->factory_new(config, error);
   if (!f->state) {
     free(f);
@@ -103,6 +111,14 @@ bool sink_factory_check(sink_factory_t *f, bson_error_t *error)
 bool sink_factory_is_null(const sink_factory_t *f)
 {
   return f->ops == &sink_null_ops;
+}
+
+unsigned sink_factory_inflight(const sink_factory_t *f, unsigned requested)
+{
+  /* Upserts and merges keep rows with the same key in file order. */
+  if (!f->ops->parallel_writes || f->mode != SINK_MODE_INSERT)
+    return 1;
+  return requested ? requested : 1;
 }
 
 const char *sink_factory_db(const sink_factory_t *f)
@@ -151,6 +167,7 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
   result->inserted = 0;
   result->updated = 0;
   result->n_errors = 0;
+  result->wc_error = false;
   if (s->ops->write(s->state, batch, result, error))
     return true;
   if (s->ops->commit) {

@@ -32,6 +32,12 @@ typedef struct sink_ops {
   bool (*is_transient)(const bson_error_t *error);
   /* Whether SINK_MODE_UPSERT and SINK_MODE_MERGE are supported. */
   bool supports_upsert;
+  /* Whether a job's batches may be written over several sinks at once
+   * (--inflight): each acknowledged write stands on its own, no mark is
+   * committed with it. */
+  bool parallel_writes;
+  /* Whether sink_config_t.write_concern means something. */
+  bool supports_write_concern;
 } sink_ops_t;
 
 extern const sink_ops_t sink_mongo_ops;

@@ -81,6 +81,106 @@ static void sink_mongo__uri_error(bson_error_t *error,
   sink_mongo__scrub(error, uri);
 }
 
+/* Reads one value of a write concern document: a number, true/false, or
+ * a string (quoted with ' or ", or bare). Copies it to out (cap bytes)
+ * and returns where it ends, or NULL when it does not end well. */
+static const char *sink_mongo__wc_value(const char *p, char *out, size_t cap)
+{
+  size_t n = 0;
+  if (*p == '\'' || *p == '"') {
+    char q = *p++;
+    while (*p && *p != q && n + 1 < cap)
+      out[n++] = *p++;
+    if (*p != q)
+      return NULL;
+    p++;
+  } else {
+    while (*p && *p != ',' && *p != '}' && *p != ' ' && n + 1 < cap)
+      out[n++] = *p++;
+  }
+  out[n] = '\0';
+  return n ? p : NULL;
+}
+
+/* Sets w on wc from a value: a number of members (at least 1: w: 0 would
+ * not acknowledge writes, and the loader counts what was acknowledged),
+ * "majority", or a tag set's name. Returns false when it cannot be. */
+static bool sink_mongo__wc_w(mongoc_write_concern_t *wc, const char *v)
+{
+  char *end;
+  long w = strtol(v, &end, 10);
+  if (*end == '\0')
+    return w >= 1 && w <= 1000 &&
+           (mongoc_write_concern_set_w(wc, (int32_t)w), true);
+  if (strcmp(v, "majority") == 0) {
+    int64_t wtimeout = mongoc_write_concern_get_wtimeout_int64(wc);
+    mongoc_write_concern_set_wmajority(wc, 0);
+    mongoc_write_concern_set_wtimeout_int64(wc, wtimeout);
+  } else
+    mongoc_write_concern_set_wtag(wc, v);
+  return true;
+}
+
+/* Parses --write-concern: "majority", "N", a tag, or a document of w, j
+ * (or fsync) and wtimeout (or wtimeoutMS) as mongoimport takes it:
+ * '{w: "majority", j: true, wtimeout: 5000}', keys and strings quoted or
+ * not. Returns NULL and fills error (a usage error) otherwise. */
+static mongoc_write_concern_t *sink_mongo__write_concern(const char *spec,
+                                                         bson_error_t *error)
+{
+  mongoc_write_concern_t *wc = mongoc_write_concern_new();
+  const char *p = spec;
+  char key[32], val[128];
+  while (*p == ' ')
+    p++;
+  if (*p != '{') {
+    if (sink_mongo__wc_value(p, val, sizeof val) && sink_mongo__wc_w(wc, val))
+      return wc;
+    goto bad;
+  }
+  for (p++;;) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    if (*p == '}' && p[1] == '\0')
+      return wc;
+    if (!(p = sink_mongo__wc_value(p, key, sizeof key)))
+      goto bad;
+    while (*p == ' ')
+      p++;
+    if (*p++ != ':')
+      goto bad;
+    while (*p == ' ')
+      p++;
+    if (!(p = sink_mongo__wc_value(p, val, sizeof val)))
+      goto bad;
+    bool yes = strcmp(val, "true") == 0 || strcmp(val, "1") == 0;
+    bool no = strcmp(val, "false") == 0 || strcmp(val, "0") == 0;
+    char *end;
+    long long ms = strtoll(val, &end, 10);
+    if (strcmp(key, "w") == 0) {
+      if (!sink_mongo__wc_w(wc, val))
+        goto bad;
+    } else if ((strcmp(key, "j") == 0 || strcmp(key, "fsync") == 0) &&
+               (yes || no)) {
+      mongoc_write_concern_set_journal(wc, yes);
+    } else if ((strcmp(key, "wtimeout") == 0 ||
+                strcmp(key, "wtimeoutMS") == 0) &&
+               *end == '\0' && ms >= 0) {
+      mongoc_write_concern_set_wtimeout_int64(wc, ms);
+    } else {
+      goto bad;
+    }
+  }
+bad:
+  mongoc_write_concern_destroy(wc);
+  bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                 "--write-concern: cannot use \"%s\" (majority, a number of "
+                 "members from 1, a tag, or '{w: N|majority, j: true|false, "
+                 "wtimeout: MS}')",
+                 spec);
+  return NULL;
+}
+
 static void *sink_mongo__factory_new(const sink_config_t *config,
                                      bson_error_t *error)
 {
@@ -121,6 +221,21 @@ static void *sink_mongo__factory_new(const sink_config_t *config,
                                    SINK_MONGO_CONNECT_TIMEOUT_MS);
   if (!mongoc_uri_get_option_as_utf8(f->uri, MONGOC_URI_APPNAME, NULL))
     mongoc_uri_set_appname(f->uri, "loader");
+  if (config->write_concern) {
+    mongoc_write_concern_t *wc =
+        sink_mongo__write_concern(config->write_concern, error);
+    if (!wc)
+      goto out_fail;
+    mongoc_uri_set_write_concern(f->uri, wc);
+    mongoc_write_concern_destroy(wc);
+  }
+  const mongoc_write_concern_t *wc = mongoc_uri_get_write_concern(f->uri);
+  if (mongoc_write_concern_get_w(wc) == MONGOC_WRITE_CONCERN_W_UNACKNOWLEDGED) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "w=0 does not acknowledge writes: the loader could not "
+                   "tell what landed (use w=1 or more)");
+    goto out_fail;
+  }
 
   const char *db = config->db;
   if (!db || !*db)
@@ -242,23 +357,29 @@ static bool sink_mongo__is_transport(const bson_error_t *error)
          error->domain == MONGOC_ERROR_PROTOCOL;
 }
 
-/* Server codes a write may be retried after (the retryable-writes
- * specification's list): the server was not primary, shutting down,
- * unreachable, or timed out. */
-static bool sink_mongo__is_transient(const bson_error_t *error)
+/* Returns true for the server codes a write may be retried after (the
+ * retryable-writes specification's list, and stale routing): the server
+ * was not primary, shutting down, unreachable, or timed out. Not 64
+ * WriteConcernFailed nor 100 UnsatisfiableWriteConcern: the write was
+ * applied, and asking again would not make it durable. */
+static bool sink_mongo__retryable_code(uint32_t code)
 {
-  static const uint32_t codes[] = {6,    7,     89,    91,    189,   262,
-                                   9001, 10107, 11600, 11602, 13435, 13436,
-                                   63,   150,   64,    10058};
-  if (sink_mongo__is_transport(error))
-    return true;
-  if (error->domain != MONGOC_ERROR_SERVER &&
-      error->domain != MONGOC_ERROR_WRITE_CONCERN)
-    return false;
+  static const uint32_t codes[] = {6,     7,     89,    91,    189,
+                                   262,   9001,  10107, 11600, 11602,
+                                   13435, 13436, 63,    150,   10058};
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-    if (error->code == codes[i])
+    if (code == codes[i])
       return true;
   return false;
+}
+
+static bool sink_mongo__is_transient(const bson_error_t *error)
+{
+  if (sink_mongo__is_transport(error))
+    return true;
+  return (error->domain == MONGOC_ERROR_SERVER ||
+          error->domain == MONGOC_ERROR_WRITE_CONCERN) &&
+         sink_mongo__retryable_code(error->code);
 }
 
 /* Builds the selector of an upsert: the document's upsert fields. Returns
@@ -370,9 +491,40 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
       }
     }
   }
-  /* A batch that failed as a whole, as opposed to documents refused. */
-  ok = executed ||
-       (result->n_errors > errors_before && !sink_mongo__is_transport(error));
+  /* The first writeConcernError: the writes were applied, but not as
+   * durably as asked. One worth a retry (the primary stepped down, ...)
+   * fails the write, to be sent again; any other is reported. */
+  int32_t wc_code = 0;
+  const char *wc_msg = NULL;
+  if (bson_iter_init_find(&it, &reply, "writeConcernErrors") &&
+      BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs) &&
+      bson_iter_next(&errs) && BSON_ITER_HOLDS_DOCUMENT(&errs) &&
+      bson_iter_recurse(&errs, &one)) {
+    wc_msg = "";
+    while (bson_iter_next(&one)) {
+      if (strcmp(bson_iter_key(&one), "code") == 0 &&
+          BSON_ITER_HOLDS_NUMBER(&one))
+        wc_code = (int32_t)bson_iter_as_int64(&one);
+      else if (strcmp(bson_iter_key(&one), "errmsg") == 0 &&
+               BSON_ITER_HOLDS_UTF8(&one))
+        wc_msg = bson_iter_utf8(&one, NULL);
+    }
+  }
+  if (executed || sink_mongo__is_transport(error)) {
+    ok = executed;
+  } else if (wc_msg && sink_mongo__retryable_code((uint32_t)wc_code)) {
+    bson_set_error(error, MONGOC_ERROR_WRITE_CONCERN, (uint32_t)wc_code,
+                   "writeConcernError: %s", wc_msg);
+  } else {
+    /* Documents refused, or a write concern not satisfied: the rest of the
+     * batch landed. Anything else failed the batch as a whole. */
+    ok = result->n_errors > errors_before || wc_msg;
+  }
+  if (ok && wc_msg && !result->wc_error) {
+    result->wc_error = true;
+    result->wc_code = wc_code;
+    bson_strncpy(result->wc_message, wc_msg, sizeof result->wc_message);
+  }
 out:
   bson_destroy(&reply);
   mongoc_bulk_operation_destroy(bulk);
@@ -530,4 +682,6 @@ const sink_ops_t sink_mongo_ops = {
     .close = sink_mongo__close,
     .is_transient = sink_mongo__is_transient,
     .supports_upsert = true,
+    .parallel_writes = true,
+    .supports_write_concern = true,
 };

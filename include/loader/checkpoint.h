@@ -36,6 +36,16 @@ checkpoint_t *checkpoint_open(const char *path, const bson_t *settings,
                               const job_t *jobs, size_t n_jobs, bool resume,
                               bson_error_t *error);
 
+/* Returns how many documents past its mark each job of the interrupted run
+ * may have sent (its batches in flight), or 0 when the file does not say
+ * (--resume; written by a loader that sent one batch at a time). */
+uint64_t checkpoint_window(const checkpoint_t *cp);
+
+/* Sets how many documents past its mark each job of this run may send
+ * (the file keeps the interrupted run's window when it is larger). Call
+ * before the jobs run. */
+void checkpoint_set_window(checkpoint_t *cp, uint64_t docs);
+
 /* Stores job's recorded mark in *mark and returns true, or returns false
  * when the job has none (start from the beginning). Thread-safe. */
 bool checkpoint_get(checkpoint_t *cp, size_t job, mark_t *mark);

@@ -54,6 +54,8 @@ typedef struct options {
   size_t workers;             /* -j, 0 = number of CPUs */
   size_t batch_size;          /* documents per batch */
   size_t batch_bytes;         /* bytes per batch (--batch-bytes) */
+  unsigned inflight;          /* --inflight: batches on the wire per job */
+  char *write_concern;        /* --write-concern, or NULL: the URI's */
   bool drop;                  /* drop each collection before loading */
   bool dry_run;               /* build documents, write nothing */
   bool quiet;                 /* no report on stdout */

@@ -19,10 +19,12 @@ typedef enum loader_error_domain {
 
 /* Exit codes, documented in --help and the README. */
 enum {
-  LOADER_EXIT_OK = 0,      /* every row loaded */
-  LOADER_EXIT_PARTIAL = 1, /* finished, but rows rejected or jobs failed */
-  LOADER_EXIT_USAGE = 2,   /* usage error; nothing was written */
-  LOADER_EXIT_CONNECT = 3, /* cannot connect or authenticate */
+  LOADER_EXIT_OK = 0,          /* every row loaded */
+  LOADER_EXIT_PARTIAL = 1,     /* finished, but rows rejected or jobs failed */
+  LOADER_EXIT_USAGE = 2,       /* usage error; nothing was written */
+  LOADER_EXIT_CONNECT = 3,     /* cannot connect or authenticate */
+  LOADER_EXIT_NOT_DURABLE = 4, /* every row landed, but some batches did
+                                  not satisfy the write concern */
   LOADER_EXIT_INTERRUPTED = 130, /* stopped by SIGINT/SIGTERM */
 };
 

@@ -41,6 +41,9 @@ typedef struct job_result {
   uint64_t updated;     /* documents that replaced or updated existing
                            ones (--mode upsert/merge) */
   uint64_t retries;     /* batch writes retried after transient errors */
+  uint64_t wc_errors;   /* batches the target applied without satisfying
+                           the write concern (writeConcernError) */
+  char wc_message[128]; /* the first one's code and message */
   uint64_t rejected;    /* records refused, by the loader or the database */
   uint64_t bytes;       /* input bytes read */
   uint64_t empty_lines; /* empty lines skipped */
@@ -63,11 +66,17 @@ typedef struct job_env {
   const doc_options_t *doc;      /* how to build the documents */
   size_t batch_docs;             /* documents per batch */
   size_t batch_bytes;            /* bytes per batch */
+  unsigned inflight;             /* batches a job may have on the wire at
+                                    once (--inflight; 1 for targets and
+                                    modes that need order) */
+  uint64_t resume_window;        /* --resume: how many documents past its
+                                    mark each job of the interrupted run may
+                                    have sent (its --inflight batches) */
   atomic_bool *stop;             /* set when the run must stop (a signal) */
   rejects_t *rejects;            /* where rejected rows are written, or NULL */
   struct checkpoint *checkpoint; /* where progress is recorded, or NULL */
-  bool resuming;                 /* --resume: any job's first batch may be
-                                    one the interrupted run sent before it
+  bool resuming;                 /* --resume: any job's first batches may be
+                                    ones the interrupted run sent before it
                                     could record a mark */
   throttle_t *throttle;          /* --max-rate, or NULL */
   progress_t *progress;          /* the progress display, or NULL */
@@ -81,6 +90,13 @@ typedef struct job_env {
                                     each file is its header */
   size_t n_fields;               /* how many */
 } job_env_t;
+
+/* Returns how many documents past its mark a job run with env may have
+ * written when it is interrupted: those of every batch handed to its
+ * writers and not yet settled. With one writer that is the batch being
+ * written; with K, K + 1 batches (a writer whose batch was acknowledged
+ * takes the next one before the first is settled). */
+uint64_t job_window(const job_env_t *env);
 
 /* Runs job against env and fills *result. Never fails as a call: a job
  * that cannot finish says so in result->ok and result->error. */

@@ -36,6 +36,10 @@ bool run_jobs(const job_t *jobs, size_t n_jobs, run_mode_t mode, size_t workers,
 /* Returns true when every job finished and no row was rejected. */
 bool run_is_clean(const run_t *run);
 
+/* Returns true when some batch of run landed without satisfying the write
+ * concern (a writeConcernError). */
+bool run_not_durable(const run_t *run);
+
 /* Frees what run_jobs() allocated in run. */
 void run_cleanup(run_t *run);
 

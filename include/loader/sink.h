@@ -38,6 +38,12 @@ typedef struct sink_write_result {
   sink_doc_error_t *errors; /* documents refused, by index (owned; reused) */
   size_t n_errors;          /* how many */
   size_t cap_errors;        /* allocated entries of errors */
+  bool wc_error;            /* the write was applied but its write concern
+                               was not satisfied (a writeConcernError that
+                               is not worth a retry): landed, not durable
+                               as asked */
+  int32_t wc_code;          /* the writeConcernError's code */
+  char wc_message[128];     /* and its message */
 } sink_write_result_t;
 
 /* Frees the error list of a result. */
@@ -61,10 +67,12 @@ typedef struct sink_config {
                            must then name a user and no password. Only
                            read by sink_factory_new(): the caller may wipe
                            it once that returns */
-  const char *db;   /* database name, or NULL for the URI's, else "loader" */
-  bool dry_run;     /* use the null sink: no server, nothing written */
-  unsigned workers; /* how many sinks may be open at once */
-  sink_mode_t mode; /* insert, upsert or merge */
+  const char *db; /* database name, or NULL for the URI's, else "loader" */
+  const char *write_concern; /* --write-concern (MongoDB), or NULL: the
+                                URI's */
+  bool dry_run;              /* use the null sink: no server, nothing written */
+  unsigned workers;          /* how many sinks may be open at once */
+  sink_mode_t mode;          /* insert, upsert or merge */
   const char *const *upsert_fields; /* fields that identify a document in
                                        upsert and merge modes (borrowed) */
   size_t n_upsert_fields;           /* how many; 0 means _id */
@@ -84,6 +92,13 @@ bool sink_factory_check(sink_factory_t *factory, bson_error_t *error);
 /* Returns true when nothing is written (--dry-run): a write costs nothing
  * worth overlapping. */
 bool sink_factory_is_null(const sink_factory_t *factory);
+
+/* Returns how many batches a job may have on the wire at once, at most
+ * requested (--inflight): 1 for targets that commit each job's mark with
+ * its writes (SQL) and for upsert and merge (rows with the same key apply
+ * in file order). */
+unsigned sink_factory_inflight(const sink_factory_t *factory,
+                               unsigned requested);
 
 /* Returns the database name writes go to. */
 const char *sink_factory_db(const sink_factory_t *factory);

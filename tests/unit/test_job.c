@@ -4,18 +4,22 @@
  *
  * The fake sink can fail a chosen batch (for good, or once with a
  * transient error), refuse one document of a batch, stall on a batch, or
- * raise the stop flag while stalled. It counts the writes outstanding at
- * once, the distinct batch buffers it is handed (the parser fills one
- * while the writer sends the other: never more than two), checks that
- * documents arrive once each and in file order, and keeps the marks it is
- * asked to commit. Then job_run's result (processed, inserted, rejected,
- * retries, error, prior, post) is checked against what the sink saw. */
+ * raise the stop flag while stalled; with --inflight it can hold the first
+ * batches until several are outstanding and answer them in reverse order,
+ * or say documents are there already (duplicate _ids, as after a crash).
+ * It counts the writes outstanding at once, the distinct batch buffers it
+ * is handed (the parser fills one while the writers send --inflight K
+ * others: never more than K + 1), checks that documents arrive once each
+ * (and in file order with one writer), and keeps the marks it is asked to
+ * commit. Then job_run's result (processed, inserted, rejected, retries,
+ * error, prior, post) is checked against what the sink saw. */
 #include "unit_helpers.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "../../src/sink_impl.h"
 #include "loader/error.h"
@@ -35,6 +39,12 @@ typedef struct fake {
   size_t stall_batch;     /* write that stalls stall_ms first */
   unsigned stall_ms;
   atomic_bool *stop_on_stall; /* raised during the stall, or NULL */
+  size_t hold;                /* the first hold writes wait until hold are
+                                 outstanding, then answer last first */
+  size_t fail_late;           /* with hold: this held batch fails (after
+                                 the later ones landed), or 0 */
+  int64_t there_up_to;        /* documents with ids up to this are in the
+                                 collection already (a crashed run's) */
   /* saw */
   size_t writes;        /* write calls */
   size_t ok_writes;     /* writes that succeeded */
@@ -44,11 +54,16 @@ typedef struct fake {
   size_t n_bufs;        /* how many */
   int64_t next_id;      /* the id the next document must have */
   bool out_of_order;    /* a document came twice, or one was skipped */
+  bool seen[ROWS + 2];  /* ids that landed */
+  uint64_t marks[32];   /* offsets of the marks committed, in order */
+  int64_t max_ahead;    /* most documents landed past the last mark */
   int64_t count;        /* documents "in the collection" */
   size_t opens, closes; /* sinks opened and closed */
   size_t commits;       /* marks committed */
   mark_t last_mark;     /* the last one */
   bool transient_done;  /* the transient failure has happened */
+  bool stalled;         /* the stall has happened */
+  pthread_cond_t held;  /* signalled when a write is outstanding */
 } fake_t;
 
 static fake_t fake;
@@ -110,26 +125,64 @@ static bool fake_drop(void *sink, bson_error_t *error)
   return true;
 }
 
-/* Reads the "id" of each document of batch; checks they continue the
- * sequence. Returns how many documents. */
-static size_t fake_take(const batch_t *batch)
+/* Returns the "id" of document i of batch, or -1. */
+static int64_t fake_id(const batch_t *batch, size_t i)
 {
   size_t len;
   const uint8_t *data = batch_data(batch, &len);
   bson_reader_t *r = bson_reader_new_from_data(data, len);
   const bson_t *doc;
   bool eof = false;
-  size_t n = 0;
-  while ((doc = bson_reader_read(r, &eof))) {
+  int64_t id = -1;
+  for (size_t n = 0; (doc = bson_reader_read(r, &eof)); n++) {
     bson_iter_t it;
-    if (!bson_iter_init_find(&it, doc, "id") ||
-        bson_iter_as_int64(&it) != fake.next_id)
-      fake.out_of_order = true;
-    fake.next_id++;
-    n++;
+    if (n == i && bson_iter_init_find(&it, doc, "id"))
+      id = bson_iter_as_int64(&it);
   }
   bson_reader_destroy(r);
-  return n;
+  return id;
+}
+
+/* Lands the documents of batch: each once (and, with one writer, in file
+ * order); a document already there is refused as a duplicate _id. Returns
+ * how many landed. */
+static size_t fake_take(const batch_t *batch, sink_write_result_t *result)
+{
+  size_t landed = 0;
+  for (size_t i = 0; i < batch_count(batch); i++) {
+    int64_t id = fake_id(batch, i);
+    if (fake.hold == 0 && id != fake.next_id)
+      fake.out_of_order = true;
+    fake.next_id = id + 1;
+    if (id < 1 || id > ROWS || fake.seen[id]) {
+      fake.out_of_order = true;
+      continue;
+    }
+    if (id <= fake.there_up_to) {
+      sink_result_add_error(result, i, 11000, "fake duplicate _id");
+      result->errors[result->n_errors - 1].dup_on_id = true;
+      continue;
+    }
+    fake.seen[id] = true;
+    landed++;
+  }
+  return landed;
+}
+
+/* With hold: waits until hold writes are outstanding (at most a second),
+ * then lets the later batches answer first. */
+static void fake_hold(size_t batch_no)
+{
+  pthread_mutex_lock(&fake.lock);
+  pthread_cond_broadcast(&fake.held);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 1;
+  while (atomic_load(&fake.in_flight) < (int)fake.hold &&
+         pthread_cond_timedwait(&fake.held, &fake.lock, &until) == 0)
+    ;
+  pthread_mutex_unlock(&fake.lock);
+  usleep((unsigned)(fake.hold - batch_no) * 40000u);
 }
 
 static bool fake_write(void *sink, const batch_t *batch,
@@ -146,17 +199,23 @@ static bool fake_write(void *sink, const batch_t *batch,
     seen |= fake.bufs[i] == (const void *)batch;
   if (!seen && fake.n_bufs < 8)
     fake.bufs[fake.n_bufs++] = batch;
-  size_t batch_no = fake.ok_writes + 1; /* retries send the same batch */
+  /* Which batch of the file, from its first id (retries send the same). */
+  size_t batch_no = (size_t)(fake_id(batch, 0) - 1) / BATCH + 1;
+  bool stall = batch_no == fake.stall_batch && !fake.stalled;
+  fake.stalled |= stall;
+  (void)n;
   pthread_mutex_unlock(&fake.lock);
 
   bool ok = true;
-  if (batch_no == fake.stall_batch && n == batch_no) {
+  if (stall) {
     if (fake.stop_on_stall)
       atomic_store(fake.stop_on_stall, true);
     usleep(fake.stall_ms * 1000u);
   }
+  if (batch_no <= fake.hold)
+    fake_hold(batch_no);
   pthread_mutex_lock(&fake.lock);
-  if (batch_no == fake.fail_batch) {
+  if (batch_no == fake.fail_batch || batch_no == fake.fail_late) {
     bson_set_error(error, LOADER_ERROR_SINK, 7, "fake: batch %zu refused",
                    batch_no);
     ok = false;
@@ -165,15 +224,18 @@ static bool fake_write(void *sink, const batch_t *batch,
     bson_set_error(error, LOADER_ERROR_SINK, 42, "fake: connection lost");
     ok = false;
   } else {
-    size_t docs = fake_take(batch);
-    size_t refused = 0;
+    size_t landed = fake_take(batch, result);
     if (batch_no == fake.reject_batch) {
       sink_result_add_error(result, fake.reject_index, 11000,
                             "fake duplicate key");
-      refused = 1;
+      fake.seen[fake_id(batch, fake.reject_index)] = false;
+      landed--;
     }
-    result->inserted = docs - refused;
-    fake.count += (int64_t)(docs - refused);
+    result->inserted = landed;
+    fake.count += (int64_t)landed;
+    int64_t ahead = fake.count - (int64_t)fake.last_mark.inserted;
+    if (ahead > fake.max_ahead)
+      fake.max_ahead = ahead;
     fake.ok_writes++;
   }
   pthread_mutex_unlock(&fake.lock);
@@ -188,6 +250,8 @@ static bool fake_commit(void *sink, const char *key, const mark_t *mark,
   (void)key;
   (void)error;
   pthread_mutex_lock(&fake.lock);
+  if (fake.commits < 32)
+    fake.marks[fake.commits] = mark->offset;
   fake.commits++;
   fake.last_mark = *mark;
   pthread_mutex_unlock(&fake.lock);
@@ -245,6 +309,7 @@ static int setup(void **state)
   assert_non_null(fx);
   memset(&fake, 0, sizeof fake);
   pthread_mutex_init(&fake.lock, NULL);
+  pthread_cond_init(&fake.held, NULL);
   atomic_init(&fake.in_flight, 0);
   fake.next_id = 1;
   sink_register_test_ops(&fake_ops);
@@ -290,6 +355,7 @@ static int teardown(void **state)
   sink_factory_destroy(fx->sinks);
   sink_register_test_ops(NULL);
   pthread_mutex_destroy(&fake.lock);
+  pthread_cond_destroy(&fake.held);
   uh_rmtree(fx->dir);
   free(fx->dir);
   free(fx->path);
@@ -297,16 +363,21 @@ static int teardown(void **state)
   return 0;
 }
 
-/* What holds after every run: one write at a time, two batch buffers at
- * most, every document once and in order, every sink closed. */
+/* What holds after every run: at most --inflight K writes at a time, K +
+ * 1 batch buffers at most, every document once (in order with one
+ * writer), marks only forward, every sink closed. */
 static void check_writer_invariants(const fx_t *fx)
 {
-  assert_int_equal(fake.max_in_flight, 1);
-  assert_true(fake.n_bufs >= 1 && fake.n_bufs <= 2);
+  int k = fx->env.inflight > 1 ? (int)fx->env.inflight : 1;
+  assert_true(fake.max_in_flight >= 1 && fake.max_in_flight <= k);
+  assert_true(fake.n_bufs >= 1 && fake.n_bufs <= (size_t)k + 1);
   assert_false(fake.out_of_order);
   assert_int_equal(fake.opens, fake.closes);
   assert_int_equal(atomic_load(&fake.in_flight), 0);
-  (void)fx;
+  for (size_t i = 1; i < fake.commits && i < 32; i++)
+    assert_true(fake.marks[i] >= fake.marks[i - 1]);
+  /* What a resumed run counts as possibly its own covers what landed. */
+  assert_true(fake.max_ahead <= (int64_t)job_window(&fx->env));
 }
 
 static void test_all_batches_with_a_stall(void **state)
@@ -452,14 +523,91 @@ static void test_stop_while_in_flight(void **state)
   check_writer_invariants(fx);
 }
 
+/* Three batches in flight, answered last first: all three are outstanding
+ * at once, yet the marks follow the file (the first mark is the end of the
+ * first batch, though the third was acknowledged first), and everything
+ * lands once. */
+static void test_inflight_out_of_order(void **state)
+{
+  fx_t *fx = *state;
+  fx->env.inflight = 3;
+  fake.hold = 3;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  if (!r->ok)
+    fail_msg("job failed: %s", r->error.message);
+  assert_int_equal(fake.max_in_flight, 3);
+  /* The third writer took the fourth batch before the first settled. */
+  assert_int_equal(fake.max_ahead, 4 * BATCH);
+  assert_int_equal(r->processed, ROWS);
+  assert_int_equal(r->inserted, ROWS);
+  assert_int_equal(fake.count, ROWS);
+  assert_int_equal(fake.marks[0], fx->row_end[BATCH]);
+  assert_int_equal(fake.marks[1], fx->row_end[2 * BATCH]);
+  assert_int_equal(fake.marks[2], fx->row_end[3 * BATCH]);
+  assert_int_equal(fake.commits, fake.writes + 1);
+  assert_int_equal(fake.last_mark.offset, fx->size);
+  assert_true(fake.last_mark.done);
+  assert_int_equal(fake.n_bufs, 4);
+  check_writer_invariants(fx);
+}
+
+/* The first of three batches in flight fails after the two later ones
+ * landed: the job fails, the mark never passes the failed batch, and what
+ * landed after it is still counted. */
+static void test_inflight_failure_keeps_prefix(void **state)
+{
+  fx_t *fx = *state;
+  fx->env.inflight = 3;
+  fx->env.retries = 0;
+  fake.hold = 3;
+  fake.fail_late = 1;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  assert_false(r->ok);
+  assert_non_null(strstr(r->error.message, "fake: batch 1 refused"));
+  assert_int_equal(fake.commits, 0);
+  /* Batches 2 and 3 landed; 4 may have, on the writer 3 freed. */
+  assert_true(fake.count >= 2 * BATCH && fake.count <= 3 * BATCH);
+  assert_int_equal(r->inserted, fake.count);
+  check_writer_invariants(fx);
+}
+
+/* A resumed job whose interrupted run had sent its first three batches
+ * (ids 1-30 are there) with a window of two batches: duplicate _ids in the
+ * window count as this load's own; the ones past it are rejected rows. */
+static void test_resume_window(void **state)
+{
+  fx_t *fx = *state;
+  fx->env.resuming = true;
+  fx->env.resume_window = 2 * BATCH;
+  fake.there_up_to = 3 * BATCH;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  if (!r->ok)
+    fail_msg("job failed: %s", r->error.message);
+  assert_int_equal(r->processed, ROWS);
+  assert_int_equal(r->inserted, ROWS - BATCH);
+  assert_int_equal(r->rejected, BATCH);
+  assert_int_equal(r->samples[0].line, 2 + 2 * 2 * BATCH);
+  assert_int_equal(fake.count, ROWS - 3 * BATCH);
+  check_writer_invariants(fx);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
-      T(test_all_batches_with_a_stall), T(test_failed_batch),
-      T(test_failed_last_batch),        T(test_refused_document),
-      T(test_transient_retry),          T(test_retries_exhausted),
+      T(test_all_batches_with_a_stall),
+      T(test_failed_batch),
+      T(test_failed_last_batch),
+      T(test_refused_document),
+      T(test_transient_retry),
+      T(test_retries_exhausted),
       T(test_stop_while_in_flight),
+      T(test_inflight_out_of_order),
+      T(test_inflight_failure_keeps_prefix),
+      T(test_resume_window),
   };
   return cmocka_run_group_tests_name("job", tests, NULL, NULL);
 }
