@@ -168,8 +168,9 @@ class ServerNotReady(BenchError):
 class TestServer:
     """build/mongo-test-server on a free port, for the end-to-end figures."""
 
-    def __init__(self, binary, timeout=15.0):
-        self.proc = subprocess.Popen([binary, "--port", "0"],
+    def __init__(self, binary, timeout=15.0, args=()):
+        """args: more options for the server (e.g. --delay-ms N)."""
+        self.proc = subprocess.Popen([binary, "--port", "0", *args],
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
         self.uri = None
