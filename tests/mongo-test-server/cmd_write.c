@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "update.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,12 +137,23 @@ bool cmd_insert(cmd_ctx_t *ctx, bson_error_t *error)
     break;
   case FAULT_DELAY: {
     struct timespec ts = {code / 1000, (long)(code % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+      ;
     break;
   }
+  case FAULT_WC_ERROR:
+    ctx->wc_error = code;
+    break;
+  case FAULT_NOT_PRIMARY:
+    bson_set_error(error, MTS_ERR_DOMAIN, ERR_NOT_WRITABLE_PRIMARY,
+                   "not primary");
+    return false;
   case FAULT_NONE:
     break;
   }
+  if (cmd_replayed(ctx))
+    return true;
+  ctx->applied = true;
 
   /* Prepare every document outside the lock; with ordered, stop at the
    * first that can't be stored. */
@@ -204,6 +216,10 @@ bool cmd_insert(cmd_ctx_t *ctx, bson_error_t *error)
   }
   pthread_rwlock_unlock(&c->lock);
   coll_unref(c);
+  /* As mongod: every document tried, the one an ordered insert stopped at
+   * included. */
+  atomic_fetch_add(&ctx->srv->opcounters[OPC_INSERT],
+                   (int64_t)inserted + nerrors);
   BSON_APPEND_INT32(ctx->reply, "n", inserted);
   if (nerrors)
     BSON_APPEND_ARRAY(ctx->reply, "writeErrors", &write_errors);
@@ -337,6 +353,12 @@ bool cmd_update(cmd_ctx_t *ctx, bson_error_t *error)
   if (!cmd_coll_name(ctx, &name, error) ||
       !cmd_docs_init(ctx, "updates", &stmts, error))
     goto fail;
+  if (cmd_replayed(ctx)) {
+    bson_destroy(&write_errors);
+    bson_destroy(&upserted);
+    return true;
+  }
+  ctx->applied = true;
   coll_t *c = store_get_coll(ctx->srv->store, ctx->db, name, true, NULL);
   if (!c) {
     bson_set_error(error, MTS_ERR_DOMAIN, ERR_INTERNAL, "out of memory");
@@ -373,6 +395,7 @@ bool cmd_update(cmd_ctx_t *ctx, bson_error_t *error)
       break;
   }
   coll_unref(c);
+  atomic_fetch_add(&ctx->srv->opcounters[OPC_UPDATE], (int64_t)index);
   BSON_APPEND_INT32(ctx->reply, "n", (int32_t)(matched + nupserted));
   BSON_APPEND_INT32(ctx->reply, "nModified", (int32_t)modified);
   if (nupserted)
@@ -403,6 +426,11 @@ bool cmd_delete(cmd_ctx_t *ctx, bson_error_t *error)
     bson_destroy(&write_errors);
     return false;
   }
+  if (cmd_replayed(ctx)) {
+    bson_destroy(&write_errors);
+    return true;
+  }
+  ctx->applied = true;
   coll_t *c = store_get_coll(ctx->srv->store, ctx->db, name, false, NULL);
   while (cmd_docs_next(&stmts, &data, &len, &bad)) {
     bson_t stmt, q;
@@ -456,6 +484,7 @@ bool cmd_delete(cmd_ctx_t *ctx, bson_error_t *error)
       break;
   }
   coll_unref(c);
+  atomic_fetch_add(&ctx->srv->opcounters[OPC_DELETE], (int64_t)index);
   BSON_APPEND_INT32(ctx->reply, "n", (int32_t)removed);
   if (nerrors)
     BSON_APPEND_ARRAY(ctx->reply, "writeErrors", &write_errors);

@@ -20,6 +20,10 @@ typedef struct cmd_ctx {
   const char *db;       /* the database ($db, or OP_QUERY's namespace) */
   bson_t *reply;        /* reply under construction */
   bool drop_connection; /* a fault asks to close without replying */
+  const bson_t *replay; /* a retried write's recorded reply, or NULL */
+  bool replayed;        /* the reply is the recorded one: nothing ran */
+  bool applied;         /* a write command ran (its reply may be recorded) */
+  int wc_error;         /* a fault's writeConcernError code, or 0 */
 } cmd_ctx_t;
 
 /* Runs the request's command and fills reply (initialised by the caller).
@@ -63,6 +67,12 @@ bool cmd_opt_int64(const bson_t *body, const char *field, int64_t *out,
  * (incremented). */
 void cmd_append_write_error(bson_t *errors, uint32_t *count, uint32_t index,
                             const bson_error_t *error, const bson_t *info);
+
+/* For a write command retried with the (lsid, txnNumber) of one already
+ * run: copies the recorded reply into ctx->reply and returns true; the
+ * handler then returns true without running anything. False otherwise:
+ * the handler runs the write and sets ctx->applied. */
+bool cmd_replayed(cmd_ctx_t *ctx);
 
 /* Appends value to an array under construction holding *count elements. */
 void cmd_array_append(bson_t *array, uint32_t *count,

@@ -45,6 +45,10 @@ bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len)
     out->kind = FAULT_ERROR;
   else if (!strcmp(parts[0], "delay"))
     out->kind = FAULT_DELAY;
+  else if (!strcmp(parts[0], "wc-error"))
+    out->kind = FAULT_WC_ERROR;
+  else if (!strcmp(parts[0], "not-primary"))
+    out->kind = FAULT_NOT_PRIMARY;
   else
     goto bad;
   int i = 1;
@@ -54,7 +58,8 @@ bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len)
   }
   if (i >= n || !parse_positive(parts[i++], &out->n))
     goto bad;
-  if (out->kind == FAULT_ERROR || out->kind == FAULT_DELAY) {
+  if (out->kind == FAULT_ERROR || out->kind == FAULT_DELAY ||
+      out->kind == FAULT_WC_ERROR) {
     if (i >= n || !parse_positive(parts[i++], &code) || code > 1000000)
       goto bad;
     out->code = (int)code;
@@ -65,8 +70,8 @@ bool fault_parse(const char *spec, fault_t *out, char *why, size_t why_len)
 bad:
   snprintf(why, why_len,
            "bad fault spec '%s' (want drop-before-apply:N, "
-           "drop-after-apply:N, error:N:CODE, delay:N:MS, or "
-           "KIND:every:N...)",
+           "drop-after-apply:N, not-primary:N, error:N:CODE, "
+           "wc-error:N:CODE, delay:N:MS, or KIND:every:N...)",
            spec);
   return false;
 }

@@ -36,7 +36,15 @@ bool server_init(server_t *srv)
   srv->store = store_new();
   if (!srv->store)
     return false;
+  if (!retry_init(&srv->retry)) {
+    store_destroy(srv->store);
+    return false;
+  }
   srv->start_us = bson_get_monotonic_time();
+  bson_oid_init(&srv->process_id, NULL);
+  srv->clock_secs = (uint32_t)time(NULL);
+  srv->clock_inc = 1;
+  pthread_mutex_init(&srv->clock_lock, NULL);
   pthread_mutex_init(&srv->conns_lock, NULL);
   pthread_cond_init(&srv->conns_done, NULL);
   return true;
@@ -48,6 +56,8 @@ void server_cleanup(server_t *srv)
   free(srv->faults.faults);
   auth_free_users(&srv->users);
   SSL_CTX_free(srv->tls);
+  retry_cleanup(&srv->retry);
+  pthread_mutex_destroy(&srv->clock_lock);
   pthread_mutex_destroy(&srv->conns_lock);
   pthread_cond_destroy(&srv->conns_done);
 }

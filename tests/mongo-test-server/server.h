@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "fault.h"
+#include "retry.h"
 #include "store.h"
 
 #include <openssl/ssl.h>
@@ -29,17 +30,43 @@ typedef struct conn conn_t;
 /* Indexes of server_t.comp_stats' second dimension. */
 enum { COMP_IN_COMP, COMP_IN_PLAIN, COMP_OUT_PLAIN, COMP_OUT_COMP };
 
+/* What the server says it is in hello. */
+typedef enum {
+  MODE_STANDALONE, /* a standalone mongod (the default) */
+  MODE_REPL_SET,   /* --repl-set: the primary of a one-member replica set */
+  MODE_ROUTER      /* --router: a mongos */
+} server_mode_t;
+
+/* serverStatus opcounters, as mongod counts them. */
+enum {
+  OPC_INSERT, /* documents an insert attempted (ordered: up to the first
+                 failure, included) */
+  OPC_QUERY,  /* find commands */
+  OPC_UPDATE, /* update statements attempted */
+  OPC_DELETE, /* delete statements attempted */
+  OPC_GETMORE,
+  OPC_COMMAND, /* every other command */
+  OPC_COUNT
+};
+
+/* Write commands whose runs serverStatus' metrics.commands counts. */
+enum { WCMD_INSERT, WCMD_UPDATE, WCMD_DELETE, WCMD_COUNT };
+
 /* Server-wide configuration, data and statistics. */
 typedef struct server {
-  store_t *store;     /* all databases */
-  fault_set_t faults; /* --fault switches and the insert counter */
-  int delay_ms;       /* --delay-ms: wait before every reply */
-  bool verbose;       /* --verbose: log commands to stderr */
-  SSL_CTX *tls;       /* --tls-cert/--tls-key: every connection speaks TLS;
-                         NULL: plain TCP */
-  user_set_t users;   /* --user NAME:PASSWORD: with any, every command
-                         but the handshake needs authentication */
-  int64_t start_us;   /* monotonic start time, for uptime */
+  server_mode_t mode;    /* standalone, replica set primary or router */
+  const char *repl_set;  /* --repl-set NAME, else NULL */
+  char host[64];         /* "ADDR:PORT" it listens on (hosts, primary, me) */
+  bson_oid_t process_id; /* topologyVersion.processId, new each start */
+  store_t *store;        /* all databases */
+  fault_set_t faults;    /* --fault switches and the insert counter */
+  int delay_ms;          /* --delay-ms: wait before every reply */
+  bool verbose;          /* --verbose: log commands to stderr */
+  SSL_CTX *tls;          /* --tls-cert/--tls-key: every connection speaks TLS;
+                            NULL: plain TCP */
+  user_set_t users;      /* --user NAME:PASSWORD: with any, every command
+                            but the handshake needs authentication */
+  int64_t start_us;      /* monotonic start time, for uptime */
   atomic_int_fast64_t next_conn_id;  /* last connectionId handed out */
   atomic_int_fast64_t conns_current; /* open connections */
   atomic_int_fast64_t conns_total;   /* connections accepted so far */
@@ -47,6 +74,14 @@ typedef struct server {
    * received compressed and their decompressed size, reply bytes before
    * compression and as sent. */
   atomic_int_fast64_t comp_stats[4][4];
+  atomic_int_fast64_t opcounters[OPC_COUNT]; /* serverStatus opcounters */
+  /* metrics.commands.<insert|update|delete>: runs in total, and those
+   * that answered ok: 0 */
+  atomic_int_fast64_t write_cmds[WCMD_COUNT][2];
+  retry_table_t retry;        /* retryable writes by session */
+  pthread_mutex_t clock_lock; /* guards the cluster time below */
+  uint32_t clock_secs;        /* cluster time: seconds ... */
+  uint32_t clock_inc;         /* ... and increment of the newest write */
   pthread_mutex_t conns_lock; /* guards conns and wakes conns_done */
   pthread_cond_t conns_done;  /* signalled when a connection ends */
   conn_t *conns;              /* live connections, a linked list */

@@ -45,7 +45,9 @@ enum {
   OPT_USER,
   OPT_TLS_CERT,
   OPT_TLS_KEY,
-  OPT_TLS_CA
+  OPT_TLS_CA,
+  OPT_REPL_SET,
+  OPT_ROUTER
 };
 
 static const option_t options[] = {
@@ -57,10 +59,15 @@ static const option_t options[] = {
      "write the port number to PATH once listening"},
     {"fault", required_argument, OPT_FAULT, "SPEC",
      "inject a fault (repeatable): drop-before-apply:N, "
-     "drop-after-apply:N, error:N:CODE, delay:N:MS, or KIND:every:N, "
-     "error:every:N:CODE, delay:every:N:MS; counted over insert commands"},
+     "drop-after-apply:N, not-primary:N, error:N:CODE, wc-error:N:CODE, "
+     "delay:N:MS, or the same with every: before N (KIND:every:N, "
+     "error:every:N:CODE...); counted over insert commands"},
     {"delay-ms", required_argument, OPT_DELAY, "N",
      "wait N milliseconds before every reply"},
+    {"repl-set", required_argument, OPT_REPL_SET, "NAME",
+     "answer hello as the primary of a one-member replica set NAME"},
+    {"router", no_argument, OPT_ROUTER, NULL,
+     "answer hello as a mongos (a sharded cluster's router)"},
     {"verbose", no_argument, OPT_VERBOSE, NULL, "log commands to stderr"},
     {"user", required_argument, OPT_USER, "NAME:PASSWORD",
      "a user of the admin database (repeatable): SCRAM-SHA-256, "
@@ -183,6 +190,15 @@ int main(int argc, char **argv)
     case OPT_VERBOSE:
       srv.verbose = true;
       break;
+    case OPT_REPL_SET:
+      if (!*optarg || strlen(optarg) > 128 || strpbrk(optarg, "/ ,"))
+        bad_usage("bad --repl-set name", optarg);
+      srv.repl_set = optarg;
+      srv.mode = MODE_REPL_SET;
+      break;
+    case OPT_ROUTER:
+      srv.mode = MODE_ROUTER;
+      break;
     case OPT_USER: {
       char why[256];
       if (!auth_add_user(&srv.users, optarg, why, sizeof why))
@@ -208,6 +224,8 @@ int main(int argc, char **argv)
   }
   if (optind < argc)
     bad_usage("unexpected argument", argv[optind]);
+  if (srv.repl_set && srv.mode == MODE_ROUTER)
+    bad_usage("--repl-set and --router exclude each other", NULL);
   if (!tls_cert != !tls_key || (tls_ca && !tls_cert))
     bad_usage("--tls-cert and --tls-key go together (and --tls-ca needs "
               "them)",
@@ -269,6 +287,7 @@ int main(int argc, char **argv)
   }
   char shown[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &addr.sin_addr, shown, sizeof shown);
+  snprintf(srv.host, sizeof srv.host, "%s:%d", shown, bound);
   printf("listening %s:%d\n", shown, bound);
   fflush(stdout);
 

@@ -12,6 +12,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,99 @@ static void test_delay(void **state)
   test_server_stop(&server);
 }
 
+/* Milliseconds since a. */
+static long ms_since(const struct timespec *a)
+{
+  struct timespec b;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* One of the parallel clients of test_delay_every_reply. */
+typedef struct {
+  mongoc_client_t *client; /* its own client, handshake done */
+  bool ok;                 /* both pings succeeded */
+} pinger_t;
+
+/* Sends two pings. */
+static void *pinger_main(void *arg)
+{
+  pinger_t *p = arg;
+  bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
+  p->ok = true;
+  for (int i = 0; i < 2; i++)
+    p->ok = p->ok && mongoc_client_command_simple(p->client, "admin", ping,
+                                                  NULL, NULL, NULL);
+  bson_destroy(ping);
+  return NULL;
+}
+
+/* --delay-ms delays every reply once: the handshake's as well as the
+ * command's, each getMore, and never by holding a lock that would make
+ * other connections wait their turn. */
+static void test_delay_every_reply(void **state)
+{
+  (void)state;
+  SKIP_IF_EXTERNAL();
+  enum { DELAY = 150, CLIENTS = 8 };
+  test_server_t server;
+  const char *args[] = {"--delay-ms", "150", NULL};
+  assert_true(test_server_spawn(args, &server));
+
+  /* A new client's first command: hello, then the command. */
+  struct timespec a;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  mongoc_client_t *client = client_on(&server);
+  assert_true(insert_ten(client, 0, NULL, NULL));
+  assert_true(ms_since(&a) >= 2 * DELAY - 10);
+
+  /* find + 4 getMores (batches of 2 over 10 documents): 5 replies. */
+  mongoc_collection_t *c = mongoc_client_get_collection(client, "f", "c");
+  bson_t *opts = BCON_NEW("batchSize", BCON_INT32(2));
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  mongoc_cursor_t *cur =
+      mongoc_collection_find_with_opts(c, &match_all, opts, NULL);
+  const bson_t *doc;
+  int n = 0;
+  while (mongoc_cursor_next(cur, &doc))
+    n++;
+  long took = ms_since(&a);
+  assert_int_equal(n, 10);
+  assert_true(took >= 5 * DELAY - 10);
+  assert_true(took < 7 * DELAY); /* once per reply, not twice */
+  mongoc_cursor_destroy(cur);
+  bson_destroy(opts);
+  mongoc_collection_destroy(c);
+  mongoc_client_destroy(client);
+
+  /* Eight clients, two pings each, at once: about two delays in all, far
+   * below the sixteen a serialized server would take. */
+  pinger_t p[CLIENTS];
+  pthread_t tid[CLIENTS];
+  bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
+  for (int i = 0; i < CLIENTS; i++) {
+    p[i].client = client_on(&server);
+    assert_true(mongoc_client_command_simple(p[i].client, "admin", ping, NULL,
+                                             NULL, NULL));
+  }
+  bson_destroy(ping);
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (int i = 0; i < CLIENTS; i++)
+    assert_int_equal(pthread_create(&tid[i], NULL, pinger_main, &p[i]), 0);
+  for (int i = 0; i < CLIENTS; i++)
+    pthread_join(tid[i], NULL);
+  took = ms_since(&a);
+  fprintf(stderr, "%d clients x 2 pings at %d ms a reply: %ld ms\n", CLIENTS,
+          DELAY, took);
+  assert_true(took >= 2 * DELAY - 10);
+  assert_true(took < CLIENTS * DELAY);
+  for (int i = 0; i < CLIENTS; i++) {
+    assert_true(p[i].ok);
+    mongoc_client_destroy(p[i].client);
+  }
+  test_server_stop(&server);
+}
+
 /* Runs the server binary with args (NULL-terminated) and returns its exit
  * status, or -1 when it did not exit normally. */
 static int run_server(const char *const *args)
@@ -251,6 +345,7 @@ int main(void)
       cmocka_unit_test(test_error_code_and_label),
       cmocka_unit_test(test_every_n),
       cmocka_unit_test(test_delay),
+      cmocka_unit_test(test_delay_every_reply),
       cmocka_unit_test(test_command_line),
   };
   int failed = cmocka_run_group_tests_name("server_faults", tests, NULL, NULL);
