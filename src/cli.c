@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define CLI_DEFAULT_URI "mongodb://localhost:27017"
-#define CLI_DEFAULT_BATCH 1000
+#define CLI_DEFAULT_BATCH 10000
 #define CLI_DEFAULT_BATCH_BYTES (8u * 1024u * 1024u)
 #define CLI_DEFAULT_INFLIGHT 4
 
@@ -250,7 +250,7 @@ const cli_option_t cli__options[] = {
     {"workers", 'j', "N", NULL,
      "worker threads (default: CPUs, at most one per job)",
      .show = CLI_SHOW_COMMON, ARG_SIZE(workers, 1, 1024)},
-    {"batch-size", 0, "N", NULL, "documents per insert batch (default 1000)",
+    {"batch-size", 0, "N", NULL, "documents per insert batch (default 10000)",
      ARG_SIZE(batch_size, 1, 100000)},
     {"batch-bytes", 0, "N", NULL, "bytes per insert batch (default 8388608)",
      ARG_SIZE(batch_bytes, 1, 48000000)},

@@ -95,29 +95,31 @@ static const char *sink_mongo__wc_value(const char *p, char *out, size_t cap)
       return NULL;
     p++;
   } else {
-    while (*p && *p != ',' && *p != '}' && *p != ' ' && n + 1 < cap)
+    while (*p && !strchr(",}: ", *p) && n + 1 < cap)
       out[n++] = *p++;
   }
   out[n] = '\0';
   return n ? p : NULL;
 }
 
-/* Sets w on wc from a value: a number of members (at least 1: w: 0 would
- * not acknowledge writes, and the loader counts what was acknowledged),
- * "majority", or a tag set's name. Returns false when it cannot be. */
+/* Sets w on wc from a value: a number of members, "majority", or a tag
+ * set's name. Returns false when it cannot be. */
 static bool sink_mongo__wc_w(mongoc_write_concern_t *wc, const char *v)
 {
   char *end;
   long w = strtol(v, &end, 10);
-  if (*end == '\0')
-    return w >= 1 && w <= 1000 &&
-           (mongoc_write_concern_set_w(wc, (int32_t)w), true);
-  if (strcmp(v, "majority") == 0) {
+  if (*end == '\0') {
+    /* w: 0 parses, to be refused with the reason once set. */
+    if (w < 0 || w > 1000)
+      return false;
+    mongoc_write_concern_set_w(wc, (int32_t)w);
+  } else if (strcmp(v, "majority") == 0) {
     int64_t wtimeout = mongoc_write_concern_get_wtimeout_int64(wc);
     mongoc_write_concern_set_wmajority(wc, 0);
     mongoc_write_concern_set_wtimeout_int64(wc, wtimeout);
-  } else
+  } else {
     mongoc_write_concern_set_wtag(wc, v);
+  }
   return true;
 }
 
@@ -175,7 +177,7 @@ bad:
   mongoc_write_concern_destroy(wc);
   bson_set_error(error, LOADER_ERROR_USAGE, 0,
                  "--write-concern: cannot use \"%s\" (majority, a number of "
-                 "members from 1, a tag, or '{w: N|majority, j: true|false, "
+                 "members, a tag, or '{w: N|majority, j: true|false, "
                  "wtimeout: MS}')",
                  spec);
   return NULL;

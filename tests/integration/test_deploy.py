@@ -8,28 +8,17 @@ module; a wrong password is exit 3 and no output holds it; a plain client
 and a client that does not trust the server's CA fail clearly (exit 3).
 
 Skips (77) when MONGODB_URI is set: this test needs its own server."""
-import csv
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import pymongo
 
-LOADER = os.environ.get("LOADER_BIN")
-SERVER = os.environ.get("LOADER_TEST_SERVER_BIN")
-SOURCE = os.environ.get("LOADER_SOURCE_DIR", ".")
-TMP = tempfile.mkdtemp(prefix="loader-deploy-")
+from loadtest import FAILURES, SERVER, SOURCE, TMP, check, compare, run
+
 PASSWORD = "S3cr3t:Pw/with@signs"
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
 
 
 def sh(cmd):
@@ -63,54 +52,6 @@ def start_server():
         p.kill()
         raise SystemExit("mongo-test-server did not start: %r" % line)
     return p, int(line.strip().rsplit(":", 1)[1])
-
-
-def run(args):
-    p = subprocess.run([LOADER] + args, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                       timeout=300)
-    return (p.returncode, p.stdout.decode("utf-8", "replace"),
-            p.stderr.decode("utf-8", "replace"))
-
-
-def inferred(text):
-    """The README's inference, restated: canonical integers, decimals with a
-    fraction or exponent, true/false; everything else stays text."""
-    import re
-    if text in ("true", "false"):
-        return text == "true"
-    if re.fullmatch(r"-?(0|[1-9][0-9]*)", text) and text != "-0":
-        v = int(text)
-        if -2**63 <= v < 2**63:
-            return v
-    if re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?", text) \
-            and re.search(r"[.eE]", text):
-        return float(text)
-    return text
-
-
-def compare(coll, path, key):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    docs = {d[key]: d for d in coll.find({})}
-    check(len(docs) == len(rows) == coll.count_documents({}),
-          "%s: %d documents, want %d" % (path, coll.count_documents({}),
-                                         len(rows)))
-    bad = 0
-    for r in rows:
-        d = docs.get(inferred(r[key]))
-        if d is None:
-            bad += 1
-            continue
-        for k, v in r.items():
-            want = inferred(v)
-            got = d.get(k)
-            if type(got) is not type(want) or got != want:
-                bad += 1
-                if bad < 4:
-                    check(False, "%s row %s field %s: %r, want %r"
-                          % (path, r[key], k, got, want))
-    check(bad == 0, "%s: %d fields differ" % (path, bad))
 
 
 def main():

@@ -17,7 +17,6 @@ LOADER_TEST_SERVER_BIN, LOADER_TEST_URI_FILE (or MONGODB_URI),
 LOADER_ENOSPC_SHIM (hole 6), LOADER_TEST_MYSQL_URI_FILE (hole 7, MariaDB).
 """
 import csv
-import glob
 import gzip
 import io
 import json
@@ -28,66 +27,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import zlib
 
 import pymongo
 
-LOADER = os.environ.get("LOADER_BIN", "")
-GEN = os.environ.get("LOADER_GEN_BIN", "")
-SERVER = os.environ.get("LOADER_TEST_SERVER_BIN", "")
-SKIP = 77  # ctest SKIP_RETURN_CODE
-
-TMP = tempfile.mkdtemp(prefix="loader-holes-")
-FAILURES = []
+from loadtest import (FAILURES, LOADER, SKIP, TMP, Server, check, gen, job,
+                      path, report, require, run, spawn, wait_mid_load)
 
 
 # ---------------------------------------------------------------- helpers
-
-def check(cond, msg):
-    """Records a failed expectation and carries on (every failure of a
-    test is shown, not only the first)."""
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL: " + msg, file=sys.stderr, flush=True)
-    return cond
-
-
-def require(cond, msg):
-    """A precondition of the test itself: stop the test when it is false."""
-    if not cond:
-        raise SystemExit("test setup: " + msg)
-
-
-def path(name):
-    return os.path.join(TMP, name)
-
-
-def run(args, stdin=None, env=None, timeout=600):
-    """Runs the loader; returns (exit code, stdout, stderr)."""
-    e = dict(os.environ)
-    if env:
-        e.update(env)
-    p = subprocess.run([LOADER] + list(args), stdin=stdin or subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=e, timeout=timeout)
-    out = p.stdout.decode("utf-8", "replace")
-    err = p.stderr.decode("utf-8", "replace")
-    if err:
-        print("[loader %s] exit %d\n%s" % (" ".join(args[-1:]), p.returncode,
-                                           err[-3000:]), file=sys.stderr)
-    return p.returncode, out, err
-
-
-def spawn(args, env=None):
-    e = dict(os.environ)
-    if env:
-        e.update(env)
-    return subprocess.Popen([LOADER] + list(args), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL,
-                            stderr=open(path("spawned.stderr"), "ab"), env=e)
-
 
 def shared_uri():
     uri = os.environ.get("MONGODB_URI")
@@ -95,44 +44,6 @@ def shared_uri():
         return uri
     with open(os.environ["LOADER_TEST_URI_FILE"]) as f:
         return f.readline().strip()
-
-
-class Server:
-    """A private mongo-test-server with fault switches."""
-
-    def __init__(self, *extra):
-        self.proc = subprocess.Popen([SERVER, "--port", "0"] + list(extra),
-                                     stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        m = re.match(r"listening 127\.0\.0\.1:(\d+)", line)
-        require(m, "mongo-test-server did not start: %r" % line)
-        self.uri = "mongodb://127.0.0.1:%s/" % m.group(1)
-
-    def client(self):
-        return pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=5000)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def gen(kind, rows, seed, out):
-    subprocess.run([GEN, kind, str(rows), "--seed", str(seed), "-o", out],
-                   check=True, stdout=subprocess.DEVNULL)
-
-
-def report(json_path):
-    with open(json_path) as f:
-        return json.load(f)
-
-
-def job(rep, i=0, run_i=0):
-    return rep["runs"][run_i]["jobs"][i]
 
 
 def rejects_rows(p):
@@ -170,30 +81,6 @@ def value_matches(v, text):
 
 def doc_key(d):
     return tuple(sorted((k, repr(v)) for k, v in d.items() if k != "_id"))
-
-
-def wait_mid_load(proc, checkpoint, count_fn, total, what):
-    """Waits until the load is under way (checkpoint written, some rows
-    landed), then kill -9; proves the kill landed mid-load. Returns the
-    number of rows in the target after the kill."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        if os.path.exists(checkpoint) and count_fn() > 0:
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    n = count_fn()
-    require(proc.returncode == -signal.SIGKILL,
-            "%s: the loader finished (exit %s) before the kill; make the "
-            "load slower" % (what, proc.returncode))
-    require(os.path.exists(checkpoint), "%s: no checkpoint after the kill"
-            % what)
-    require(0 < n < total, "%s: kill did not land mid-load: %d of %d rows"
-            % (what, n, total))
-    return n
 
 
 # ------------------------------------------------------------------ hole 1

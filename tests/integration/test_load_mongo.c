@@ -520,8 +520,8 @@ static void test_server_error_mid_load(void **state)
    * slice) gets the 1st or 2nd. */
   char *small = write_tmp("small.csv", "k,v\n1,a\n2,b\n");
   const char *args[] = {
-      "--uri",         srv.uri, "--db", "faultdb",   "--linear",
-      "--report-json", json,    small,  g_customers, NULL};
+      "--uri", srv.uri,         "--db", "faultdb", "--linear",  "--batch-size",
+      "1000",  "--report-json", json,   small,     g_customers, NULL};
   loader_output_t o;
   assert_int_equal(run_loader(args, &o), 1);
   assert_non_null(strstr(o.err, "customers.csv"));

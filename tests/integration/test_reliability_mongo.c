@@ -120,10 +120,20 @@ static void load_with_fault(const char *fault, const char *const *extra)
   char *json = test_tmp_path("fault.json");
   char spec[1100];
   snprintf(spec, sizeof spec, "c=%s", g_big);
-  const char *args[24] = {
-      "--uri", srv.uri, "--db",          "rel", "--retry-max-wait",
-      "1",     "-q",    "--report-json", json};
-  size_t n = 9;
+  /* Batches of 1000, so that the faults counted over inserts fire many
+   * times, with the default batches in flight. */
+  const char *args[24] = {"--uri",
+                          srv.uri,
+                          "--db",
+                          "rel",
+                          "--batch-size",
+                          "1000",
+                          "-q",
+                          "--retry-max-wait",
+                          "1",
+                          "--report-json",
+                          json};
+  size_t n = 11;
   for (size_t i = 0; extra && extra[i]; i++)
     args[n++] = extra[i];
   args[n++] = spec;
@@ -192,9 +202,19 @@ static void test_delay_past_socket_timeout(void **state)
   char *json = test_tmp_path("delay.json");
   char spec[1100];
   snprintf(spec, sizeof spec, "c=%s", g_big);
-  const char *args[] = {
-      "--uri",         uri,  "--db", "rel", "--retry-max-wait", "1", "-q",
-      "--report-json", json, spec,   NULL};
+  const char *args[] = {"--uri",
+                        uri,
+                        "--db",
+                        "rel",
+                        "--batch-size",
+                        "1000",
+                        "--retry-max-wait",
+                        "1",
+                        "-q",
+                        "--report-json",
+                        json,
+                        spec,
+                        NULL};
   assert_int_equal(run_loader(args, NULL), 0);
   assert_int_equal(report_int(json, "runs.0.jobs.0.inserted"), BIG_ROWS);
   assert_true(report_int(json, "runs.0.jobs.0.retries") >= 1);

@@ -73,7 +73,9 @@ static void test_defaults(void **state)
   assert_null(o.db);
   assert_int_equal(o.mode, CLI_MODE_PARALLEL);
   assert_int_equal(o.workers, 0);
-  assert_int_equal(o.batch_size, 1000);
+  assert_int_equal(o.batch_size, 10000);
+  assert_int_equal(o.inflight, 4);
+  assert_null(o.write_concern);
   assert_int_equal(o.batch_bytes, 8u * 1024u * 1024u);
   assert_false(o.drop);
   assert_false(o.dry_run);
