@@ -17,6 +17,9 @@ own ctest (cluster_<name>):
                           writeConcernError 100, reported, exit 4
   routers                 two --router servers in one seed list both
                           receive batches; the total is exact
+  compressors             compressors=zstd, snappy, zlib in the URI: the
+                          server's counters show the loader's batches came
+                          compressed with that one
 
 Each test starts private test servers (a real cluster cannot be made to
 fail on cue), so each skips (77) when MONGODB_URI is set. Rows are read
@@ -189,11 +192,37 @@ def routers():
         r2.stop()
 
 
+def compressors():
+    total = 8000
+    src = customers(total, 26, "c.csv")
+    srv = Server()
+    try:
+        for name in ("zstd", "snappy", "zlib"):
+            def received():
+                st = srv.client().admin.command("serverStatus")
+                c = st["network"]["compression"][name]["decompressor"]
+                return c["bytesIn"], c["bytesOut"]
+            before = received()
+            rc, out, err = run(["--uri", srv.uri + "?compressors=" + name,
+                                "--db", "z", "--drop", "c=" + src])
+            check(rc == 0, "compressors=%s: exit %d, want 0" % (name, rc))
+            got_in, got_out = (a - b for a, b in zip(received(), before))
+            # 8000 rows are about 2 MB of BSON: they came compressed.
+            check(got_out > 1000000 and 0 < got_in < got_out,
+                  "compressors=%s: the server inflated %d bytes from %d; "
+                  "want the batches (> 1 MB) sent smaller" % (name, got_out,
+                                                              got_in))
+            compare(srv.client().z.c, src, "customer_id")
+    finally:
+        srv.stop()
+
+
 TESTS = {
     "inflight_faults_resume": inflight_faults_resume,
     "write_concern_error": write_concern_error,
     "replica_set": replica_set,
     "routers": routers,
+    "compressors": compressors,
 }
 
 
