@@ -166,3 +166,23 @@ int test_closed_port(void)
   close(fd);
   return ntohs(a.sin_port);
 }
+
+int test_server_run(const char *const *args)
+{
+  const char *bin = getenv("LOADER_TEST_SERVER_BIN");
+  const char *argv[8] = {bin};
+  for (int i = 0; args[i] && i < 6; i++)
+    argv[i + 1] = args[i];
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout) ||
+        !freopen("/dev/null", "w", stderr))
+      _exit(126);
+    execv(bin, (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid)
+    return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -17,12 +17,12 @@ typedef struct {
   char uri[64]; /* "mongodb://127.0.0.1:PORT/" */
 } test_server_t;
 
-/* True when MONGODB_URI is set: tests then run against a real server and
- * must skip what needs a private test server. */
 /* Returns a loopback TCP port nothing listens on (bound, then closed):
  * the target of "cannot connect" tests. Aborts if no socket can be had. */
 int test_closed_port(void);
 
+/* True when MONGODB_URI is set: tests then run against a real server and
+ * must skip what needs a private test server. */
 bool test_server_external(void);
 
 /* Starts $LOADER_TEST_SERVER_BIN --port 0 extra_args... (extra_args is a
@@ -31,6 +31,11 @@ bool test_server_external(void);
  * to the test's stderr. Returns false, after printing why on stderr and
  * leaving nothing running, when it can't start. */
 bool test_server_spawn(const char *const *extra_args, test_server_t *out);
+
+/* Runs $LOADER_TEST_SERVER_BIN args... (NULL-terminated, at most 6) to its
+ * end with its output discarded, for command-line checks. Returns its exit
+ * status, or -1 when it did not exit normally. */
+int test_server_run(const char *const *args);
 
 /* Stops the server with SIGTERM, waits for it (SIGKILL after 10 s) and
  * marks *server not running. A server not running is a no-op. */

@@ -160,6 +160,21 @@ static const char *str_at(const bson_t *doc, const char *path)
   return bson_iter_utf8(&f, NULL);
 }
 
+/* Checks what libmongoc made of an insert of n documents answered with a
+ * writeConcernError: the error, the documents applied, and the error's
+ * code, codeName and errmsg as mongod writes them. */
+static void assert_wc_error(const bson_t *reply, const bson_error_t *error,
+                            int64_t n, int code, const char *name,
+                            const char *msg)
+{
+  assert_int_equal(error->domain, MONGOC_ERROR_WRITE_CONCERN);
+  assert_int_equal(error->code, code);
+  assert_int_equal(int_at(reply, "nInserted"), n);
+  assert_int_equal(int_at(reply, "writeConcernErrors.0.code"), code);
+  assert_string_equal(str_at(reply, "writeConcernErrors.0.codeName"), name);
+  assert_string_equal(str_at(reply, "writeConcernErrors.0.errmsg"), msg);
+}
+
 /* True when doc has a field at dotted path. */
 static bool has(const bson_t *doc, const char *path)
 {
@@ -332,14 +347,8 @@ static void test_repl_set_unsatisfiable_w(void **state)
 
   /* w: 2 on one member: applied, and writeConcernError 100. */
   assert_int_equal(bulk_insert(client, "rs", 0, 10, wc, &reply, &error), 0);
-  assert_int_equal(error.domain, MONGOC_ERROR_WRITE_CONCERN);
-  assert_int_equal(error.code, 100);
-  assert_int_equal(int_at(&reply, "nInserted"), 10);
-  assert_int_equal(int_at(&reply, "writeConcernErrors.0.code"), 100);
-  assert_string_equal(str_at(&reply, "writeConcernErrors.0.codeName"),
-                      "UnsatisfiableWriteConcern");
-  assert_string_equal(str_at(&reply, "writeConcernErrors.0.errmsg"),
-                      "Not enough data-bearing nodes");
+  assert_wc_error(&reply, &error, 10, 100, "UnsatisfiableWriteConcern",
+                  "Not enough data-bearing nodes");
   assert_int_equal(
       int_at(&reply, "writeConcernErrors.0.errInfo.writeConcern.w"), 2);
   assert_string_equal(
@@ -547,14 +556,8 @@ static void test_wc_error_fault(void **state)
 
   /* Insert 1: applied, then WriteConcernFailed with errInfo.wtimeout. */
   assert_int_equal(bulk_insert(client, "wc", 0, 10, NULL, &reply, &error), 0);
-  assert_int_equal(error.domain, MONGOC_ERROR_WRITE_CONCERN);
-  assert_int_equal(error.code, 64);
-  assert_int_equal(int_at(&reply, "nInserted"), 10);
-  assert_int_equal(int_at(&reply, "writeConcernErrors.0.code"), 64);
-  assert_string_equal(str_at(&reply, "writeConcernErrors.0.codeName"),
-                      "WriteConcernFailed");
-  assert_string_equal(str_at(&reply, "writeConcernErrors.0.errmsg"),
-                      "waiting for replication timed out");
+  assert_wc_error(&reply, &error, 10, 64, "WriteConcernFailed",
+                  "waiting for replication timed out");
   bson_iter_t it, f;
   assert_true(bson_iter_init(&it, &reply) &&
               bson_iter_find_descendant(
@@ -570,10 +573,8 @@ static void test_wc_error_fault(void **state)
                        0);
   bson_destroy(&reply);
   assert_int_equal(bulk_insert(client, "wc", 200, 10, NULL, &reply, &error), 0);
-  assert_int_equal(error.domain, MONGOC_ERROR_WRITE_CONCERN);
-  assert_int_equal(error.code, 100);
-  assert_string_equal(str_at(&reply, "writeConcernErrors.0.codeName"),
-                      "UnsatisfiableWriteConcern");
+  assert_wc_error(&reply, &error, 10, 100, "UnsatisfiableWriteConcern",
+                  "Not enough data-bearing nodes");
   assert_false(has(&reply, "writeConcernErrors.0.errInfo.wtimeout"));
   bson_destroy(&reply);
   assert_int_equal(count_in(client, "wc"), 30);
@@ -640,26 +641,6 @@ static void test_not_primary_fault(void **state)
   stop(&server);
 }
 
-/* Runs the server binary with args (NULL-terminated) and returns its exit
- * status, or -1 when it did not exit normally. */
-static int run_server(const char *const *args)
-{
-  const char *bin = getenv("LOADER_TEST_SERVER_BIN");
-  const char *argv[8] = {bin};
-  for (int i = 0; args[i] && i < 6; i++)
-    argv[i + 1] = args[i];
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execv(bin, (char *const *)argv);
-    _exit(127);
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void test_command_line(void **state)
 {
   (void)state;
@@ -671,12 +652,12 @@ static void test_command_line(void **state)
   const char *every_no_code[] = {"--fault", "wc-error:every:2", NULL};
   const char *np_code[] = {"--fault", "not-primary:1:5", NULL};
   const char *np_zero[] = {"--fault", "not-primary:0", NULL};
-  assert_int_equal(run_server(both), 2);
-  assert_int_equal(run_server(empty_name), 2);
-  assert_int_equal(run_server(no_code), 2);
-  assert_int_equal(run_server(every_no_code), 2);
-  assert_int_equal(run_server(np_code), 2);
-  assert_int_equal(run_server(np_zero), 2);
+  assert_int_equal(test_server_run(both), 2);
+  assert_int_equal(test_server_run(empty_name), 2);
+  assert_int_equal(test_server_run(no_code), 2);
+  assert_int_equal(test_server_run(every_no_code), 2);
+  assert_int_equal(test_server_run(np_code), 2);
+  assert_int_equal(test_server_run(np_zero), 2);
 }
 
 int main(void)

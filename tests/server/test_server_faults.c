@@ -284,25 +284,6 @@ static void test_delay_every_reply(void **state)
   test_server_stop(&server);
 }
 
-/* Runs the server binary with args (NULL-terminated) and returns its exit
- * status, or -1 when it did not exit normally. */
-static int run_server(const char *const *args)
-{
-  const char *bin = getenv("LOADER_TEST_SERVER_BIN");
-  const char *argv[8] = {bin};
-  for (int i = 0; args[i] && i < 6; i++)
-    argv[i + 1] = args[i];
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    execv(bin, (char *const *)argv);
-    _exit(127);
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void test_command_line(void **state)
 {
   (void)state;
@@ -314,12 +295,12 @@ static void test_command_line(void **state)
   const char *public[] = {"--bind", "0.0.0.0", NULL};
   const char *bad_fault[] = {"--fault", "drop-sometimes:3", NULL};
   const char *bad_code[] = {"--fault", "error:1", NULL};
-  assert_int_equal(run_server(help), 0);
-  assert_int_equal(run_server(bad_opt), 2);
-  assert_int_equal(run_server(bad_port), 2);
-  assert_int_equal(run_server(public), 2);
-  assert_int_equal(run_server(bad_fault), 2);
-  assert_int_equal(run_server(bad_code), 2);
+  assert_int_equal(test_server_run(help), 0);
+  assert_int_equal(test_server_run(bad_opt), 2);
+  assert_int_equal(test_server_run(bad_port), 2);
+  assert_int_equal(test_server_run(public), 2);
+  assert_int_equal(test_server_run(bad_fault), 2);
+  assert_int_equal(test_server_run(bad_code), 2);
 
   /* SIGTERM with a client connected: a clean exit 0. */
   test_server_t server;
