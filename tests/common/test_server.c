@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,6 +99,10 @@ bool test_server_spawn(const char *const *extra_args, test_server_t *out)
     goto out_close_pipe;
   }
   if (pid == 0) {
+    /* A test that fails an assertion exits without stopping its server:
+     * the server goes with it, instead of holding ctest's output pipe
+     * open until the test's timeout. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(pipefd[1], STDOUT_FILENO);
     close(pipefd[0]);
     close(pipefd[1]);

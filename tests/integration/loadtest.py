@@ -76,12 +76,21 @@ def spawn(args, env=None):
                             stderr=open(path("spawned.stderr"), "ab"), env=e)
 
 
+def _die_with_parent():
+    """In a child: SIGTERM when the test dies, so that a server of a test
+    that failed does not hold ctest's output pipe open until its timeout
+    (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Server:
     """A private mongo-test-server, with whatever switches are given."""
 
     def __init__(self, *extra):
         self.proc = subprocess.Popen([SERVER, "--port", "0"] + list(extra),
-                                     stdout=subprocess.PIPE)
+                                     stdout=subprocess.PIPE,
+                                     preexec_fn=_die_with_parent)
         line = self.proc.stdout.readline().decode()
         m = re.match(r"listening 127\.0\.0\.1:(\d+)", line)
         require(m, "mongo-test-server did not start: %r" % line)
