@@ -439,6 +439,7 @@ static int app__run(app_t *a)
                    .resuming = o->resume,
                    .rejects = a->rejects,
                    .max_errors = o->max_errors,
+                   .max_errors_ratio = o->max_errors_ratio,
                    .retries = o->retries,
                    .retry_max_wait_ms = o->retry_max_wait_ms,
                    .fields = a->fields,

@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #define CLI_DEFAULT_URI "mongodb://localhost:27017"
@@ -88,6 +89,31 @@ static bool cli__on_retry_max_wait(cli_state_t *st, const char *arg,
   if (!cli__number("retry-max-wait", arg, 0, 3600, &v, error))
     return false;
   st->opts->retry_max_wait_ms = (unsigned)v * 1000u;
+  return true;
+}
+
+/* --max-errors N (rows) or P% (of the rows a job has read, from 0 to
+ * 100, decimals allowed). */
+static bool cli__on_max_errors(cli_state_t *st, const char *arg,
+                               bson_error_t *error)
+{
+  size_t len = strlen(arg);
+  if (len == 0 || arg[len - 1] != '%')
+    return cli__number("max-errors", arg, 0, UINT64_MAX - 1,
+                       &st->opts->max_errors, error);
+  char *end;
+  double p = strtod(arg, &end);
+  /* Digits and one decimal point: no sign, space, exponent or "inf". */
+  if (end != arg + len - 1 || !(p >= 0 && p <= 100) ||
+      !isdigit((unsigned char)arg[0]) || strspn(arg, "0123456789.") != len - 1)
+    return CLI_REFUSE(error,
+                      "--max-errors: expected N rows or a percentage from 0%% "
+                      "to 100%%, got \"%s\"",
+                      arg);
+  if (p == 0)
+    st->opts->max_errors = 0; /* none allowed: stop at the first */
+  else
+    st->opts->max_errors_ratio = p / 100.0;
   return true;
 }
 
@@ -326,9 +352,9 @@ const cli_option_t cli__options[] = {
     {"rejects", 0, "PATH", "Rejected rows",
      "write each rejected row, with file, line, reason",
      .show = CLI_SHOW_COMMON, ARG_STRING(rejects)},
-    {"max-errors", 0, "N", NULL,
-     "stop a job past N rejected rows (default: never)",
-     ARG_U64(max_errors, 0, UINT64_MAX - 1)},
+    {"max-errors", 0, "N|P%", NULL,
+     "stop a job past N rejected rows, or P% of its rows (default: never)",
+     ARG_HANDLER(cli__on_max_errors)},
     {"report-json", 0, "PATH", "Output", "write the report as JSON to PATH",
      .show = CLI_SHOW_COMMON, ARG_STRING(report_json)},
     {"progress", 0, "WHEN", NULL,

@@ -45,6 +45,26 @@ bool job_failed(job_ctx_t *ctx)
   return failed;
 }
 
+/* Returns true, having failed the job, when its rejected rows are more
+ * than --max-errors P% of the rows it has read: judged from
+ * JOB_RATIO_MIN_ROWS rows on, or at its end whatever its size. */
+static bool job__over_ratio(job_ctx_t *ctx, uint64_t processed,
+                            uint64_t rejected, bool at_end)
+{
+  double ratio = ctx->env->max_errors_ratio;
+  if (ratio <= 0 || processed == 0 ||
+      (!at_end && processed < JOB_RATIO_MIN_ROWS) ||
+      (double)rejected <= ratio * (double)processed)
+    return false;
+  char msg[160];
+  snprintf(msg, sizeof msg,
+           "%llu of %llu rows rejected, more than --max-errors %g%%",
+           (unsigned long long)rejected, (unsigned long long)processed,
+           ratio * 100);
+  job_fail(ctx, LOADER_ERROR_INPUT, "stopped: %s", msg);
+  return true;
+}
+
 /* Counts a rejected row, keeps the first few descriptions, writes it to the
  * rejects file. by_writer says which thread calls (and which counter
  * counts it). Returns false (the job stops) past --max-errors, or when the
@@ -59,6 +79,7 @@ bool job_reject(job_ctx_t *ctx, bool by_writer, uint64_t line, uint64_t offset,
   pthread_mutex_lock(&ctx->lock);
   res->rejected++;
   bool too_many = res->rejected > ctx->env->max_errors;
+  uint64_t rejected = res->rejected;
   if (res->n_samples < JOB_REJECT_SAMPLES) {
     job_reject_t *s = &res->samples[res->n_samples++];
     s->line = line;
@@ -73,6 +94,8 @@ bool job_reject(job_ctx_t *ctx, bool by_writer, uint64_t line, uint64_t offset,
       !rejects_write(ctx->env->rejects, ctx->job->path, line, offset, column,
                      reason, raw, raw_len, &error))
     return job_fail_with(ctx, &error);
+  if (!by_writer && job__over_ratio(ctx, res->processed, rejected, false))
+    return false;
   if (too_many) {
     char msg[64];
     snprintf(msg, sizeof msg, "%llu", (unsigned long long)ctx->env->max_errors);
@@ -170,6 +193,11 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
     goto out_done;
   if (!(job->json ? job_read_json(&ctx, start, line)
                   : job_read_csv(&ctx, start, line)))
+    goto out;
+  pthread_mutex_lock(&ctx.lock);
+  uint64_t rejected = res->rejected;
+  pthread_mutex_unlock(&ctx.lock);
+  if (job__over_ratio(&ctx, res->processed, rejected, true))
     goto out;
   if (!job_commit(&ctx, ctx.sink, ctx.next_offset, ctx.next_line,
                   res->processed, ctx.parse_rejected, true))

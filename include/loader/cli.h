@@ -66,6 +66,7 @@ typedef struct options {
   char *types;                /* --types list, or NULL */
   char *rejects;              /* --rejects PATH, or NULL */
   uint64_t max_errors;        /* --max-errors N; UINT64_MAX when unlimited */
+  double max_errors_ratio;    /* --max-errors P%, as a fraction; 0: none */
   char **fields;              /* --fields / --field-file names, or NULL: the
                                  first record of each file is its header */
   size_t n_fields;            /* how many */

@@ -25,6 +25,11 @@
  * counted. */
 #define JOB_REJECT_SAMPLES 5
 
+/* --max-errors P% is judged once a job has read this many rows (before,
+ * one bad row among the first few would be a large share), and at the end
+ * of the job whatever its size. */
+#define JOB_RATIO_MIN_ROWS 1000
+
 /* One rejected row, described for a person. */
 typedef struct job_reject {
   uint64_t line;    /* physical line where the record starts */
@@ -80,6 +85,10 @@ typedef struct job_env {
                                     could record a mark */
   throttle_t *throttle;          /* --max-rate, or NULL */
   progress_t *progress;          /* the progress display, or NULL */
+  double max_errors_ratio;       /* a job stops when more than this fraction
+                                    of the rows it has read are rejected
+                                    (from JOB_RATIO_MIN_ROWS rows on, and at
+                                    its end); 0: never */
   uint64_t max_errors;           /* a job stops when it has rejected more
                                     rows than this (UINT64_MAX: never) */
   unsigned retries;              /* retries of a batch after a transient

@@ -628,6 +628,37 @@ static void test_bad_keywords(void **state)
                "101", "a.csv");
 }
 
+/* --max-errors takes rows or a percentage; 0% is no error at all. */
+static void test_max_errors_forms(void **state)
+{
+  (void)state;
+  options_t o;
+  bson_error_t e;
+  assert_int_equal(PARSE(&o, &e, "--max-errors", "12.5%", "a.csv"), CLI_RUN);
+  assert_true(o.max_errors_ratio > 0.1249 && o.max_errors_ratio < 0.1251);
+  assert_int_equal(o.max_errors, UINT64_MAX);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--max-errors", "100%", "a.csv"), CLI_RUN);
+  assert_true(o.max_errors_ratio == 1.0);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--max-errors", "0%", "a.csv"), CLI_RUN);
+  assert_int_equal(o.max_errors, 0);
+  assert_true(o.max_errors_ratio == 0);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--max-errors", "7", "a.csv"), CLI_RUN);
+  assert_int_equal(o.max_errors, 7);
+  assert_true(o.max_errors_ratio == 0);
+  cli_options_cleanup(&o);
+  EXPECT_USAGE("--max-errors: expected N rows or a percentage from 0% to "
+               "100%, got \"101%\"",
+               "--max-errors", "101%", "a.csv");
+  EXPECT_USAGE("got \"-1%\"", "--max-errors", "-1%", "a.csv");
+  EXPECT_USAGE("got \"%\"", "--max-errors", "%", "a.csv");
+  EXPECT_USAGE("got \"1e1%\"", "--max-errors", "1e1%", "a.csv");
+  EXPECT_USAGE("--max-errors: expected a whole number", "--max-errors", "5.5",
+               "a.csv");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -651,6 +682,7 @@ int main(void)
       cmocka_unit_test(test_option_table),
       cmocka_unit_test_setup(test_typed_options, unset_uri),
       cmocka_unit_test_setup(test_bad_keywords, unset_uri),
+      cmocka_unit_test_setup(test_max_errors_forms, unset_uri),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
