@@ -235,6 +235,10 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
   app__setting(doc, "--types", o->types);
   app__setting(doc, "--no-infer", o->doc.infer ? "no" : "yes");
   app__setting(doc, "--ignore-blanks", o->doc.ignore_blanks ? "yes" : "no");
+  char *nulls = o->null_values ? bson_strdup_printf("[%s]", o->null_values)
+                               : NULL; /* "" and none differ */
+  app__setting(doc, "--null-values", nulls);
+  bson_free(nulls);
   app__setting(doc, "--id-from",
                !o->doc.add_id                     ? "none"
                : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields

@@ -344,6 +344,9 @@ const cli_option_t cli__options[] = {
     {"ignore-blanks", 0, NULL, NULL,
      "omit empty fields instead of storing \"\"",
      ARG_BOOL(doc.ignore_blanks, true)},
+    {"null-values", 0, "A,B", NULL,
+     "store fields whose text is exactly A or B... as null, e.g. 'NULL,\\N'",
+     ARG_STRING(null_values)},
     {"checkpoint", 0, "PATH", "Resuming",
      "record each job's progress in PATH after every batch",
      .show = CLI_SHOW_COMMON, ARG_STRING(checkpoint)},
@@ -530,6 +533,7 @@ void cli_options_cleanup(options_t *opts)
   free(opts->id_fields);
   free(opts->password_file);
   free(opts->write_concern);
+  free(opts->null_values);
   free(opts->checkpoint);
   for (size_t i = 0; i < opts->n_upsert_fields; i++)
     free(opts->upsert_fields[i]);

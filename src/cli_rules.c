@@ -66,5 +66,6 @@ void cli__imply(const cli_state_t *st)
   if (opts->mode_write != SINK_MODE_INSERT && !st->id_given)
     opts->doc.add_id = false;
   opts->doc.types = opts->types;
+  opts->doc.null_values = opts->null_values;
   opts->doc.id_fields = opts->id_fields;
 }

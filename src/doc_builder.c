@@ -257,6 +257,16 @@ typedef enum docb_put {
   DOCB_PUT_REJECT, /* the record is rejected: why says so */
 } docb_put_t;
 
+/* Returns true when f's text is exactly one of the --null-values. */
+static bool docb__is_null_token(const doc_spec_t *spec, const field_t *f)
+{
+  for (size_t i = 0; i < spec->n_nulls; i++)
+    if (spec->nulls[i].len == f->len &&
+        memcmp(spec->nulls[i].data, f->data, f->len) == 0)
+      return true;
+  return false;
+}
+
 /* Appends column's value of rec under key, as the column's type and the
  * grace mode want. */
 static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
@@ -267,7 +277,9 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
   const field_t *f = &rec->fields[column];
   const types_type_t *type = &spec->types[column];
   bool ok;
-  if (f->len == 0) {
+  if (spec->n_nulls && docb__is_null_token(spec, f)) {
+    ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
+  } else if (f->len == 0) {
     if (spec->options.ignore_blanks)
       return DOCB_PUT_SKIP;
     /* A blank in a typed column is a missing value, not a bad one. */

@@ -20,6 +20,7 @@ void docb_options_default(doc_options_t *options)
   options->grace = DOCB_GRACE_SKIP_ROW;
   options->id_from = DOCB_ID_OBJECTID;
   options->id_fields = NULL;
+  options->null_values = NULL;
 }
 
 /* Calls fn for each "name:TYPE(ARG)" entry of a --types list. Commas inside
@@ -222,6 +223,31 @@ static bool docb__resolve_id(doc_spec_t *spec, const char *list,
   }
 }
 
+/* Splits --null-values at its commas into spec->nulls. Returns false when
+ * out of memory. */
+static bool docb__spec_nulls(doc_spec_t *spec, const char *list)
+{
+  if (!list)
+    return true;
+  size_t n = 1;
+  for (const char *p = list; *p; p++)
+    n += *p == ',';
+  spec->null_text = strdup(list);
+  spec->nulls = calloc(n, sizeof *spec->nulls);
+  if (!spec->null_text || !spec->nulls)
+    return false;
+  char *text = spec->null_text;
+  for (;;) {
+    char *comma = strchr(text, ',');
+    if (comma)
+      *comma = '\0';
+    spec->nulls[spec->n_nulls++] = (field_t){text, strlen(text)};
+    if (!comma)
+      return true;
+    text = comma + 1;
+  }
+}
+
 doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
                           const doc_options_t *options, bson_error_t *error)
 {
@@ -230,6 +256,8 @@ doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
     goto out_oom;
   spec->options = *options;
   spec->n_columns = n_names;
+  if (!docb__spec_nulls(spec, options->null_values))
+    goto out_oom;
   size_t total = 0;
   size_t segments = 0;
   for (size_t i = 0; i < n_names; i++) {
@@ -329,5 +357,7 @@ void docb_spec_destroy(doc_spec_t *spec)
   free(spec->nodes);
   free(spec->types);
   free(spec->id_columns);
+  free(spec->nulls);
+  free(spec->null_text);
   free(spec);
 }

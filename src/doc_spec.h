@@ -36,6 +36,9 @@ struct doc_spec {
   types_type_t *types;   /* each column's type */
   size_t *id_columns;    /* columns making up _id (--id-from FIELDS) */
   size_t n_id_columns;   /* how many */
+  field_t *nulls;        /* the --null-values texts (into null_text) */
+  size_t n_nulls;        /* how many */
+  char *null_text;       /* their bytes, NUL-separated (owned) */
 };
 
 /* Returns column's name (its ".TYPE(ARG)" suffix removed). */

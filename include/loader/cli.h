@@ -64,6 +64,7 @@ typedef struct options {
   doc_options_t doc;          /* how to build the documents (doc.types points
                                  into types below) */
   char *types;                /* --types list, or NULL */
+  char *null_values;          /* --null-values list, or NULL */
   char *rejects;              /* --rejects PATH, or NULL */
   uint64_t max_errors;        /* --max-errors N; UINT64_MAX when unlimited */
   double max_errors_ratio;    /* --max-errors P%, as a fraction; 0: none */

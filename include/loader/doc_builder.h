@@ -46,6 +46,9 @@ typedef struct doc_options {
   const char *types;       /* --types "name:TYPE(ARG),...", or NULL
                               (borrowed) */
   docb_grace_t grace;      /* what a value that doesn't fit its type does */
+  const char *null_values; /* --null-values "NULL,\\N,...": fields whose
+                              text is exactly one of these are stored as
+                              null, typed or not; NULL: none (borrowed) */
 } doc_options_t;
 
 /* The defaults: infer types, keep blanks as "", add _id, skip-row. */
