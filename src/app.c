@@ -461,6 +461,10 @@ static int app__run(app_t *a)
     checkpoint_set_window(a->checkpoint, job_window(&env));
     uint64_t window = checkpoint_window(a->checkpoint);
     env.resume_window = window ? window : env.batch_docs;
+    if (!checkpoint_save(a->checkpoint, &error)) {
+      fprintf(stderr, "loader: %s\n", error.message);
+      return LOADER_EXIT_USAGE;
+    }
   }
   run_mode_t modes[2];
   size_t n_modes = 0;

@@ -403,13 +403,10 @@ bool checkpoint_covers(void *p, const char *file, uint64_t offset)
   return covered || !in_plan;
 }
 
-bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
-                    bson_error_t *error)
+/* Writes the file: the plan, the window and every job's mark. Under
+ * cp->lock. */
+static bool checkpoint__write(checkpoint_t *cp, bson_error_t *error)
 {
-  bool ok = false;
-  pthread_mutex_lock(&cp->lock);
-  cp->marks[job] = *mark;
-  cp->has[job] = true;
   bson_t doc = BSON_INITIALIZER, marks, e;
   BSON_APPEND_INT32(&doc, "version", CHECKPOINT_VERSION);
   BSON_APPEND_DOCUMENT(&doc, "plan", cp->plan);
@@ -465,15 +462,31 @@ bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
                    "--checkpoint: writing %s: %s", cp->tmp, strerror(err));
     if (fd >= 0)
       unlink(cp->tmp); /* a half-written copy; the checkpoint is intact */
-    goto out;
+    return false;
   }
   if (rename(cp->tmp, cp->path) != 0) {
     bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno,
                    "--checkpoint: %s: %s", cp->path, strerror(errno));
-    goto out;
+    return false;
   }
-  ok = true;
-out:
+  return true;
+}
+
+bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
+                    bson_error_t *error)
+{
+  pthread_mutex_lock(&cp->lock);
+  cp->marks[job] = *mark;
+  cp->has[job] = true;
+  bool ok = checkpoint__write(cp, error);
+  pthread_mutex_unlock(&cp->lock);
+  return ok;
+}
+
+bool checkpoint_save(checkpoint_t *cp, bson_error_t *error)
+{
+  pthread_mutex_lock(&cp->lock);
+  bool ok = checkpoint__write(cp, error);
   pthread_mutex_unlock(&cp->lock);
   return ok;
 }

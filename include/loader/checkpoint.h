@@ -28,7 +28,8 @@ typedef struct checkpoint checkpoint_t;
 /* Opens the checkpoint at path for jobs[0..n_jobs); settings holds the
  * plan's target, database and options, each a string (copied). With
  * resume, reads the file and compares its plan with this one; otherwise
- * starts afresh (the file is written at the first checkpoint_put()).
+ * starts afresh (the file is written by checkpoint_save() or the first
+ * checkpoint_put()).
  * Returns NULL and fills error (LOADER_ERROR_USAGE) when the file cannot
  * be read, is not a checkpoint, or was made for another plan — the message
  * names the first difference. */
@@ -69,6 +70,12 @@ bool checkpoint_covers(void *cp, const char *file, uint64_t offset);
  * written; the previous version of the file is then still in place. */
 bool checkpoint_put(checkpoint_t *cp, size_t job, const mark_t *mark,
                     bson_error_t *error);
+
+/* Writes the file as it stands (the plan, the window, the marks so far),
+ * before the jobs run: a load stopped before its first mark still leaves
+ * a checkpoint that --resume can take. Returns false and fills error as
+ * checkpoint_put(). */
+bool checkpoint_save(checkpoint_t *cp, bson_error_t *error);
 
 /* Frees cp; NULL is a no-op. The file stays. */
 void checkpoint_destroy(checkpoint_t *cp);

@@ -20,6 +20,10 @@ own ctest (cluster_<name>):
   compressors             compressors=zstd, snappy, zlib in the URI: the
                           server's counters show the loader's batches came
                           compressed with that one
+  resume_before_mark      a load that fails before its first mark (the
+                          first insert refused) leaves a checkpoint, and
+                          --resume completes it exactly (found by the
+                          torture harness with batches in flight)
 
 Each test starts private test servers (a real cluster cannot be made to
 fail on cue), so each skips (77) when MONGODB_URI is set. Rows are read
@@ -217,12 +221,36 @@ def compressors():
         srv.stop()
 
 
+def resume_before_mark():
+    total = 3000
+    src = customers(total, 27, "c.csv")
+    srv = Server("--fault", "error:1:8000")
+    try:
+        cp, rj = path("cp"), path("r.json")
+        base = ["--uri", srv.uri, "--db", "rb", "--batch-size", "500",
+                "--checkpoint", cp, "--report-json", rj, "-q", "c=" + src]
+        rc, out, err = run(base)
+        check(rc == 1 and "(error 8000)" in err, "first run: exit %d, want "
+              "1 with the server's error 8000" % rc)
+        check(os.path.exists(cp), "no checkpoint after a load that failed "
+              "before its first mark")
+        rc, out, err = run(base + ["--resume"])
+        check(rc == 0, "resume: exit %d, want 0" % rc)
+        j = job(report(rj))
+        check((j["processed"], j["inserted"], j["rejected"]) ==
+              (total, total, 0), "resume: %r" % j)
+        compare(srv.client().rb.c, src, "customer_id")
+    finally:
+        srv.stop()
+
+
 TESTS = {
     "inflight_faults_resume": inflight_faults_resume,
     "write_concern_error": write_concern_error,
     "replica_set": replica_set,
     "routers": routers,
     "compressors": compressors,
+    "resume_before_mark": resume_before_mark,
 }
 
 
