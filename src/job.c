@@ -170,6 +170,22 @@ static bool job__resume(job_ctx_t *ctx, uint64_t *start, uint64_t *line)
   return true;
 }
 
+/* Records a job's first mark in the checkpoint before it sends anything:
+ * where it starts, nothing dealt with yet, and the count before it
+ * (prior), so that a run interrupted before its first batch settled is
+ * resumed with the right prior. Only the file: a SQL target commits marks
+ * with batches. */
+static bool job__start_mark(job_ctx_t *ctx, uint64_t start, uint64_t line)
+{
+  if (!ctx->env->checkpoint)
+    return true;
+  mark_t m = {.offset = start, .line = line, .prior = ctx->res->prior};
+  bson_error_t error;
+  if (!checkpoint_put(ctx->env->checkpoint, ctx->job->index, &m, &error))
+    return job_fail_with(ctx, &error);
+  return true;
+}
+
 void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
 {
   double t0 = util_now();
@@ -189,8 +205,12 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   if (!ctx.sink || !sink_count(ctx.sink, &res->prior, &res->error) ||
       !job_writer_start(&ctx, &res->error))
     goto out;
-  if (job__resume(&ctx, &start, &line) && ctx.base.done)
-    goto out_done;
+  if (job__resume(&ctx, &start, &line)) {
+    if (ctx.base.done)
+      goto out_done;
+  } else if (!job__start_mark(&ctx, start, line)) {
+    goto out;
+  }
   if (!(job->json ? job_read_json(&ctx, start, line)
                   : job_read_csv(&ctx, start, line)))
     goto out;
