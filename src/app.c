@@ -492,12 +492,12 @@ static int app__run(app_t *a)
     a->n_runs++;
   }
   int code = LOADER_EXIT_OK;
-  for (size_t r = 0; r < a->n_runs; r++)
-    if (code == LOADER_EXIT_OK && run_not_durable(&a->runs[r]))
-      code = LOADER_EXIT_NOT_DURABLE;
-  for (size_t r = 0; r < a->n_runs; r++)
+  for (size_t r = 0; r < a->n_runs; r++) {
     if (!run_is_clean(&a->runs[r]))
-      code = LOADER_EXIT_PARTIAL;
+      code = LOADER_EXIT_PARTIAL; /* worse than not durable */
+    else if (code == LOADER_EXIT_OK && run_not_durable(&a->runs[r]))
+      code = LOADER_EXIT_NOT_DURABLE;
+  }
   if (atomic_load(&app__stop))
     code = LOADER_EXIT_INTERRUPTED;
   return code;

@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -218,3 +219,42 @@ def finish(name):
         return 1
     print("%s: ok" % name)
     return 0
+
+
+def mysql_target():
+    """The MariaDB/MySQL target of the SQL tests ($MYSQL_URI, else the
+    fixture's URI file) as (uri, user, password, host, port, socket), or
+    None when there is none. Raises SystemExit when it cannot be read."""
+    uri = os.environ.get("MYSQL_URI")
+    f = os.environ.get("LOADER_TEST_MYSQL_URI_FILE", "")
+    if not uri and f and os.path.exists(f):
+        uri = open(f).readline().strip()
+    if not uri:
+        return None
+    m = re.match(r"mysql://([^:@/]*)(?::([^@/]*))?@([^:/]+)(?::(\d+))?/?"
+                 r"([^?]*)(?:\?(.*))?", uri)
+    require(m, "cannot read the MariaDB URI")
+    user, pw, host, port, _, q = m.groups()
+    sock = re.search(r"socket=([^&]*)", q or "")
+    return uri, user, pw, host, port, sock.group(1) if sock else None
+
+
+def main(prefix, tests, skip_external=False):
+    """Runs the test named on the command line (one of tests), removes the
+    scratch directory, prints the outcome as PREFIX_NAME and returns the
+    exit code: 0, 1 (an expectation failed), 2 (usage), 77 (skipped)."""
+    prog = os.path.basename(sys.argv[0])
+    if len(sys.argv) != 2 or sys.argv[1] not in tests:
+        print("usage: %s %s" % (prog, "|".join(tests)), file=sys.stderr)
+        return 2
+    if skip_external and os.environ.get("MONGODB_URI"):
+        print("skipped: needs private test servers (MONGODB_URI is set)")
+        return SKIP
+    require(LOADER and os.path.exists(LOADER), "LOADER_BIN is not set")
+    try:
+        code = tests[sys.argv[1]]()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    if code == SKIP:
+        return SKIP
+    return finish(prefix + sys.argv[1])

@@ -33,8 +33,8 @@ import os
 import shutil
 import sys
 
-from loadtest import (SKIP, TMP, Server, check, compare, finish, gen, job,
-                      path, report, run, spawn, wait_mid_load)
+from loadtest import (Server, check, compare, gen, job, main, path, report,
+                      run, spawn, wait_mid_load)
 
 
 def customers(rows, seed, name):
@@ -254,19 +254,5 @@ TESTS = {
 }
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-        print("usage: test_cluster.py %s" % "|".join(TESTS), file=sys.stderr)
-        return 2
-    if os.environ.get("MONGODB_URI"):
-        print("skipped: needs private test servers (MONGODB_URI is set)")
-        return SKIP
-    try:
-        TESTS[sys.argv[1]]()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    return finish("cluster_" + sys.argv[1])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("cluster_", TESTS, skip_external=True))

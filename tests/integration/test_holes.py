@@ -32,7 +32,7 @@ import zlib
 
 import pymongo
 
-from loadtest import (FAILURES, LOADER, SKIP, TMP, Server, check, gen, job,
+from loadtest import (SKIP, Server, check, gen, job, main, mysql_target,
                       path, report, require, run, spawn, wait_mid_load)
 
 
@@ -604,25 +604,19 @@ def hole7_sqlite_kill_resume():
 
 def hole7_mysql_kill_resume():
     """MariaDB: as for SQLite, read back with the mariadb client."""
-    uri = os.environ.get("MYSQL_URI")
-    if not uri:
-        f = os.environ.get("LOADER_TEST_MYSQL_URI_FILE", "")
-        if not f or not os.path.exists(f):
-            print("no MariaDB fixture: skipped", file=sys.stderr)
-            raise SystemExit(SKIP)
-        uri = open(f).readline().strip()
-    m = re.match(r"mysql://([^:@/]*)(?::([^@/]*))?@([^:/]+)(?::(\d+))?/?"
-                 r"([^?]*)(?:\?(.*))?", uri)
-    require(m, "cannot read the MariaDB URI")
-    user, pw, host, port, _, q = m.groups()
+    target = mysql_target()
+    if not target:
+        print("no MariaDB fixture: skipped", file=sys.stderr)
+        raise SystemExit(SKIP)
+    uri, user, pw, host, port, sock = target
     dbname = "holes7_%d" % os.getpid()
     cmd = ["mariadb", "-N", "-B", "-u", user, "-h", host]
     if port:
         cmd += ["-P", port, "--protocol=TCP"]
     if pw:
         cmd += ["-p" + pw]
-    if q and "socket=" in q:
-        cmd += ["-S", re.search(r"socket=([^&]*)", q).group(1)]
+    if sock:
+        cmd += ["-S", sock]
 
     def sql(stmt):
         p = subprocess.run(cmd + ["-e", stmt], stdout=subprocess.PIPE,
@@ -752,23 +746,5 @@ TESTS = {
 }
 
 
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-        print("usage: test_holes.py %s" % "|".join(TESTS), file=sys.stderr)
-        return 2
-    require(LOADER and os.path.exists(LOADER), "LOADER_BIN is not set")
-    try:
-        TESTS[sys.argv[1]]()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    if FAILURES:
-        print("%d expectation(s) failed in holes_%s" % (len(FAILURES),
-                                                       sys.argv[1]),
-              file=sys.stderr)
-        return 1
-    print("holes_%s: ok" % sys.argv[1])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("holes_", TESTS))

@@ -11,13 +11,11 @@ restated here; what landed is read back with pymongo, Python's sqlite3 or
 pymysql."""
 import csv
 import os
-import re
-import shutil
 import sqlite3
 import sys
 
-from loadtest import (SKIP, TMP, Server, check, finish, inferred, job, path,
-                      report, require, run)
+from loadtest import (SKIP, Server, check, inferred, job, main, mysql_target,
+                      path, report, require, run)
 
 TOKENS = ["NULL", "\\N", "n/a"]
 ROWS = [
@@ -41,7 +39,9 @@ def write_file():
             else:
                 w.writerow(r)
     with open(p, newline="") as f:
-        return p, list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    require(rows[3]["name"] == "NULL" and len(rows) == 6, "the test file")
+    return p, rows
 
 
 def expected(row, nulls):
@@ -115,24 +115,17 @@ def sqlite(src, rows):
 
 def mysql(src, rows):
     import pymysql
-    uri = os.environ.get("MYSQL_URI")
-    f = os.environ.get("LOADER_TEST_MYSQL_URI_FILE", "")
-    if not uri and f and os.path.exists(f):
-        uri = open(f).readline().strip()
-    if not uri:
+    target = mysql_target()
+    if not target:
         print("no MariaDB fixture: skipped", file=sys.stderr)
-        raise SystemExit(SKIP)
-    m = re.match(r"mysql://([^:@/]*)(?::([^@/]*))?@([^:/]+)(?::(\d+))?/?"
-                 r"([^?]*)(?:\?(.*))?", uri)
-    require(m, "cannot read the MariaDB URI")
-    user, pw, host, port, _, q = m.groups()
-    sock = re.search(r"socket=([^&]*)", q or "")
+        return SKIP
+    uri, user, pw, host, port, sock = target
     db = "nulls_%d" % os.getpid()
     rc, out, err = run(["--uri", uri, "--db", db] + args(src))
     check(rc == 0, "mysql: exit %d, want 0" % rc)
     conn = pymysql.connect(user=user, password=pw or "", host=host,
                            port=int(port or 3306), database=db,
-                           unix_socket=sock.group(1) if sock else None,
+                           unix_socket=sock,
                            cursorclass=pymysql.cursors.DictCursor)
     try:
         with conn.cursor() as cur:
@@ -144,23 +137,12 @@ def mysql(src, rows):
     compare(got, rows, "mysql")
 
 
-def main():
-    targets = {"mongo": mongo, "sqlite": sqlite, "mysql": mysql}
-    if len(sys.argv) != 2 or sys.argv[1] not in targets:
-        print("usage: test_nulls.py mongo|sqlite|mysql", file=sys.stderr)
-        return 2
-    if sys.argv[1] == "mongo" and os.environ.get("MONGODB_URI"):
-        print("skipped: uses a private test server (MONGODB_URI is set)")
-        return SKIP
-    src, rows = write_file()
-    require(rows[3]["name"] == "NULL" and len(rows) == 6, "the test file")
-    targets[sys.argv[1]](src, rows)
-    return finish("nulls_" + sys.argv[1])
+TARGETS = {"mongo": mongo, "sqlite": sqlite, "mysql": mysql}
 
 
 if __name__ == "__main__":
-    try:
-        code = main()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(code)
+    if sys.argv[1:] == ["mongo"] and os.environ.get("MONGODB_URI"):
+        print("skipped: uses a private test server (MONGODB_URI is set)")
+        sys.exit(SKIP)
+    sys.exit(main("nulls_", {t: (lambda t=t: TARGETS[t](*write_file()))
+                             for t in TARGETS}))
