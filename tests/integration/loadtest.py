@@ -147,6 +147,11 @@ def wait_mid_load(proc, checkpoint, count_fn, total, what):
             "load slower" % (what, proc.returncode))
     require(os.path.exists(checkpoint), "%s: no checkpoint after the kill"
             % what)
+    # libmongoc names a shared-memory object after the pid; a killed loader
+    # must not leave it for a later process with the same pid to warn about
+    shm = "/dev/shm/mongoc-%d" % proc.pid
+    require(not os.path.exists(shm), "%s: the killed loader left %s"
+            % (what, shm))
     require(0 < n < total, "%s: kill did not land mid-load: %d of %d rows"
             % (what, n, total))
     return n
