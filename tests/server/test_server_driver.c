@@ -691,10 +691,12 @@ static void test_aggregate_count(void **state)
 }
 
 /* A unique index built on documents already holding a duplicate key
- * fails with 11000 DuplicateKey and mongod's E11000 message naming the
- * index and the key, and builds nothing; $group by an object of
- * expressions (a compound key) finds the duplicates, a missing field left
- * out of the key, as mongod does (what --index reads after the failure). */
+ * fails with 11000 DuplicateKey, mongod 6.0's message ("Index build
+ * failed: UUID: Collection NS ( UUID ) :: caused by :: E11000 ..." naming
+ * the index and the key), keyPattern and keyValue, and builds nothing; $group
+ * by an object of expressions (a compound key) finds the duplicates, a missing
+ * field left out of the key, as mongod does (what --index reads after the
+ * failure). */
 static void test_unique_index_on_duplicates(void **state)
 {
   fixture_t *f = *state;
@@ -722,9 +724,25 @@ static void test_unique_index_on_duplicates(void **state)
   assert_non_null(strstr(error.message, "E11000 duplicate key error "
                                         "collection: "));
   assert_non_null(strstr(error.message, "index: ab dup key: { a: 1, b: 1 }"));
+  assert_non_null(strstr(error.message, "Index build failed: "));
+  assert_non_null(strstr(error.message, ": Collection "));
+  assert_non_null(strstr(error.message, " :: caused by :: E11000"));
   bson_iter_t it;
   assert_true(bson_iter_init_find(&it, &reply, "codeName"));
   assert_string_equal(bson_iter_utf8(&it, NULL), "DuplicateKey");
+  bson_t *pattern = BCON_NEW("a", BCON_INT32(1), "b", BCON_INT32(-1));
+  bson_t *value = BCON_NEW("a", BCON_INT32(1), "b", BCON_INT32(1));
+  bson_t got;
+  uint32_t len;
+  const uint8_t *data;
+  assert_true(bson_iter_init_find(&it, &reply, "keyPattern"));
+  bson_iter_document(&it, &len, &data);
+  assert_true(bson_init_static(&got, data, len) && bson_equal(&got, pattern));
+  assert_true(bson_iter_init_find(&it, &reply, "keyValue"));
+  bson_iter_document(&it, &len, &data);
+  assert_true(bson_init_static(&got, data, len) && bson_equal(&got, value));
+  bson_destroy(pattern);
+  bson_destroy(value);
   bson_destroy(&reply);
   bson_destroy(create);
   mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(c, NULL);
