@@ -246,9 +246,14 @@ static void indexes__match(indexes_search_t *s, const bson_t *doc,
     bool all = bson_iter_init(&want, dup->key);
     for (size_t k = 0; all && k < s->spec->n_keys; k++) {
       bson_iter_t it, found;
+      /* A missing field is null to a MongoDB index. */
+      const bson_value_t null = {.value_type = BSON_TYPE_NULL};
       all = bson_iter_next(&want) && bson_iter_init(&it, doc) &&
-            bson_iter_find_descendant(&it, s->spec->keys[k].field, &found) &&
-            indexes__same(bson_iter_value(&found), bson_iter_value(&want));
+            indexes__same(
+                bson_iter_find_descendant(&it, s->spec->keys[k].field, &found)
+                    ? bson_iter_value(&found)
+                    : &null,
+                bson_iter_value(&want));
     }
     if (!all)
       continue;

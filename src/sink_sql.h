@@ -344,6 +344,11 @@ struct sql_sink {
 void *sql_sink_new(size_t size, const sql_driver_t *drv, const char *collection,
                    bson_error_t *error);
 
+/* Takes / releases what guards a statement outside a transaction (the
+ * driver's lock and unlock, when it has them). */
+void sql_sink_lock(sql_sink_t *s);
+void sql_sink_unlock(sql_sink_t *s);
+
 /* Rolls back an open transaction, finalizes the cached statements and
  * frees what s holds (not s itself, nor its connection). */
 void sql_sink_cleanup(sql_sink_t *s);

@@ -16,19 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Takes / releases what guards statements outside a transaction. */
-static void sql_index__lock(sql_sink_t *s)
-{
-  if (s->drv->lock)
-    s->drv->lock(s);
-}
-
-static void sql_index__unlock(sql_sink_t *s)
-{
-  if (s->drv->unlock)
-    s->drv->unlock(s);
-}
-
 /* Fills error with "out of memory" and returns false. */
 static bool sql_index__oom(bson_error_t *error)
 {
@@ -92,7 +79,7 @@ bool sql_sink_index_create(void *sink, const sink_index_t *index,
     }
     memcpy(result->name, name, sizeof name);
   }
-  sql_index__lock(s);
+  sql_sink_lock(s);
   if (!sql_index__columns(s, index, error))
     goto out;
   sql_index_find_t find = {.name = result->name,
@@ -141,7 +128,7 @@ bool sql_sink_index_create(void *sink, const sink_index_t *index,
     result->duplicates =
         index->unique && (int32_t)error->code == drv->duplicate;
 out:
-  sql_index__unlock(s);
+  sql_sink_unlock(s);
   sql_buf_free(&q);
   return ok;
 }
@@ -205,7 +192,7 @@ bool sql_sink_index_duplicates(void *sink, const sink_index_t *index,
   char q_quote = drv->d->quote;
   sql_buf_t q = {0}, cols = {0};
   bool ok = false, mem = true;
-  sql_index__lock(s);
+  sql_sink_lock(s);
   if (!sql_index__columns(s, index, error))
     goto out;
   for (size_t i = 0; mem && i < index->n_keys; i++)
@@ -229,7 +216,7 @@ bool sql_sink_index_duplicates(void *sink, const sink_index_t *index,
   sql_index_dups_t d = {.s = s, .index = index, .dups = dups};
   ok = drv->query(s, q.s, sql_index__on_dup, &d, error);
 out:
-  sql_index__unlock(s);
+  sql_sink_unlock(s);
   sql_buf_free(&q);
   sql_buf_free(&cols);
   return ok;

@@ -159,6 +159,27 @@ def compound(cli, db, uri, p):
     info = cli[db].people.index_information()
     check(info.get("email_1", {}).get("unique") is True,
           "mongo: email_1 unique: %r" % info)
+    # A missing field is null to a unique index: two objects without
+    # "code" clash, and their lines are found (a sparse one would not).
+    j = path("codes.ndjson")
+    objs = [{"code": 1}, {"x": 1}, {"code": 2}, {"x": 2}, {"code": 3}]
+    with open(j, "w") as f:
+        f.write("".join(json.dumps(o) + "\n" for o in objs))
+    want = [n for n, o in enumerate(objs, 1) if "code" not in o]
+    rc, out, err = run(["--uri", uri, "--db", db, "--drop",
+                        "--index", "code:1,unique", "--report-json",
+                        path("m.json"), "-q", "codes=" + j])
+    it = report(path("m.json"))["indexes"]["items"][0]
+    dups = it.get("duplicates", [])
+    check(rc == 1 and len(dups) == 1 and dups[0]["key"] == {"code": None}
+          and [ln["line"] for ln in dups[0]["lines"]] == want,
+          "mongo missing keys: exit %d, %r, want lines %r" % (rc, it, want))
+    rc, out, err = run(["--uri", uri, "--db", db, "--drop",
+                        "--index", "code:1,unique,sparse", "-q",
+                        "codes=" + j])
+    check(rc == 0 and cli[db].codes.index_information().get(
+        "code_1", {}).get("sparse") is True,
+        "mongo: unique sparse over missing keys: exit %d" % rc)
 
 
 def sqlite():
