@@ -207,15 +207,36 @@ def sqlite():
     c.close()
     check_failure(rc, err, rep, "people", "people_customer_id_1", p,
                   ["customer_id"], "sqlite")
-    # Again on the same table: left as they are; a column that is not one.
+    # Again on the same table: left as they are; a column that is not one;
+    # on= scopes an index to one table of two; the text report's table.
     rc, out, err = run(["--uri", "sqlite:" + db, "--index", "email:1",
-                        "--index", "emial:1", "--report-json",
-                        path("r.json"), "-q", "people=" + p])
+                        "--index", "emial:1", "--index", "first:1,on=more",
+                        "--report-json", path("r.json"), "people=" + p,
+                        "more=" + p])
     items = report(path("r.json"))["indexes"]["items"]
-    check(rc == 1 and items[0]["status"] == "exists" and
-          items[1]["status"] == "failed" and
-          'no column "emial"' in items[1]["error"],
-          "sqlite: again: exit %d, %r" % (rc, items))
+    st = [(i["collection"], i["name"], i["status"]) for i in items]
+    check(rc == 1 and st == [
+        ("people", "people_email_1", "exists"),
+        ("more", "more_email_1", "built"),
+        ("people", "people_emial_1", "failed"),
+        ("more", "more_emial_1", "failed"),
+        ("more", "more_first_1", "built")] and
+        'no column "emial"' in items[2]["error"],
+        "sqlite: again: exit %d, %r" % (rc, st))
+    rows = [ln.split() for ln in out.splitlines()]
+    check(["indexes:", "5", "in"] == (rows[rows.index([]) + 1][:3]
+                                      if [] in rows else None) and
+          ["people", "people_email_1", "exists"] in [r[:3] for r in rows] and
+          ["more", "more_emial_1", "FAILED"] in [r[:3] for r in rows],
+          "sqlite: the text report: %r" % out)
+    c = sqlite3.connect(db)
+    check([r[1] for r in c.execute("PRAGMA index_list(people)")
+           if r[1] == "people_first_1"] == [],
+          "sqlite: on=more built on people")
+    c.close()
+    rc, out, err = run(["--uri", "sqlite:" + db, "--index", "a:1,on=nope",
+                        "people=" + p])
+    check(rc == 2 and "on=nope" in err, "sqlite: on=nope: exit %d" % rc)
     sqlite_json_and_skipped()
 
 
