@@ -31,6 +31,10 @@ static const cli_word_t cli__grace_words[] = {
     {"skip-field", DOCB_GRACE_SKIP_FIELD},
     {"as-string", DOCB_GRACE_AS_STRING},
     {NULL, 0}};
+static const cli_word_t cli__infer_as_words[] = {
+    {"loader", DOCB_INFER_LOADER},
+    {"mongoimport", DOCB_INFER_MONGOIMPORT},
+    {NULL, 0}};
 static const cli_word_t cli__progress_words[] = {
     {"auto", CLI_PROGRESS_AUTO},
     {"always", CLI_PROGRESS_ALWAYS},
@@ -347,6 +351,12 @@ const cli_option_t cli__options[] = {
     {"null-values", 0, "A,B", NULL,
      "store fields whose text is exactly A or B... as null, e.g. 'NULL,\\N'",
      ARG_STRING(null_values)},
+    {"infer-as", 0, "RULES", NULL,
+     "type untyped values as loader (default) or mongoimport does",
+     ARG_KEYWORD(doc.infer_as, docb_infer_as_t, cli__infer_as_words)},
+    {"array-index-fields", 0, NULL, NULL,
+     "names like tags.0, items.1.sku build arrays (MongoDB only)",
+     ARG_BOOL(doc.array_index_fields, true)},
     {"checkpoint", 0, "PATH", "Resuming",
      "record each job's progress in PATH after every batch",
      .show = CLI_SHOW_COMMON, ARG_STRING(checkpoint)},
