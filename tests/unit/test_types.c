@@ -1030,6 +1030,7 @@ static void test_binary_base32(void **state)
   binary_is("binary(base32)", "MZX\nW6===", "foo", 3); /* line breaks go */
   binary_is("binary(base32)", "MY======X", "f", 1);    /* Go ignores the X */
   binary_is("binary(base32)", "AAAAAAAA", "\0\0\0\0\0", 5);
+  binary_is("binary(base32)", "77777777", "\xff\xff\xff\xff\xff", 5);
   static const char *const bad[] = {"MY=====",  "mzxw6===",  "MZXW6",
                                     "M=======", "MZX=====",  "MZXW6YQ",
                                     "MZ1W6===", "MZXW6YTBOI"};
