@@ -189,14 +189,16 @@ static bool docb__close(docb_t *b, size_t at)
   return true;
 }
 
-/* Appends an inferred value. */
+/* Appends an inferred value: by mongoimport's rules when mongoimport, else
+ * by the loader's. */
 static bool docb__inferred(docb_t *b, const char *key, size_t klen,
-                           const char *s, size_t len)
+                           const char *s, size_t len, bool mongoimport)
 {
   int64_t i;
   double d;
   uint8_t *v;
-  switch (types_infer(s, len, &i, &d)) {
+  switch (mongoimport ? types_infer_mongoimport(s, len, &i, &d)
+                      : types_infer(s, len, &i, &d)) {
   case TYPES_INFERRED_INT32:
     if (!(v = docb__elem(b, BSON_TYPE_INT32, key, klen, 4)))
       return false;
@@ -296,8 +298,9 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));
     return DOCB_PUT_REJECT;
-  } else if (type->kind == TYPES_AUTO) {
-    ok = docb__inferred(b, key, klen, f->data, f->len);
+  } else if (type->kind == TYPES_AUTO || type->kind == TYPES_AUTO_MONGOIMPORT) {
+    ok = docb__inferred(b, key, klen, f->data, f->len,
+                        type->kind == TYPES_AUTO_MONGOIMPORT);
   } else if (type->kind == TYPES_STRING) {
     ok = docb__utf8(b, key, klen, f->data, f->len);
   } else {
@@ -353,45 +356,70 @@ static size_t docb__index_key(size_t index, char key[24])
   return n;
 }
 
-/* Appends the children of node: the elements of an array are numbered by
- * what was appended, so a value left out leaves no hole. Under
- * --ignore-blanks a document or array left empty is taken out again. */
+static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
+                              doc_reject_t *why);
+
+/* Appends inner node c under key: its document or array. Under
+ * --ignore-blanks one left empty is taken out again, as mongoimport never
+ * creates it. */
+static bool docb__append_inner(docb_t *b, const record_t *rec, size_t c,
+                               const char *key, size_t klen, doc_reject_t *why)
+{
+  size_t before = b->len, at;
+  uint8_t type = b->spec->nodes[c].array ? BSON_TYPE_ARRAY : BSON_TYPE_DOCUMENT;
+  if (!docb__open(b, type, key, klen, &at) ||
+      !docb__append_node(b, rec, c, why) || !docb__close(b, at)) {
+    if (!why->reason[0])
+      snprintf(why->reason, sizeof why->reason,
+               "document exceeds the maximum BSON size");
+    return false;
+  }
+  if (b->spec->options.ignore_blanks && b->len == at + 5)
+    b->len = before;
+  return true;
+}
+
+/* Appends the elements of array node, numbered by what was appended: a
+ * value left out leaves no hole. */
+static bool docb__append_elements(docb_t *b, const record_t *rec, size_t node,
+                                  doc_reject_t *why)
+{
+  const doc_spec_t *spec = b->spec;
+  size_t index = 0;
+  char key[24];
+  for (size_t c = spec->nodes[node].first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling) {
+    size_t klen = docb__index_key(index, key), before = b->len;
+    size_t column = spec->nodes[c].column;
+    if (column != DOCB_NONE) {
+      if (docb__append_value(b, rec, column, key, klen, why) == DOCB_PUT_REJECT)
+        return false;
+    } else if (!docb__append_inner(b, rec, c, key, klen, why)) {
+      return false;
+    }
+    index += b->len != before;
+  }
+  return true;
+}
+
+/* Appends the children of node. */
 static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
                               doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
-  bool array = spec->nodes[node].array;
-  size_t index = 0;
-  char index_key[24];
+  if (spec->nodes[node].array)
+    return docb__append_elements(b, rec, node, why);
   for (size_t c = spec->nodes[node].first_child; c != DOCB_NONE;
        c = spec->nodes[c].next_sibling) {
     const docb_node_t *n = &spec->nodes[c];
-    const char *key = n->key;
-    size_t klen = n->key_len;
-    size_t before = b->len;
-    if (array) {
-      klen = docb__index_key(index, index_key);
-      key = index_key;
-    }
     if (n->column != DOCB_NONE) {
-      if (docb__append_value(b, rec, n->column, key, klen, why) ==
+      if (docb__append_value(b, rec, n->column, n->key, n->key_len, why) ==
           DOCB_PUT_REJECT)
         return false;
-      index += b->len != before;
       continue;
     }
-    size_t at;
-    if (!docb__open(b, n->array ? BSON_TYPE_ARRAY : BSON_TYPE_DOCUMENT, key,
-                    klen, &at) ||
-        !docb__append_node(b, rec, c, why) || !docb__close(b, at)) {
-      if (!why->reason[0])
-        snprintf(why->reason, sizeof why->reason,
-                 "document exceeds the maximum BSON size");
+    if (!docb__append_inner(b, rec, c, n->key, n->key_len, why))
       return false;
-    }
-    if (spec->options.ignore_blanks && b->len == at + 5)
-      b->len = before; /* nothing in it: left out, as mongoimport does */
-    index += b->len != before;
   }
   return true;
 }
