@@ -339,6 +339,14 @@ def test_infer():
         load(t, "mi_tsv", tsv, "--tsv", "--infer-as", "mongoimport")
         expect("--infer-as mongoimport, TSV", docs(t.db.mi_tsv),
                want_infer(tsv_rows, 1))
+        # --infer previews by the same rules.
+        ids = write("ids.csv", "zip\n007\n+5\n42\n")
+        rc, out, err = run(["--infer", "--infer-as", "mongoimport", ids])
+        check(rc == 0 and "--types 'zip:int32'" in out,
+              "--infer --infer-as mongoimport: %d %r" % (rc, out))
+        rc, out, err = run(["--infer", ids])
+        check(rc == 0 and "--types 'zip:string'" in out and
+              "kept as text" in out, "--infer: %d %r" % (rc, out))
         differential(t, "mi_d", src, ["--infer-as", "mongoimport"],
                      ["--type", "csv", "--headerline"])
         differential(t, "mi_q_d", q, ["--infer-as", "mongoimport"],
