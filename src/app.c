@@ -240,6 +240,11 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                : NULL; /* "" and none differ */
   app__setting(doc, "--null-values", nulls);
   bson_free(nulls);
+  app__setting(doc, "--infer-as",
+               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport"
+                                                         : "loader");
+  app__setting(doc, "--array-index-fields",
+               o->doc.array_index_fields ? "yes" : "no");
   app__setting(doc, "--id-from",
                !o->doc.add_id                     ? "none"
                : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields

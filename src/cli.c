@@ -32,6 +32,10 @@ static const cli_word_t cli__grace_words[] = {
     {"skip-field", DOCB_GRACE_SKIP_FIELD},
     {"as-string", DOCB_GRACE_AS_STRING},
     {NULL, 0}};
+static const cli_word_t cli__infer_as_words[] = {
+    {"loader", DOCB_INFER_LOADER},
+    {"mongoimport", DOCB_INFER_MONGOIMPORT},
+    {NULL, 0}};
 static const cli_word_t cli__progress_words[] = {
     {"auto", CLI_PROGRESS_AUTO},
     {"always", CLI_PROGRESS_ALWAYS},
@@ -367,6 +371,12 @@ const cli_option_t cli__options[] = {
     {"null-values", 0, "A,B", NULL,
      "store fields whose text is exactly A or B... as null, e.g. 'NULL,\\N'",
      ARG_STRING(null_values)},
+    {"infer-as", 0, "RULES", NULL,
+     "untyped values: loader (default) or mongoimport rules",
+     ARG_KEYWORD(doc.infer_as, docb_infer_as_t, cli__infer_as_words)},
+    {"array-index-fields", 0, NULL, NULL,
+     "tags.0, items.1.sku build arrays (MongoDB only)",
+     ARG_BOOL(doc.array_index_fields, true)},
     {"index", 0, "SPEC", "Indexes",
      "build an index after the load: 'email:1', 'a:1,b:-1,unique'",
      ARG_HANDLER(cli__on_index)},
