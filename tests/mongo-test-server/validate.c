@@ -13,7 +13,8 @@
  * clauses a refused document did not satisfy. */
 typedef struct {
   matcher_t *matcher; /* the clause alone */
-  bson_t spec;        /* {key: value}, as specified */
+  bson_t *spec;       /* {key: value}, as specified (a bson_t of its own:
+                         an array of them would break its alignment) */
 } clause_t;
 
 struct validator {
@@ -32,7 +33,7 @@ void validator_free(validator_t *v)
   matcher_destroy(v->all);
   for (size_t i = 0; i < v->n_clauses; i++) {
     matcher_destroy(v->clauses[i].matcher);
-    bson_destroy(&v->clauses[i].spec);
+    bson_destroy(v->clauses[i].spec);
   }
   free(v->clauses);
   free(v);
@@ -102,9 +103,9 @@ bool validator_from_command(const bson_t *body, validator_t **out,
   bson_iter_init(&it, &query);
   while (bson_iter_next(&it)) {
     clause_t *c = &v->clauses[v->n_clauses++];
-    bson_init(&c->spec);
-    bson_append_iter(&c->spec, bson_iter_key(&it), -1, &it);
-    if (!(c->matcher = matcher_new(&c->spec, error)))
+    c->spec = bson_new();
+    bson_append_iter(c->spec, bson_iter_key(&it), -1, &it);
+    if (!(c->matcher = matcher_new(c->spec, error)))
       goto fail;
   }
   *out = v;
@@ -119,7 +120,7 @@ fail:
 static void append_details(bson_t *out, const clause_t *c, const bson_t *doc)
 {
   bson_iter_t it, op;
-  bson_iter_init(&it, &c->spec);
+  bson_iter_init(&it, c->spec);
   bson_iter_next(&it);
   const char *key = bson_iter_key(&it);
   const char *name = "$eq";
@@ -129,7 +130,7 @@ static void append_details(bson_t *out, const clause_t *c, const bson_t *doc)
            bson_iter_next(&op) && bson_iter_key(&op)[0] == '$')
     name = bson_iter_key(&op);
   BSON_APPEND_UTF8(out, "operatorName", name);
-  BSON_APPEND_DOCUMENT(out, "specifiedAs", &c->spec);
+  BSON_APPEND_DOCUMENT(out, "specifiedAs", c->spec);
   bson_value_t value;
   if (key[0] == '$') {
     BSON_APPEND_UTF8(out, "reason", "expression did not match");
