@@ -17,11 +17,14 @@
   retry     --stop-on-error through a lost reply (retryWrites=false, so
             the loader retries itself): the ordered retry goes on past the
             duplicate _ids of what landed, and every row lands once
+  mongoimport  where mongoimport is on PATH (or $MONGOIMPORT): the same
+            delete, --maintainInsertionOrder and --bypassDocumentValidation
+            loads through both leave identical collections (else skipped)
   sql       SQLite: --mode delete, --stop-on-error and
             --bypass-document-validation are refused with exit 2, nothing
             written
 
-    test_write_modes.py delete|bypass|stop|retry|sql
+    test_write_modes.py delete|bypass|stop|retry|mongoimport|sql
 
 Expected rows come from Python's csv module; what landed is read back with
 pymongo (natural order for "in file order") or sqlite3. Uses $MONGODB_URI
@@ -303,6 +306,88 @@ def retry():
         srv.stop()
 
 
+def mongoimport_bin():
+    """mongoimport from $MONGOIMPORT or PATH, or None."""
+    import shutil
+    m = os.environ.get("MONGOIMPORT") or shutil.which("mongoimport")
+    return m if m and os.access(m, os.X_OK) else None
+
+
+def differential():
+    """The same loads through mongoimport and the loader: the collections
+    must end up identical, document by document, in natural order."""
+    mi = mongoimport_bin()
+    if not mi:
+        print("skipped: no mongoimport on PATH or in $MONGOIMPORT")
+        return SKIP
+    n = 30
+    emails = ["u%d@x" % i for i in range(n)]
+    emails[11] = emails[2]
+    src = write_csv("m.csv", [["_id", "email", "n"]] + [
+        [str(i + 1), e, str(i * 7)] for i, e in enumerate(emails)])
+    dels = write_csv("md.csv", [["_id"]] + [[k] for k in
+                                            ("3", "5", "99", "7", "3")])
+    t = Target("mongoimport")
+    try:
+        db = t.db_name
+
+        def mongoimport(coll, f, *flags):
+            import subprocess
+            uri = t.uri.rstrip("/") + "/" + db
+            if "?" in t.uri:
+                uri = t.uri  # a URI with options: --db names the database
+            p = subprocess.run([mi, "--uri", uri, "--db", db, "-c", coll,
+                                "--type", "csv", "--headerline", "--file",
+                                f, "--quiet"] + list(flags),
+                               capture_output=True, text=True)
+            return p.returncode
+
+        def docs(coll, natural=False):
+            """Natural order, or by _id (mongoimport's several workers
+            insert in no fixed order)."""
+            cur = t.db[coll].find({})
+            return list(cur if natural else cur.sort("_id", 1))
+
+        # --mode delete after a plain load.
+        for coll, tool in (("mi_del", "mongoimport"), ("ld_del", "loader")):
+            if tool == "mongoimport":
+                require(mongoimport(coll, src) == 0, "mongoimport load")
+                rc = mongoimport(coll, dels, "--mode", "delete")
+            else:
+                require(t.load("-q", coll + "=" + src)[0] == 0, "load")
+                rc = t.load("-q", "--mode", "delete", coll + "=" + dels)[0]
+            check(rc == 0, "%s --mode delete: exit %d" % (tool, rc))
+        check(docs("mi_del") == docs("ld_del"),
+              "delete: mongoimport left %r, the loader %r" % (
+                  [d["_id"] for d in docs("mi_del")],
+                  [d["_id"] for d in docs("ld_del")]))
+        # --maintainInsertionOrder with a unique index and a duplicate.
+        for coll in ("mi_ord", "ld_ord"):
+            t.db[coll].create_index("email", unique=True)
+        rc = mongoimport("mi_ord", src, "--maintainInsertionOrder")
+        # (the duplicate mid-batch: an unordered batch would land the rows
+        # after it)
+        rc2 = t.load("-q", "--maintain-insertion-order", "--batch-size",
+                     "5", "ld_ord=" + src)[0]
+        check(rc == 1 and rc2 == 1, "ordered: exits %d and %d" % (rc, rc2))
+        check(docs("mi_ord", True) == docs("ld_ord", True) and
+              len(docs("ld_ord")) == 11,
+              "ordered: mongoimport landed %r, the loader %r" % (
+                  [d["_id"] for d in docs("mi_ord", True)],
+                  [d["_id"] for d in docs("ld_ord", True)]))
+        # --bypassDocumentValidation against a validator.
+        for coll in ("mi_val", "ld_val"):
+            t.db.create_collection(coll, validator={"n": {"$lt": 100}})
+        rc = mongoimport("mi_val", src, "--bypassDocumentValidation")
+        rc2 = t.load("-q", "--bypass-document-validation", "ld_val=" + src)[0]
+        check(rc == rc2 == 0 and docs("mi_val") == docs("ld_val") and
+              len(docs("ld_val")) == n,
+              "bypass: mongoimport %d docs, the loader %d" % (
+                  len(docs("mi_val")), len(docs("ld_val"))))
+    finally:
+        t.close()
+
+
 def sql():
     src = write_csv("s.csv", [["_id", "a"], ["1", "x"]])
     db = path("s.db")
@@ -326,4 +411,5 @@ if __name__ == "__main__":
     import sys
     sys.exit(main("write_modes_", {"delete": delete, "bypass": bypass,
                                    "stop": stop, "retry": retry,
-                                   "sql": sql}))
+                                   "sql": sql,
+                                   "mongoimport": differential}))
