@@ -210,6 +210,45 @@ def bypass():
         check(rc == 0 and j.get("deleted") == 2, "delete with bypass: %r" % j)
     finally:
         t.close()
+    if not os.environ.get("MONGODB_URI"):
+        sent_on_every_command(src)
+
+
+def sent_on_every_command(src):
+    """The flag is on every insert, update and delete command, and on none
+    without it: the private server's --verbose log marks commands that
+    carry it."""
+    import re
+    import subprocess
+    from loadtest import SERVER
+    log = path("verbose.log")
+    with open(log, "w") as err:
+        p = subprocess.Popen([SERVER, "--port", "0", "--verbose"],
+                             stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        port = int(p.stdout.readline().strip().rsplit(":", 1)[1])
+        uri = "mongodb://127.0.0.1:%d/" % port
+        for bypass in (False, True):
+            with open(log, "w"):
+                pass  # the server appends: start the log afresh
+            for mode in ("insert", "upsert", "merge", "delete"):
+                run(["--uri", uri, "--db", "vb", "-q", "--mode", mode,
+                     "--batch-size", "7"] +
+                    (["--bypass-document-validation"] if bypass else []) +
+                    ["p=" + src])
+            with open(log) as f:
+                writes = [ln.strip() for ln in f
+                          if re.search(r"\.(insert|update|delete)", ln)]
+            kinds = {re.search(r"\.(insert|update|delete)", ln).group(1)
+                     for ln in writes}
+            marked = [ln.endswith(" bypassDocumentValidation")
+                      for ln in writes]
+            check(kinds == {"insert", "update", "delete"} and
+                  all(m == bypass for m in marked),
+                  "bypass %s: write commands %r" % (bypass, writes))
+    finally:
+        p.terminate()
+        p.wait()
 
 
 def stop():

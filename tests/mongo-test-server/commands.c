@@ -1176,8 +1176,9 @@ void cmd_dispatch(server_t *srv, conn_t *conn, const request_t *req,
     }
   }
   if (srv->verbose)
-    fprintf(stderr, "mongo-test-server: conn%lld: %s.%s\n", (long long)conn->id,
-            ctx.db, ctx.name);
+    fprintf(stderr, "mongo-test-server: conn%lld: %s.%s%s\n",
+            (long long)conn->id, ctx.db, ctx.name,
+            validator_bypassed(ctx.body) ? " bypassDocumentValidation" : "");
   /* opcounters: the write commands count their statements themselves. */
   wcmd = write_cmd_index(ctx.name);
   if (wcmd >= 0)
