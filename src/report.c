@@ -268,16 +268,26 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
       }
       if (res->post - res->prior !=
           (int64_t)res->inserted - (int64_t)res->deleted) {
-        char deleted[48] = "";
+        char deleted[48] = "", why[320];
         if (res->deleted)
           snprintf(deleted, sizeof deleted, " and %" PRIu64 " deleted",
                    res->deleted);
+        /* A delete sent again finds gone what its first attempt deleted:
+         * counted as matched nothing, not deleted. */
+        if ((res->deleted || res->unmatched) && (res->retries || res->resumed))
+          snprintf(why, sizeof why,
+                   "a retried or resumed delete counts what its first "
+                   "attempt deleted as matched nothing");
+        else
+          snprintf(why, sizeof why,
+                   "did something else write to collection \"%s\" during "
+                   "the load?",
+                   job->collection);
         fprintf(err,
                 "loader: %s%s: accounting does not close: post - prior = "
-                "%" PRId64 " but %" PRIu64 " inserted%s (did something else "
-                "write to collection \"%s\" during the load?)\n",
+                "%" PRId64 " but %" PRIu64 " inserted%s (%s)\n",
                 label, job->path, res->post - res->prior, res->inserted,
-                deleted, job->collection);
+                deleted, why);
       }
     }
   }
