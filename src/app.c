@@ -3,6 +3,7 @@
 #include "loader/checkpoint.h"
 #include "loader/cli.h"
 #include "loader/error.h"
+#include "loader/indexes.h"
 #include "loader/infer.h"
 #include "loader/plan.h"
 #include "loader/progress.h"
@@ -309,6 +310,7 @@ typedef struct app {
   throttle_t *throttle;     /* --max-rate, or NULL */
   run_t runs[2];            /* the runs made (two with --compare) */
   size_t n_runs;            /* how many */
+  indexes_outcome_t ix;     /* --index: the phase after the last run */
 } app_t;
 
 /* A step's result that means "go on to the next step". */
@@ -326,6 +328,10 @@ static int app__parse(app_t *a, int argc, char **argv)
     return status == CLI_EXIT ? LOADER_EXIT_OK : LOADER_EXIT_USAGE;
   }
   if (!plan_build(&a->opts, &a->plan, &error)) {
+    app__usage_error(&error);
+    return LOADER_EXIT_USAGE;
+  }
+  if (!indexes_check(a->opts.indexes, a->opts.n_indexes, &a->plan, &error)) {
     app__usage_error(&error);
     return LOADER_EXIT_USAGE;
   }
@@ -506,6 +512,33 @@ static int app__run(app_t *a)
   return code;
 }
 
+/* --index: builds the indexes once the last run is over, unless it did not
+ * finish (a job failed, or interrupted: each index is then reported as not
+ * built). A dry run builds none. Returns code, made worse when an index
+ * could not be built. */
+static int app__index(app_t *a, int code)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (!o->n_indexes || a->n_runs == 0 || o->dry_run)
+    return code;
+  run_t *last = &a->runs[a->n_runs - 1];
+  bool finished = code != LOADER_EXIT_INTERRUPTED;
+  for (size_t i = 0; i < last->n_jobs && finished; i++)
+    finished = last->results[i].ok;
+  if (!indexes_build(o->indexes, o->n_indexes, &a->plan, o, a->sinks, !finished,
+                     &a->ix, &error)) {
+    fprintf(stderr, "loader: --index: %s\n", error.message);
+    return code == LOADER_EXIT_OK ? LOADER_EXIT_PARTIAL : code;
+  }
+  last->indexes = &a->ix;
+  if (!indexes_ok(&a->ix) &&
+      (code == LOADER_EXIT_OK || code == LOADER_EXIT_NOT_DURABLE))
+    code = indexes_lost_connection(&a->ix) ? LOADER_EXIT_CONNECT
+                                           : LOADER_EXIT_PARTIAL;
+  return code;
+}
+
 /* Reports the runs made (stdout, problems on stderr, --report-json) and
  * returns code, made worse if the report cannot be written. */
 static int app__report(app_t *a, int code)
@@ -543,6 +576,7 @@ static int app__finish(app_t *a, int code)
   bson_error_t error;
   for (size_t r = 0; r < a->n_runs; r++)
     run_cleanup(&a->runs[r]);
+  indexes_outcome_cleanup(&a->ix);
   throttle_destroy(a->throttle);
   checkpoint_destroy(a->checkpoint);
   if (!rejects_close(a->rejects, &error)) {
@@ -571,6 +605,7 @@ int app_main(int argc, char **argv)
     code = app__prepare(&a);
   if (code == APP_GO_ON)
     code = app__run(&a);
+  code = app__index(&a, code);
   code = app__report(&a, code);
   return app__finish(&a, code);
 }
