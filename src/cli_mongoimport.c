@@ -1,0 +1,238 @@
+/* cli_mongoimport: mongoimport's options that are not another spelling of
+ * one of the loader's, settled once argv is used up: -c and --file (and a
+ * mongodb:// URI among the FILE arguments) into the inputs and the target,
+ * the connection flags (--host, --port, -u, -p, --ssl...) composed into a
+ * URI. Its spellings of the loader's own options (--headerline, -d, -j...)
+ * are aliases in the option table (src/cli.c), and do exactly what those
+ * options do. */
+#include "cli_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cli__store_state(cli_state_t *st, const cli_option_t *o, const char *arg)
+{
+  void *field = (char *)st + o->field;
+  size_t conn = offsetof(cli_state_t, conn);
+  if (o->kind == CLI_ARG_STATE_BOOL)
+    *(bool *)field = true;
+  else
+    memcpy(field, &arg, sizeof arg);
+  if (o->field >= conn && o->field < conn + sizeof st->conn && !st->conn.first)
+    st->conn.first = o->name;
+}
+
+bool cli__on_verbose(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  (void)st;
+  /* As mongoimport takes them: -v, --verbose, -vvv (-v given "vv"),
+   * --verbose=N, -vv=N. */
+  if (!arg || !*arg)
+    return true;
+  const char *rest = arg + strspn(arg, "v");
+  if (rest > arg && *rest == '\0')
+    return true;
+  if (rest > arg && *rest == '=')
+    rest++;
+  if (*rest && strspn(rest, "0123456789") == strlen(rest))
+    return true;
+  return CLI_REFUSE(
+      error, "--verbose: expected -v, -vvv or --verbose=N, got \"%s\"", arg);
+}
+
+bool cli__pct_append(bson_string_t *buf, const char *text)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+        (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+      bson_string_append_c(buf, (char)*p);
+    } else {
+      bson_string_append_c(buf, '%');
+      bson_string_append_c(buf, hex[*p >> 4]);
+      bson_string_append_c(buf, hex[*p & 15]);
+    }
+  }
+  return true;
+}
+
+/* Returns true for a FILE argument that is a MongoDB URI: mongoimport
+ * takes one among its arguments. */
+static bool cli__is_uri(const char *arg)
+{
+  return strncmp(arg, "mongodb://", 10) == 0 ||
+         strncmp(arg, "mongodb+srv://", 14) == 0;
+}
+
+/* The FILE arguments, --file and -c as inputs; a URI among the arguments
+ * as the target. */
+static bool cli__settle_inputs(cli_state_t *st, bson_error_t *error)
+{
+  options_t *opts = st->opts;
+  size_t n_paths = 0;
+  for (size_t i = 0; i < st->n_files; i++) {
+    if (!cli__is_uri(st->files[i])) {
+      n_paths++;
+    } else if (st->uri_arg || opts->uri) {
+      return CLI_REFUSE(error, "a URI given twice (as an argument%s)",
+                        opts->uri ? " and with --uri" : "");
+    } else {
+      st->uri_arg = st->files[i];
+    }
+  }
+  if (st->uri_arg && !cli__replace(&opts->uri, st->uri_arg, error))
+    return false;
+  if (st->file && n_paths)
+    return CLI_REFUSE(error, "--file %s and a FILE argument exclude each other",
+                      st->file);
+  if (st->file)
+    return cli__add_path(opts, st->collection, st->file, error);
+  for (size_t i = 0; i < st->n_files; i++) {
+    const char *f = st->files[i];
+    /* With -c every argument is a path, as mongoimport reads it. */
+    if (!cli__is_uri(f) &&
+        !(st->collection ? cli__add_path(opts, st->collection, f, error)
+                         : cli__add_input(opts, f, error)))
+      return false;
+  }
+  if (st->collection && n_paths == 0) /* mongoimport reads standard input */
+    return cli__add_path(opts, st->collection, "-", error);
+  return true;
+}
+
+/* Returns true when host ("h", "h:27017", "[::1]:27017") names a port. */
+static bool cli__host_has_port(const char *host, size_t len)
+{
+  for (size_t i = len; i > 0; i--) {
+    if (host[i - 1] == ':')
+      return true;
+    if (host[i - 1] == ']')
+      return false;
+  }
+  return false;
+}
+
+/* Appends "&name=" (or "?name=" for the first) and value, percent-encoded,
+ * when value is not NULL. */
+static void cli__query(bson_string_t *uri, bool *first, const char *name,
+                       const char *value)
+{
+  if (!value)
+    return;
+  bson_string_append_printf(uri, "%s%s=", *first ? "?" : "&", name);
+  cli__pct_append(uri, value);
+  *first = false;
+}
+
+/* Appends the seed list of --host [SET/]HOST[:PORT][,HOST...] (empty or
+ * absent: localhost), each host without a port given --port, and returns
+ * the set name (or NULL) in *set, allocated. */
+static void cli__hosts(bson_string_t *uri, const cli_conn_t *c, char **set)
+{
+  const char *hosts = c->host ? c->host : "";
+  const char *slash = strchr(hosts, '/');
+  *set = NULL;
+  if (slash) {
+    if (slash > hosts)
+      *set = strndup(hosts, (size_t)(slash - hosts));
+    hosts = slash + 1;
+  }
+  for (const char *h = hosts;;) {
+    size_t len = strcspn(h, ",");
+    if (h != hosts)
+      bson_string_append_c(uri, ',');
+    if (len == 0)
+      bson_string_append(uri, "localhost");
+    else
+      bson_string_append_printf(uri, "%.*s", (int)len, h);
+    if (c->port && !cli__host_has_port(h, len))
+      bson_string_append_printf(uri, ":%s", c->port);
+    if (!h[len])
+      break;
+    h += len + 1;
+  }
+}
+
+/* Refuses what mongoimport's connection flags cannot mean here. */
+static bool cli__check_conn(const cli_state_t *st, bson_error_t *error)
+{
+  const cli_conn_t *c = &st->conn;
+  const options_t *opts = st->opts;
+  uint64_t port;
+  if (opts->uri)
+    return CLI_REFUSE(error,
+                      "--%s cannot be combined with a URI: put it in the URI "
+                      "(mongoimport refuses values the URI contradicts)",
+                      c->first);
+  if (c->port && !cli__number("port", c->port, 1, 65535, &port, error))
+    return false;
+  if (c->password && !c->user)
+    return CLI_REFUSE(error, "--password needs --username");
+  if (c->password && opts->password_file)
+    return CLI_REFUSE(error,
+                      "--password and --password-file exclude each other");
+  bool needs_password =
+      !c->mechanism || (strcmp(c->mechanism, "MONGODB-X509") != 0 &&
+                        strcmp(c->mechanism, "GSSAPI") != 0);
+  if (c->user && !c->password && !opts->password_file && needs_password)
+    return CLI_REFUSE(
+        error,
+        "--username %s without a password: give --password-file FILE (or -p "
+        "PASSWORD, which ps shows); the loader does not prompt",
+        c->user);
+  if (!c->tls &&
+      (c->ca_file || c->cert_key_file || c->cert_key_pass || c->tls_insecure ||
+       c->allow_invalid_certs || c->allow_invalid_hosts))
+    return CLI_REFUSE(error, "--%s needs --ssl (or --tls)", c->first);
+  return true;
+}
+
+/* Composes opts->uri from mongoimport's connection flags, as mongoimport
+ * does: mongodb://[USER[:PASSWORD]@]HOSTS/[?replicaSet=...&authSource=...
+ * &tls=true...], user, password and values percent-encoded. */
+static bool cli__compose_uri(cli_state_t *st, bson_error_t *error)
+{
+  const cli_conn_t *c = &st->conn;
+  if (!cli__check_conn(st, error))
+    return false;
+  bson_string_t *uri = bson_string_new("mongodb://");
+  if (c->user) {
+    cli__pct_append(uri, c->user);
+    if (c->password) {
+      bson_string_append_c(uri, ':');
+      cli__pct_append(uri, c->password);
+    }
+    bson_string_append_c(uri, '@');
+  }
+  char *set;
+  cli__hosts(uri, c, &set);
+  bson_string_append_c(uri, '/');
+  bool first = true;
+  cli__query(uri, &first, "replicaSet", set);
+  free(set);
+  /* mongoimport authenticates against --db unless told otherwise. */
+  const char *auth_db = c->auth_db;
+  if (!auth_db && c->user && st->opts->db)
+    auth_db = st->opts->db;
+  cli__query(uri, &first, "authSource", auth_db);
+  cli__query(uri, &first, "authMechanism", c->mechanism);
+  cli__query(uri, &first, "tls", c->tls ? "true" : NULL);
+  cli__query(uri, &first, "tlsCAFile", c->ca_file);
+  cli__query(uri, &first, "tlsCertificateKeyFile", c->cert_key_file);
+  cli__query(uri, &first, "tlsCertificateKeyFilePassword", c->cert_key_pass);
+  cli__query(uri, &first, "tlsInsecure", c->tls_insecure ? "true" : NULL);
+  cli__query(uri, &first, "tlsAllowInvalidCertificates",
+             c->allow_invalid_certs ? "true" : NULL);
+  cli__query(uri, &first, "tlsAllowInvalidHostnames",
+             c->allow_invalid_hosts ? "true" : NULL);
+  free(st->opts->uri);
+  st->opts->uri = bson_string_free(uri, false);
+  return true;
+}
+
+bool cli__mongoimport_settle(cli_state_t *st, bson_error_t *error)
+{
+  if (!cli__settle_inputs(st, error))
+    return false;
+  return !st->conn.first || cli__compose_uri(st, error);
+}
