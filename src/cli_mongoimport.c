@@ -6,6 +6,7 @@
  * are aliases in the option table (src/cli.c), and do exactly what those
  * options do. */
 #include "cli_impl.h"
+#include "loader/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,16 @@ static bool cli__settle_inputs(cli_state_t *st, bson_error_t *error)
   }
   if (st->collection && n_paths == 0) /* mongoimport reads standard input */
     return cli__add_path(opts, st->collection, "-", error);
+  if (st->uri_arg && n_paths == 0) {
+    /* Most likely --uri forgotten before a file: say what was taken. */
+    char *shown = util_redact_uri(st->uri_arg);
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "no input files (%s is the target; standard input needs "
+                   "-c NAME)",
+                   shown ? shown : "the URI");
+    free(shown);
+    return false;
+  }
   return true;
 }
 

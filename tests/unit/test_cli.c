@@ -1008,13 +1008,18 @@ static void test_mongoimport_refusals(void **state)
   EXPECT_USAGE("no input files", "-d", "shop");
   EXPECT_USAGE("cannot name a collection", "-c", "a$b", "x.csv");
 
-  /* The password is in no message. */
+  /* The password is in no message; a URI taken as the target is shown
+   * redacted. */
   options_t o;
   bson_error_t e;
   assert_int_equal(PARSE(&o, &e, "--uri", "mongodb://a/", "-u", "bob", "-p",
                          "Sekr1t", "x.csv"),
                    CLI_USAGE);
   assert_null(strstr(e.message, "Sekr1t"));
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "mongodb://bob:Sekr1t@h/db"), CLI_USAGE);
+  assert_null(strstr(e.message, "Sekr1t"));
+  assert_non_null(strstr(e.message, "no input files (mongodb://bob:***@h/db"));
   cli_options_cleanup(&o);
 }
 
