@@ -8,6 +8,7 @@
 #include "cli_impl.h"
 #include "loader/util.h"
 
+#include <mongoc/mongoc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,16 +124,60 @@ static bool cli__host_has_port(const char *host, size_t len)
   return false;
 }
 
-/* Appends "&name=" (or "?name=" for the first) and value, percent-encoded,
- * when value is not NULL. */
+/* The URI options mongoimport's flags stand for. */
+typedef struct cli_uri_option {
+  const char *name;  /* as a URI spells it */
+  const char *value; /* from the flag ("true" for a switch), or NULL when
+                        the flag is not given */
+} cli_uri_option_t;
+
+#define CLI_N_URI_OPTIONS 9
+
+/* Fills out with the URI options of the flags in st. */
+static void cli__uri_options(const cli_state_t *st,
+                             cli_uri_option_t out[CLI_N_URI_OPTIONS])
+{
+  const cli_conn_t *c = &st->conn;
+  /* mongoimport authenticates against --db unless told otherwise. */
+  const char *auth_db = c->auth_db;
+  if (!auth_db && c->user && st->opts->db)
+    auth_db = st->opts->db;
+  const cli_uri_option_t o[CLI_N_URI_OPTIONS] = {
+      {"authSource", auth_db},
+      {"authMechanism", c->mechanism},
+      {"tls", c->tls ? "true" : NULL},
+      {"tlsCAFile", c->ca_file},
+      {"tlsCertificateKeyFile", c->cert_key_file},
+      {"tlsCertificateKeyFilePassword", c->cert_key_pass},
+      {"tlsInsecure", c->tls_insecure ? "true" : NULL},
+      {"tlsAllowInvalidCertificates", c->allow_invalid_certs ? "true" : NULL},
+      {"tlsAllowInvalidHostnames", c->allow_invalid_hosts ? "true" : NULL},
+  };
+  memcpy(out, o, sizeof o);
+}
+
+/* Appends "&name=value" ("?" for the first: *first), value
+ * percent-encoded. */
 static void cli__query(bson_string_t *uri, bool *first, const char *name,
                        const char *value)
 {
-  if (!value)
-    return;
   bson_string_append_printf(uri, "%s%s=", *first ? "?" : "&", name);
   cli__pct_append(uri, value);
   *first = false;
+}
+
+/* Appends USER[:PASSWORD]@ (user NULL: nothing), percent-encoded. */
+static void cli__userinfo(bson_string_t *uri, const char *user,
+                          const char *password)
+{
+  if (!user)
+    return;
+  cli__pct_append(uri, user);
+  if (password) {
+    bson_string_append_c(uri, ':');
+    cli__pct_append(uri, password);
+  }
+  bson_string_append_c(uri, '@');
 }
 
 /* Appends the seed list of --host [SET/]HOST[:PORT][,HOST...] (empty or
@@ -164,28 +209,22 @@ static void cli__hosts(bson_string_t *uri, const cli_conn_t *c, char **set)
   }
 }
 
-/* Refuses what mongoimport's connection flags cannot mean here. */
-static bool cli__check_conn(const cli_state_t *st, bson_error_t *error)
+/* Refuses what mongoimport's connection flags cannot mean here; password
+ * says whether there is one (a flag, --password-file, the URI). */
+static bool cli__check_conn(const cli_state_t *st, bool password,
+                            bson_error_t *error)
 {
   const cli_conn_t *c = &st->conn;
-  const options_t *opts = st->opts;
   uint64_t port;
-  if (opts->uri)
-    return CLI_REFUSE(error,
-                      "--%s cannot be combined with a URI: put it in the URI "
-                      "(mongoimport refuses values the URI contradicts)",
-                      c->first);
   if (c->port && !cli__number("port", c->port, 1, 65535, &port, error))
     return false;
-  if (c->password && !c->user)
-    return CLI_REFUSE(error, "--password needs --username");
-  if (c->password && opts->password_file)
+  if (c->password && st->opts->password_file)
     return CLI_REFUSE(error,
                       "--password and --password-file exclude each other");
   bool needs_password =
       !c->mechanism || (strcmp(c->mechanism, "MONGODB-X509") != 0 &&
                         strcmp(c->mechanism, "GSSAPI") != 0);
-  if (c->user && !c->password && !opts->password_file && needs_password)
+  if (c->user && !password && needs_password)
     return CLI_REFUSE(
         error,
         "--username %s without a password: give --password-file FILE (or -p "
@@ -204,46 +243,153 @@ static bool cli__check_conn(const cli_state_t *st, bson_error_t *error)
 static bool cli__compose_uri(cli_state_t *st, bson_error_t *error)
 {
   const cli_conn_t *c = &st->conn;
-  if (!cli__check_conn(st, error))
+  if (c->password && !c->user)
+    return CLI_REFUSE(error, "--password needs --username");
+  if (!cli__check_conn(st, c->password || st->opts->password_file, error))
     return false;
   bson_string_t *uri = bson_string_new("mongodb://");
-  if (c->user) {
-    cli__pct_append(uri, c->user);
-    if (c->password) {
-      bson_string_append_c(uri, ':');
-      cli__pct_append(uri, c->password);
-    }
-    bson_string_append_c(uri, '@');
-  }
+  cli__userinfo(uri, c->user, c->password);
   char *set;
   cli__hosts(uri, c, &set);
   bson_string_append_c(uri, '/');
   bool first = true;
-  cli__query(uri, &first, "replicaSet", set);
+  if (set)
+    cli__query(uri, &first, "replicaSet", set);
   free(set);
-  /* mongoimport authenticates against --db unless told otherwise. */
-  const char *auth_db = c->auth_db;
-  if (!auth_db && c->user && st->opts->db)
-    auth_db = st->opts->db;
-  cli__query(uri, &first, "authSource", auth_db);
-  cli__query(uri, &first, "authMechanism", c->mechanism);
-  cli__query(uri, &first, "tls", c->tls ? "true" : NULL);
-  cli__query(uri, &first, "tlsCAFile", c->ca_file);
-  cli__query(uri, &first, "tlsCertificateKeyFile", c->cert_key_file);
-  cli__query(uri, &first, "tlsCertificateKeyFilePassword", c->cert_key_pass);
-  cli__query(uri, &first, "tlsInsecure", c->tls_insecure ? "true" : NULL);
-  cli__query(uri, &first, "tlsAllowInvalidCertificates",
-             c->allow_invalid_certs ? "true" : NULL);
-  cli__query(uri, &first, "tlsAllowInvalidHostnames",
-             c->allow_invalid_hosts ? "true" : NULL);
+  cli_uri_option_t o[CLI_N_URI_OPTIONS];
+  cli__uri_options(st, o);
+  for (size_t i = 0; i < CLI_N_URI_OPTIONS; i++)
+    if (o[i].value)
+      cli__query(uri, &first, o[i].name, o[i].value);
   free(st->opts->uri);
   st->opts->uri = bson_string_free(uri, false);
   return true;
+}
+
+/* Returns the URI's value of option name as text ("true"/"false" for a
+ * switch) in buf, or NULL when the URI does not set it. */
+static const char *cli__uri_value(const mongoc_uri_t *u, const char *name,
+                                  char *buf, size_t cap)
+{
+  bson_iter_t it;
+  if (!bson_iter_init_find_case(&it, mongoc_uri_get_options(u), name) &&
+      !bson_iter_init_find_case(&it, mongoc_uri_get_credentials(u), name))
+    return NULL;
+  if (BSON_ITER_HOLDS_BOOL(&it))
+    return bson_iter_bool(&it) ? "true" : "false";
+  if (BSON_ITER_HOLDS_UTF8(&it)) {
+    snprintf(buf, cap, "%s", bson_iter_utf8(&it, NULL));
+    return buf;
+  }
+  return "";
+}
+
+/* Fills error for a flag that contradicts the URI; never shows a value
+ * (it may be a password). */
+static bool cli__contradicts(const char *what, bson_error_t *error)
+{
+  return CLI_REFUSE(error,
+                    "%s: the URI says otherwise (give it once, in the URI or "
+                    "as a flag)",
+                    what);
+}
+
+/* Adds mongoimport's connection flags to a URI given with --uri, as
+ * mongoimport does: a flag that agrees with the URI changes nothing, one
+ * the URI lacks is added, one that contradicts it is refused (exit 2).
+ * --host and --port are refused: the URI names the hosts. */
+static bool cli__merge_uri(cli_state_t *st, bson_error_t *error)
+{
+  const cli_conn_t *c = &st->conn;
+  const char *text = st->opts->uri;
+  if (c->host || c->port)
+    return CLI_REFUSE(error,
+                      "--%s cannot be combined with a URI: the URI "
+                      "names the hosts",
+                      c->host ? "host" : "port");
+  const char *scheme_end = strstr(text, "://");
+  mongoc_uri_t *u = strncmp(text, "mongodb", 7) == 0 && scheme_end
+                        ? mongoc_uri_new_with_error(text, NULL)
+                        : NULL;
+  if (!u)
+    return CLI_REFUSE(error, "--%s needs a MongoDB URI that libmongoc can read",
+                      c->first);
+  const char *user = mongoc_uri_get_username(u);
+  const char *password = mongoc_uri_get_password(u);
+  bool ok = false;
+  bson_string_t *out = NULL;
+  if (c->user && user && strcmp(c->user, user) != 0) {
+    cli__contradicts("--username", error);
+    goto out_uri;
+  }
+  if (c->password && password && strcmp(c->password, password) != 0) {
+    cli__contradicts("--password", error);
+    goto out_uri;
+  }
+  if (c->password && !c->user && !user) {
+    (void)CLI_REFUSE(error, "--password needs --username");
+    goto out_uri;
+  }
+  if (!cli__check_conn(st, c->password || password || st->opts->password_file,
+                       error))
+    goto out_uri;
+  cli_uri_option_t o[CLI_N_URI_OPTIONS];
+  cli__uri_options(st, o);
+  if (!c->auth_db && mongoc_uri_get_database(u))
+    o[0].value = NULL; /* the URI's database is the auth source */
+  char buf[4096];
+  for (size_t i = 0; i < CLI_N_URI_OPTIONS; i++) {
+    const char *have =
+        o[i].value ? cli__uri_value(u, o[i].name, buf, sizeof buf) : NULL;
+    if (have && strcmp(have, o[i].value) != 0) {
+      cli__contradicts(o[i].name, error);
+      goto out_uri;
+    }
+    if (have)
+      o[i].value = NULL; /* already there */
+  }
+
+  /* The user and password go into the authority, before its last '@' or
+   * at its start; the options at the end. */
+  const char *auth = scheme_end + 3;
+  size_t auth_len = strcspn(auth, "/?");
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + auth_len; p++)
+    if (*p == '@')
+      at = p;
+  out = bson_string_new(NULL);
+  bson_string_append_printf(out, "%.*s", (int)(auth - text), text);
+  if (!at) {
+    cli__userinfo(out, c->user, c->password);
+    bson_string_append(out, auth);
+  } else {
+    bson_string_append_printf(out, "%.*s", (int)(at - auth), auth);
+    if (c->password && !password) {
+      bson_string_append_c(out, ':');
+      cli__pct_append(out, c->password);
+    }
+    bson_string_append(out, at);
+  }
+  bool first = !strchr(auth + auth_len, '?');
+  if (first && !auth[auth_len])
+    bson_string_append_c(out, '/');
+  for (size_t i = 0; i < CLI_N_URI_OPTIONS; i++)
+    if (o[i].value)
+      cli__query(out, &first, o[i].name, o[i].value);
+  free(st->opts->uri);
+  st->opts->uri = bson_string_free(out, false);
+  ok = true;
+out_uri:
+  mongoc_uri_destroy(u);
+  return ok;
 }
 
 bool cli__mongoimport_settle(cli_state_t *st, bson_error_t *error)
 {
   if (!cli__settle_inputs(st, error))
     return false;
-  return !st->conn.first || cli__compose_uri(st, error);
+  if (!st->conn.first)
+    return true;
+  return st->opts->uri ? cli__merge_uri(st, error)
+                       : cli__compose_uri(st, error);
 }

@@ -202,6 +202,16 @@ def expected_case(t):
     check(rc == 0, "pairs2: exit %d" % rc)
     check(t.client[DB].pairs2.count_documents({}) == 2, "pairs2: not 2 rows")
 
+    # -u, -p and --authenticationDatabase added to a --uri that lacks them.
+    uri = "mongodb://127.0.0.1:%d/" % t.srv.port
+    if t.tls:
+        uri += "?tls=true&tlsCAFile=" + urllib.parse.quote(path("ca.pem"))
+    rc, out, err = run(["--uri", uri, "-u", "alice", "-p", PASSWORD,
+                        "--authenticationDatabase", "admin", "-d", DB, "-c",
+                        "pairs3"] + TYPED + [pairs])
+    check(rc == 0, "pairs3 (--uri with -u, -p): exit %d" % rc)
+    check(t.client[DB].pairs3.count_documents({}) == 2, "pairs3: not 2 rows")
+
     # --upsertFields alone upserts; --mode merge merges.
     u = [write("u1.csv", U1), write("u2.csv", U2), write("u3.csv", U3)]
     base = t.flags + ["-d", DB, "-c", "up"] + TYPED

@@ -945,6 +945,30 @@ static void test_mongoimport_spellings(void **state)
         "mongodb://CN%3Dx@localhost/?authMechanism=MONGODB-X509&tls=true",
         "x.csv"}},
       {{"mongodb://h:1/db", "x.csv"}, {"--uri", "mongodb://h:1/db", "x.csv"}},
+      /* beside --uri: what the URI lacks is added, what agrees changes
+       * nothing */
+      {{"--uri", "mongodb://h/shop", "-u", "al ice", "-p", "p@ss", "x.csv"},
+       {"--uri", "mongodb://al%20ice:p%40ss@h/shop", "x.csv"}},
+      {{"--uri", "mongodb://bob@h/", "-p", "pw", "--authenticationDatabase",
+        "admin", "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/?authSource=admin", "x.csv"}},
+      {{"--uri", "mongodb://bob:pw@h/?authSource=admin&tls=true", "-u", "bob",
+        "-p", "pw", "--authenticationDatabase", "admin", "--ssl", "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/?authSource=admin&tls=true", "x.csv"}},
+      {{"--uri", "mongodb://h", "--ssl", "--tlsCAFile", "/ca.pem", "x.csv"},
+       {"--uri", "mongodb://h/?tls=true&tlsCAFile=%2Fca.pem", "x.csv"}},
+      {{"--uri", "mongodb://h/?w=2", "--tls", "x.csv"},
+       {"--uri", "mongodb://h/?w=2&tls=true", "x.csv"}},
+      {{"mongodb+srv://c.example.net/shop", "-u", "bob", "-p", "pw", "--ssl",
+        "x.csv"},
+       {"--uri", "mongodb+srv://bob:pw@c.example.net/shop", "x.csv"}},
+      {{"--uri", "mongodb://h/", "-u", "bob", "-p", "pw", "-d", "shop",
+        "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/?authSource=shop", "--db", "shop",
+        "x.csv"}},
+      {{"--uri", "mongodb://h/app", "-u", "bob", "-p", "pw", "-d", "shop",
+        "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/app", "--db", "shop", "x.csv"}},
       {{"x.csv", "mongodb+srv://c.example/"},
        {"--uri", "mongodb+srv://c.example/", "x.csv"}},
   };
@@ -982,12 +1006,25 @@ static void test_mongoimport_spellings(void **state)
 static void test_mongoimport_refusals(void **state)
 {
   (void)state;
-  EXPECT_USAGE("cannot be combined with a URI", "--uri", "mongodb://a/",
-               "--host", "b", "x.csv");
-  EXPECT_USAGE("cannot be combined with a URI", "mongodb://a/", "--port",
+  EXPECT_USAGE("the URI names the hosts", "--uri", "mongodb://a/", "--host",
+               "b", "x.csv");
+  EXPECT_USAGE("--port cannot be combined with a URI", "mongodb://a/", "--port",
                "27018", "x.csv");
-  EXPECT_USAGE("--ssl cannot be combined", "--ssl", "--uri", "mongodb://a/",
-               "x.csv");
+  EXPECT_USAGE("--username: the URI says otherwise", "--uri",
+               "mongodb://bob@a/", "-u", "alice", "-p", "x", "x.csv");
+  EXPECT_USAGE("--password: the URI says otherwise", "--uri",
+               "mongodb://bob:one@a/", "-p", "Sekr1t", "x.csv");
+  EXPECT_USAGE("tls: the URI says otherwise", "--uri", "mongodb://a/?tls=false",
+               "--ssl", "x.csv");
+  EXPECT_USAGE("authSource: the URI says otherwise", "--uri",
+               "mongodb://b:c@a/?authSource=x", "--authenticationDatabase",
+               "admin", "x.csv");
+  EXPECT_USAGE("needs a MongoDB URI", "--uri", "sqlite:x.db", "-u", "b", "-p",
+               "c", "x.csv");
+  EXPECT_USAGE("the loader does not prompt", "--uri", "mongodb://a/", "-u",
+               "bob", "x.csv");
+  EXPECT_USAGE("--password needs --username", "--uri", "mongodb://a/", "-p",
+               "x", "x.csv");
   EXPECT_USAGE("URI given twice", "--uri", "mongodb://a/", "mongodb://b/",
                "x.csv");
   EXPECT_USAGE("--password needs --username", "-p", "Sekr1t", "x.csv");
@@ -1012,9 +1049,9 @@ static void test_mongoimport_refusals(void **state)
    * redacted. */
   options_t o;
   bson_error_t e;
-  assert_int_equal(PARSE(&o, &e, "--uri", "mongodb://a/", "-u", "bob", "-p",
-                         "Sekr1t", "x.csv"),
-                   CLI_USAGE);
+  assert_int_equal(
+      PARSE(&o, &e, "--uri", "mongodb://bob:one@a/", "-p", "Sekr1t", "x.csv"),
+      CLI_USAGE);
   assert_null(strstr(e.message, "Sekr1t"));
   cli_options_cleanup(&o);
   assert_int_equal(PARSE(&o, &e, "mongodb://bob:Sekr1t@h/db"), CLI_USAGE);
