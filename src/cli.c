@@ -570,6 +570,36 @@ static void cli__defaults(options_t *opts)
   opts->retry_max_wait_ms = 10000;
 }
 
+/* Returns the option an alias stands for (with *arg its fixed argument,
+ * if it has one), or o itself when it is not an alias. */
+static const cli_option_t *cli__resolve(const cli_option_t *o, const char **arg)
+{
+  if (!o->alias_of)
+    return o;
+  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
+    const cli_option_t *t = &cli__options[i];
+    if (t->name && !t->alias_of && strcmp(t->name, o->alias_of) == 0) {
+      if (o->alias_arg)
+        *arg = o->alias_arg;
+      return t;
+    }
+  }
+  return NULL; /* unit_cli checks that every alias names an option */
+}
+
+/* The value getopt_long() returns for entry i: its letter, else
+ * CLI_LONG_ONLY + its index. An alias that takes its option's argument
+ * returns that option's value, so that an abbreviation matching both
+ * (--head: --header-line and --headerline) is not ambiguous. */
+static int cli__getopt_value(size_t i)
+{
+  const char *arg = NULL;
+  const cli_option_t *o = &cli__options[i];
+  if (o->alias_of && !o->alias_arg && o->name)
+    o = cli__resolve(o, &arg);
+  return o->letter ? o->letter : CLI_LONG_ONLY + (int)(o - cli__options);
+}
+
 /* Fills getopt_long()'s tables from the option table: longopts has
  * CLI_N_OPTIONS + 1 entries, shortopts room for 3 * CLI_N_OPTIONS + 3
  * characters. */
@@ -585,8 +615,7 @@ static void cli__getopt_tables(struct option *longopts, char *shortopts)
                                     : required_argument;
     if (o->name)
       longopts[nl++] =
-          (struct option){o->name, has_arg, NULL,
-                          o->letter ? o->letter : CLI_LONG_ONLY + (int)i};
+          (struct option){o->name, has_arg, NULL, cli__getopt_value(i)};
     if (o->letter) {
       shortopts[ns++] = (char)o->letter;
       for (int k = 0; k < has_arg; k++) /* ":" required, "::" optional */
@@ -607,23 +636,6 @@ static const cli_option_t *cli__option_for(int c)
     if (cli__options[i].letter == c)
       return &cli__options[i];
   return NULL;
-}
-
-/* Returns the option an alias stands for (with *arg its fixed argument,
- * if it has one), or o itself when it is not an alias. */
-static const cli_option_t *cli__resolve(const cli_option_t *o, const char **arg)
-{
-  if (!o->alias_of)
-    return o;
-  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
-    const cli_option_t *t = &cli__options[i];
-    if (t->name && !t->alias_of && strcmp(t->name, o->alias_of) == 0) {
-      if (o->alias_arg)
-        *arg = o->alias_arg;
-      return t;
-    }
-  }
-  return NULL; /* unit_cli checks that every alias names an option */
 }
 
 /* Fills error for what getopt_long() refused: c is ':' for a missing

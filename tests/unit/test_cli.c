@@ -893,6 +893,10 @@ static void test_mongoimport_spellings(void **state)
        {"--write-concern", "{w: 2, j: true}", "x.csv"}},
       {{"--writeConcern=majority", "x.csv"},
        {"--write-concern", "majority", "x.csv"}},
+      /* an abbreviation both spellings share is not ambiguous */
+      {{"--head", "x.csv"}, {"--header-line", "x.csv"}},
+      {{"--ignore", "--upsert", "a", "x.csv"},
+       {"--ignore-blanks", "--upsert-fields", "a", "x.csv"}},
       /* output */
       {{"--quiet", "-v", "x.csv"}, {"--quiet", "x.csv"}},
       {{"-vvv", "--verbose", "--verbose=2", "-vv=3", "x.csv"}, {"x.csv"}},
