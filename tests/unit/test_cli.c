@@ -743,7 +743,7 @@ static void same_list(const char *what, char **a, size_t na, char **b,
 /* What same_options() compares; a field added to options_t makes it grow,
  * and test_mongoimport_spellings fails until same_options() compares the
  * new field too. */
-#define OPTIONS_T_SIZE 328
+#define OPTIONS_T_SIZE 344
 
 #define SAME(field)                                                            \
   do {                                                                         \
@@ -811,6 +811,7 @@ static void same_options(const char *what, const options_t *a,
   SAME(infer);
   SAME(input_type);
   SAME(sample_rows);
+  same_list(what, a->indexes, a->n_indexes, b->indexes, b->n_indexes);
   if (a->n_inputs != b->n_inputs)
     fail_msg("%s: %zu inputs against %zu", what, a->n_inputs, b->n_inputs);
   for (size_t i = 0; i < a->n_inputs; i++) {
