@@ -390,6 +390,9 @@ bool cli__mongoimport_settle(cli_state_t *st, bson_error_t *error)
     return false;
   if (!st->conn.first)
     return true;
+  /* --password="" asks mongoimport to prompt: here, as no password. */
+  if (st->conn.password && !*st->conn.password)
+    st->conn.password = NULL;
   return st->opts->uri ? cli__merge_uri(st, error)
                        : cli__compose_uri(st, error);
 }

@@ -1034,6 +1034,8 @@ static void test_mongoimport_refusals(void **state)
                "x.csv");
   EXPECT_USAGE("--password needs --username", "-p", "Sekr1t", "x.csv");
   EXPECT_USAGE("the loader does not prompt", "-u", "bob", "x.csv");
+  EXPECT_USAGE("the loader does not prompt", "-u", "bob",
+               "--password=", "x.csv");
   EXPECT_USAGE("exclude each other", "-u", "bob", "-p", "Sekr1t",
                "--password-file", "pw", "x.csv");
   EXPECT_USAGE("needs --ssl", "--tlsCAFile", "ca.pem", "x.csv");
