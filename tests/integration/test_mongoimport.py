@@ -140,6 +140,10 @@ THINGS_WANT = [
     {"k": 2, "v": Int64(5), "d": datetime.datetime(2020, 1, 1)},
     {"k": 3, "v": 2.5, "tags": ["x", "y"], "sub": {"t": True}},
 ]
+UNTYPED = ("id,zip,flag,n,f,big,text\n"
+           "1,007,true, 5 ,1.5,9000000000,Oslo\n"
+           "2,+5,false,-0,.5,-2147483649,two words\n"
+           "3,1e3,TRUE,x,1.,2147483647,\n")
 PAIRS = "name.string(),city.string()\nann,oslo\nbob,rome\n"
 U1 = "id.int32(),v.string(),old.string()\n1,a,o1\n2,b,o2\n"
 U2 = "id.int32(),v.string()\n2,B\n3,c\n"
@@ -274,12 +278,15 @@ def find_mongoimport():
     return exe if exe and os.access(exe, os.X_OK) else None
 
 
-def both(t, exe, name, args, key, stdin=None, codes=(0, 0)):
-    """Runs args with -c mi_NAME through mongoimport and -c ld_NAME through
-    the loader; compares the two collections document by document."""
+def both(t, exe, name, args, key, stdin=None, codes=(0, 0), loader=()):
+    """Runs args with -c mi_NAME through mongoimport and -c ld_NAME (and
+    loader's extra arguments) through the loader; compares the two
+    collections document by document."""
     outcomes = []
     for prog, coll in ((exe, "mi_" + name), (None, "ld_" + name)):
         line = t.flags + ["-d", DB, "-c", coll] + args
+        if not prog:
+            line += list(loader)
         f = open(stdin, "rb") if stdin else subprocess.DEVNULL
         try:
             if prog:
@@ -324,7 +331,7 @@ def differential():
         both(t, exe, "autocast", TYPED + ["--ignoreBlanks", "--parseGrace",
                                           "autoCast", "--file", people], "id")
         # Where autoCast differs (README): a failed value that reads as a
-        # number is one for mongoimport, text for the loader.
+        # number is one for mongoimport, text for the loader by default.
         num = write("num.csv", "id.int32(),n.int32()\n1,1.5\n2,7\n")
         t.client[DB].drop_collection("mi_num")
         t.client[DB].drop_collection("ld_num")
@@ -340,6 +347,10 @@ def differential():
         check([typed(d.get("n")) for d in ld] == [("str", "1.5"),
                                                   ("int", 7)],
               "the loader's autoCast is not as the README says: %r" % ld)
+        # ... and with --infer-as mongoimport it is mongoimport's.
+        both(t, exe, "num2", TYPED + ["--parseGrace", "autoCast", "--file",
+                                      num], "id",
+             loader=["--infer-as", "mongoimport"])
 
         cities = write("cities.tsv", CITIES)
         both(t, exe, "cities", ["--type", "tsv", "--fields",
@@ -355,8 +366,12 @@ def differential():
              "id")
         both(t, exe, "up", TYPED + ["--mode", "merge", "--upsertFields", "id",
                                     "--file", u[2]], "id")
-        # Untyped values: enabled when --infer-as mongoimport lands (add it
-        # to the loader's line and an untyped file with 007, true, " 5 ").
+        # Untyped values, typed by mongoimport's rules (--infer-as
+        # mongoimport, the one argument a script adds to get them).
+        untyped = write("untyped.csv", UNTYPED)
+        both(t, exe, "untyped", ["--type", "csv", "--headerline", "--file",
+                                 untyped], "id",
+             loader=["--infer-as", "mongoimport"])
     finally:
         t.stop()
     return 0

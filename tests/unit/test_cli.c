@@ -740,10 +740,12 @@ static void same_list(const char *what, char **a, size_t na, char **b,
     same_text(what, a[i], b[i]);
 }
 
-/* What same_options() compares; a field added to options_t makes it grow,
- * and test_mongoimport_spellings fails until same_options() compares the
- * new field too. */
-#define OPTIONS_T_SIZE 344
+/* The sizes of what same_options() compares; a field added to options_t
+ * (or the structs it holds) makes one grow, and test_mongoimport_spellings
+ * fails until same_options() compares the new field too. */
+#define OPTIONS_T_SIZE 352
+#define DOC_OPTIONS_T_SIZE 56
+#define CSV_DIALECT_T_SIZE 16
 
 #define SAME(field)                                                            \
   do {                                                                         \
@@ -757,10 +759,12 @@ static void same_list(const char *what, char **a, size_t na, char **b,
 static void same_options(const char *what, const options_t *a,
                          const options_t *b)
 {
-  if (sizeof(options_t) != OPTIONS_T_SIZE)
-    fail_msg("options_t is %zu bytes, not %d: compare its new fields in "
-             "same_options()",
-             sizeof(options_t), OPTIONS_T_SIZE);
+  if (sizeof(options_t) != OPTIONS_T_SIZE ||
+      sizeof(doc_options_t) != DOC_OPTIONS_T_SIZE ||
+      sizeof(csv_dialect_t) != CSV_DIALECT_T_SIZE)
+    fail_msg("options_t, doc_options_t or csv_dialect_t changed size (%zu, "
+             "%zu, %zu): compare their new fields in same_options()",
+             sizeof(options_t), sizeof(doc_options_t), sizeof(csv_dialect_t));
   SAME_TEXT(uri);
   SAME_TEXT(db);
   SAME(mode);
@@ -787,6 +791,8 @@ static void same_options(const char *what, const options_t *a,
   SAME_TEXT(doc.types);
   SAME(doc.grace);
   SAME_TEXT(doc.null_values);
+  SAME(doc.infer_as);
+  SAME(doc.array_index_fields);
   SAME_TEXT(types);
   SAME_TEXT(null_values);
   SAME_TEXT(rejects);
@@ -796,6 +802,8 @@ static void same_options(const char *what, const options_t *a,
   SAME(retries);
   SAME(retry_max_wait_ms);
   SAME(mode_write);
+  SAME(stop_on_error);
+  SAME(bypass_validation);
   same_list(what, a->upsert_fields, a->n_upsert_fields, b->upsert_fields,
             b->n_upsert_fields);
   SAME_TEXT(id_fields);
@@ -887,6 +895,14 @@ static void test_mongoimport_spellings(void **state)
       {{"--upsertFields", "email", "x.csv"},
        {"--mode", "upsert", "--upsert-fields", "email", "x.csv"}},
       {{"--ignoreBlanks", "x.csv"}, {"--ignore-blanks", "x.csv"}},
+      {{"--stopOnError", "x.csv"}, {"--stop-on-error", "x.csv"}},
+      {{"--maintainInsertionOrder", "x.csv"},
+       {"--maintain-insertion-order", "x.csv"}},
+      {{"--bypassDocumentValidation", "x.csv"},
+       {"--bypass-document-validation", "x.csv"}},
+      {{"--useArrayIndexFields", "x.csv"}, {"--array-index-fields", "x.csv"}},
+      {{"--mode", "delete", "--upsertFields", "a", "x.csv"},
+       {"--mode", "delete", "--upsert-fields", "a", "x.csv"}},
       {{"--numInsertionWorkers", "3", "x.csv"}, {"--workers", "3", "x.csv"}},
       {{"-j3", "x.csv"}, {"--workers", "3", "x.csv"}},
       {{"--batchSize", "500", "x.csv"}, {"--batch-size", "500", "x.csv"}},
