@@ -37,6 +37,16 @@ static const cli_word_t cli__infer_as_words[] = {
     {"loader", DOCB_INFER_LOADER},
     {"mongoimport", DOCB_INFER_MONGOIMPORT},
     {NULL, 0}};
+/* mongoimport's --parseGrace: its words for the same settings. autoCast
+ * types a value that does not fit its column as mongoimport's auto() would
+ * (a number if it reads as one, else text); as-string keeps it text: the
+ * README says where the two differ. */
+static const cli_word_t cli__mongoimport_grace_words[] = {
+    {"stop", DOCB_GRACE_STOP},
+    {"skipRow", DOCB_GRACE_SKIP_ROW},
+    {"skipField", DOCB_GRACE_SKIP_FIELD},
+    {"autoCast", DOCB_GRACE_AS_STRING},
+    {NULL, 0}};
 static const cli_word_t cli__progress_words[] = {
     {"auto", CLI_PROGRESS_AUTO},
     {"always", CLI_PROGRESS_ALWAYS},
@@ -49,6 +59,18 @@ static const cli_word_t cli__type_words[] = {{"csv", CLI_INPUT_CSV},
                                              {NULL, 0}};
 
 /* The handlers: options that do more than store their value. */
+
+/* --mode insert|upsert|merge|delete: remembered as given, since --upsert-fields
+ * without it means upsert (cli__imply_mode()). */
+static bool cli__on_mode(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  int mode;
+  if (!cli__keyword("mode", cli__mode_words, arg, &mode, error))
+    return false;
+  st->opts->mode_write = (sink_mode_t)mode;
+  st->mode_given = true;
+  return true;
+}
 
 /* --upsert-fields A,B: appends to the list; no name may be empty. */
 static bool cli__on_upsert_fields(cli_state_t *st, const char *arg,
@@ -265,6 +287,35 @@ static bool cli__on_index(cli_state_t *st, const char *arg, bson_error_t *error)
   .kind = CLI_ARG_KEYWORD, .field = CLI_ENUM_FIELD(member, T), .words = (list)
 #define ARG_HANDLER(fn) .kind = CLI_ARG_HANDLER, .handler = (fn)
 #define ARG_PRINT(fn) .kind = CLI_ARG_PRINT, .print = (fn)
+/* offsetof(cli_state_t, member), checked like CLI_FIELD. */
+#define CLI_STATE_FIELD(member, T)                                             \
+  (offsetof(cli_state_t, member) +                                             \
+   0 * sizeof(_Generic(((cli_state_t *)0)->member, T : 1)))
+#define ARG_STATE_STRING(member)                                               \
+  .kind = CLI_ARG_STATE_STRING, .field = CLI_STATE_FIELD(member, const char *)
+#define ARG_STATE_BOOL(member)                                                 \
+  .kind = CLI_ARG_STATE_BOOL, .field = CLI_STATE_FIELD(member, bool)
+
+/* An alias: another spelling (mongoimport's) of the option named target,
+ * which does the work; arg is NULL exactly when target takes no argument
+ * (unit_cli checks). Hidden from the help; the README's "Switching from
+ * mongoimport" lists it. */
+#define CLI_ALIAS(name, letter, arg, target)                                   \
+  {                                                                            \
+    (name), (letter), (arg), NULL, "another spelling of --" target,            \
+        .show = CLI_SHOW_NEVER, .alias_of = (target)                           \
+  }
+/* An alias that gives target the argument value: --jsonArray is
+ * --type json. */
+#define CLI_ALIAS_ARG(name, target, value)                                     \
+  {                                                                            \
+    (name), 0, NULL, NULL, "another spelling of --" target " " value,          \
+        .show = CLI_SHOW_NEVER, .alias_of = (target), .alias_arg = (value)     \
+  }
+/* One of mongoimport's options that the loader has no spelling of: hidden
+ * from the help, settled by cli__mongoimport_settle(). */
+#define MONGOIMPORT(name, letter, arg, help)                                   \
+  (name), (letter), (arg), NULL, "mongoimport: " help, .show = CLI_SHOW_NEVER
 
 /* Each entry: long name, short letter (0: none), argument name for the help
  * (NULL: none), group heading (NULL: the one above), help line, then which
@@ -282,7 +333,7 @@ const cli_option_t cli__options[] = {
      ARG_STRING(write_concern)},
     {"mode", 0, "MODE", NULL,
      "insert (default), upsert (replace), merge ($set), delete",
-     ARG_KEYWORD(mode_write, sink_mode_t, cli__mode_words)},
+     ARG_HANDLER(cli__on_mode)},
     {"upsert-fields", 0, "A,B", NULL,
      "fields naming the document to upsert/delete (default _id)",
      ARG_HANDLER(cli__on_upsert_fields)},
@@ -420,6 +471,72 @@ const cli_option_t cli__options[] = {
      .show = CLI_SHOW_NEVER, ARG_PRINT(cli__print_markdown)},
     {"help-man", 0, NULL, NULL, "print the manual page (troff) (for the build)",
      .show = CLI_SHOW_NEVER, ARG_PRINT(cli__print_man)},
+
+    /* mongoimport's command lines, as they are (README: "Switching from
+     * mongoimport"). --db, --type, --mode, --fields, --drop, --uri,
+     * --quiet and -j are spelled alike. */
+    CLI_ALIAS(NULL, 'd', "NAME", "db"),
+    CLI_ALIAS(NULL, 'f', "A,B,..", "fields"),
+    CLI_ALIAS("fieldFile", 0, "FILE", "field-file"),
+    CLI_ALIAS("headerline", 0, NULL, "header-line"),
+    CLI_ALIAS("columnsHaveTypes", 0, NULL, "columns-have-types"),
+    CLI_ALIAS("upsertFields", 0, "A,B", "upsert-fields"),
+    CLI_ALIAS("ignoreBlanks", 0, NULL, "ignore-blanks"),
+    CLI_ALIAS("numInsertionWorkers", 0, "N", "workers"),
+    CLI_ALIAS("batchSize", 0, "N", "batch-size"),
+    CLI_ALIAS("writeConcern", 0, "WC", "write-concern"),
+    CLI_ALIAS_ARG("jsonArray", "type", "json"),
+    CLI_ALIAS("stopOnError", 0, NULL, "stop-on-error"),
+    CLI_ALIAS("maintainInsertionOrder", 0, NULL, "maintain-insertion-order"),
+    CLI_ALIAS("bypassDocumentValidation", 0, NULL,
+              "bypass-document-validation"),
+    CLI_ALIAS("useArrayIndexFields", 0, NULL, "array-index-fields"),
+    {MONGOIMPORT("parseGrace", 0, "GRACE", "autoCast|skipField|skipRow|stop"),
+     ARG_KEYWORD(doc.grace, docb_grace_t, cli__mongoimport_grace_words)},
+    {MONGOIMPORT("collection", 'c', "NAME",
+                 "the collection (default: the "
+                 "file's name)"),
+     ARG_STATE_STRING(collection)},
+    {MONGOIMPORT("file", 0, "PATH", "the file (default: standard input)"),
+     ARG_STATE_STRING(file)},
+    {MONGOIMPORT("host", 0, "HOST", "[SET/]HOST[:PORT][,HOST...]"),
+     ARG_STATE_STRING(conn.host)},
+    {MONGOIMPORT("port", 0, "PORT", "the port of hosts without one"),
+     ARG_STATE_STRING(conn.port)},
+    {MONGOIMPORT("username", 'u', "USER", "the user"),
+     ARG_STATE_STRING(conn.user)},
+    {MONGOIMPORT("password", 'p', "PASSWORD", "the user's password"),
+     ARG_STATE_STRING(conn.password)},
+    {MONGOIMPORT("authenticationDatabase", 0, "DB", "authSource"),
+     ARG_STATE_STRING(conn.auth_db)},
+    {MONGOIMPORT("authenticationMechanism", 0, "MECH", "authMechanism"),
+     ARG_STATE_STRING(conn.mechanism)},
+    {MONGOIMPORT("ssl", 0, NULL, "tls=true"), ARG_STATE_BOOL(conn.tls)},
+    CLI_ALIAS("tls", 0, NULL, "ssl"),
+    {MONGOIMPORT("sslCAFile", 0, "FILE", "tlsCAFile"),
+     ARG_STATE_STRING(conn.ca_file)},
+    CLI_ALIAS("tlsCAFile", 0, "FILE", "sslCAFile"),
+    {MONGOIMPORT("sslPEMKeyFile", 0, "FILE", "tlsCertificateKeyFile"),
+     ARG_STATE_STRING(conn.cert_key_file)},
+    CLI_ALIAS("tlsCertificateKeyFile", 0, "FILE", "sslPEMKeyFile"),
+    {MONGOIMPORT("sslPEMKeyPassword", 0, "PASSWORD",
+                 "tlsCertificateKeyFilePassword"),
+     ARG_STATE_STRING(conn.cert_key_pass)},
+    CLI_ALIAS("tlsCertificateKeyFilePassword", 0, "PASSWORD",
+              "sslPEMKeyPassword"),
+    {MONGOIMPORT("tlsInsecure", 0, NULL, "tlsInsecure=true"),
+     ARG_STATE_BOOL(conn.tls_insecure)},
+    {MONGOIMPORT("sslAllowInvalidCertificates", 0, NULL,
+                 "tlsAllowInvalidCertificates=true"),
+     ARG_STATE_BOOL(conn.allow_invalid_certs)},
+    CLI_ALIAS("tlsAllowInvalidCertificates", 0, NULL,
+              "sslAllowInvalidCertificates"),
+    {MONGOIMPORT("sslAllowInvalidHostnames", 0, NULL,
+                 "tlsAllowInvalidHostnames=true"),
+     ARG_STATE_BOOL(conn.allow_invalid_hosts)},
+    CLI_ALIAS("tlsAllowInvalidHostnames", 0, NULL, "sslAllowInvalidHostnames"),
+    {MONGOIMPORT("verbose", 'v', "N", "accepted, ignored"),
+     .arg_optional = true, ARG_HANDLER(cli__on_verbose)},
 };
 
 #undef ARG_BOOL
@@ -432,6 +549,11 @@ const cli_option_t cli__options[] = {
 #undef ARG_KEYWORD
 #undef ARG_HANDLER
 #undef ARG_PRINT
+#undef ARG_STATE_STRING
+#undef ARG_STATE_BOOL
+#undef CLI_ALIAS
+#undef CLI_ALIAS_ARG
+#undef MONGOIMPORT
 
 #define CLI_N_OPTIONS (sizeof cli__options / sizeof cli__options[0])
 
@@ -453,26 +575,59 @@ static void cli__defaults(options_t *opts)
   opts->retry_max_wait_ms = 10000;
 }
 
+/* Returns the option an alias stands for (with *arg its fixed argument,
+ * if it has one), or o itself when it is not an alias. */
+static const cli_option_t *cli__resolve(const cli_option_t *o, const char **arg)
+{
+  if (!o->alias_of)
+    return o;
+  for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
+    const cli_option_t *t = &cli__options[i];
+    if (t->name && !t->alias_of && strcmp(t->name, o->alias_of) == 0) {
+      if (o->alias_arg)
+        *arg = o->alias_arg;
+      return t;
+    }
+  }
+  return NULL; /* unit_cli checks that every alias names an option */
+}
+
+/* The value getopt_long() returns for entry i: its letter, else
+ * CLI_LONG_ONLY + its index. An alias that takes its option's argument
+ * returns that option's value, so that an abbreviation matching both
+ * (--head: --header-line and --headerline) is not ambiguous. */
+static int cli__getopt_value(size_t i)
+{
+  const char *arg = NULL;
+  const cli_option_t *o = &cli__options[i];
+  if (o->alias_of && !o->alias_arg && o->name)
+    o = cli__resolve(o, &arg);
+  return o->letter ? o->letter : CLI_LONG_ONLY + (int)(o - cli__options);
+}
+
 /* Fills getopt_long()'s tables from the option table: longopts has
- * CLI_N_OPTIONS + 1 entries, shortopts room for 2 * CLI_N_OPTIONS + 3
+ * CLI_N_OPTIONS + 1 entries, shortopts room for 3 * CLI_N_OPTIONS + 3
  * characters. */
 static void cli__getopt_tables(struct option *longopts, char *shortopts)
 {
-  size_t ns = 0;
+  size_t ns = 0, nl = 0;
   shortopts[ns++] = '+'; /* stop at each file: taken in turn by the caller */
   shortopts[ns++] = ':'; /* report a missing argument as ':' */
   for (size_t i = 0; i < CLI_N_OPTIONS; i++) {
     const cli_option_t *o = &cli__options[i];
-    longopts[i] =
-        (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                        o->letter ? o->letter : CLI_LONG_ONLY + (int)i};
+    int has_arg = !o->arg           ? no_argument
+                  : o->arg_optional ? optional_argument
+                                    : required_argument;
+    if (o->name)
+      longopts[nl++] =
+          (struct option){o->name, has_arg, NULL, cli__getopt_value(i)};
     if (o->letter) {
       shortopts[ns++] = (char)o->letter;
-      if (o->arg)
+      for (int k = 0; k < has_arg; k++) /* ":" required, "::" optional */
         shortopts[ns++] = ':';
     }
   }
-  longopts[CLI_N_OPTIONS] = (struct option){0};
+  longopts[nl] = (struct option){0};
   shortopts[ns] = '\0';
 }
 
@@ -501,32 +656,49 @@ static bool cli__refuse_option(int c, char **argv, bson_error_t *error)
 }
 
 /* Takes the FILE arguments getopt_long() stopped at (its return was -1 and
- * prev the optind before that call): after "--" every argument left, else
- * the one at optind. Sets *done when argv is used up. */
-static bool cli__take_files(options_t *opts, int argc, char **argv, int prev,
-                            bool *done, bson_error_t *error)
+ * prev the optind before that call) into st->files: after "--" every
+ * argument left, else the one at optind. Sets *done when argv is used
+ * up. */
+static void cli__take_files(cli_state_t *st, int argc, char **argv, int prev,
+                            bool *done)
 {
   if (optind > prev && strcmp(argv[optind - 1], "--") == 0) {
     for (int i = optind; i < argc; i++)
-      if (!cli__add_input(opts, argv[i], error))
-        return false;
+      st->files[st->n_files++] = argv[i];
     *done = true;
-    return true;
-  }
-  if (optind >= argc) {
+  } else if (optind >= argc) {
     *done = true;
-    return true;
+  } else {
+    st->files[st->n_files++] = argv[optind++];
   }
-  return cli__add_input(opts, argv[optind++], error);
 }
 
-cli_status_t cli_parse(int argc, char **argv, options_t *opts,
-                       bson_error_t *error)
+/* Does what option o, given with arg, does. */
+static cli_status_t cli__apply(cli_state_t *st, const cli_option_t *o,
+                               const char *arg, bson_error_t *error)
 {
-  cli_state_t st = {.opts = opts};
-  cli__defaults(opts);
+  switch (o->kind) {
+  case CLI_ARG_PRINT:
+    o->print(stdout);
+    return CLI_EXIT;
+  case CLI_ARG_HANDLER:
+    return o->handler(st, arg, error) ? CLI_RUN : CLI_USAGE;
+  case CLI_ARG_STATE_STRING:
+  case CLI_ARG_STATE_BOOL:
+    cli__store_state(st, o, arg);
+    return CLI_RUN;
+  default:
+    return cli__store(st->opts, o, arg, error) ? CLI_RUN : CLI_USAGE;
+  }
+}
+
+/* Parses argv into st; the FILE arguments go to st->files (room for
+ * argc). */
+static cli_status_t cli__parse_argv(cli_state_t *st, int argc, char **argv,
+                                    bson_error_t *error)
+{
   struct option longopts[CLI_N_OPTIONS + 1];
-  char shortopts[2 * CLI_N_OPTIONS + 3];
+  char shortopts[3 * CLI_N_OPTIONS + 3];
   cli__getopt_tables(longopts, shortopts);
 
   /* Options may follow files: parse, take the next non-option as a file,
@@ -537,29 +709,55 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
     int prev = optind;
     int c = getopt_long(argc, argv, shortopts, longopts, NULL);
     if (c == -1) {
-      if (!cli__take_files(opts, argc, argv, prev, &done, error))
-        return CLI_USAGE;
+      cli__take_files(st, argc, argv, prev, &done);
       continue;
     }
+    const char *arg = optarg;
     const cli_option_t *o = cli__option_for(c);
+    if (o)
+      o = cli__resolve(o, &arg);
     if (!o) {
       cli__refuse_option(c, argv, error);
       return CLI_USAGE;
     }
-    if (o->kind == CLI_ARG_PRINT) {
-      o->print(stdout);
-      return CLI_EXIT;
-    }
-    if (!(o->kind == CLI_ARG_HANDLER ? o->handler(&st, optarg, error)
-                                     : cli__store(opts, o, optarg, error)))
+    /* mongoimport's -h is --host: a script's "-h HOST" must not print the
+     * help and succeed without loading anything. */
+    if (c == 'h' && argc > 2 && strcmp(argv[optind - 1], "--help") != 0) {
+      (void)CLI_REFUSE(error,
+                       "-h is --help here, alone; mongoimport's -h HOST is "
+                       "--host HOST");
       return CLI_USAGE;
+    }
+    cli_status_t status = cli__apply(st, o, arg, error);
+    if (status != CLI_RUN)
+      return status;
   }
+  return CLI_RUN;
+}
+
+cli_status_t cli_parse(int argc, char **argv, options_t *opts,
+                       bson_error_t *error)
+{
+  cli_state_t st = {.opts = opts};
+  cli__defaults(opts);
+  st.files = calloc((size_t)argc + 1, sizeof *st.files);
+  if (!st.files) {
+    cli__out_of_memory(error);
+    return CLI_USAGE;
+  }
+  cli_status_t status = cli__parse_argv(&st, argc, argv, error);
+  if (status == CLI_RUN && !cli__mongoimport_settle(&st, error))
+    status = CLI_USAGE;
+  free(st.files);
+  if (status != CLI_RUN)
+    return status;
 
   if (!opts->uri) {
     const char *env = getenv("MONGODB_URI");
     if (!cli__replace(&opts->uri, env && *env ? env : CLI_DEFAULT_URI, error))
       return CLI_USAGE;
   }
+  cli__imply_mode(&st);
   if (!cli__check_rules(&st, error))
     return CLI_USAGE;
   cli__imply(&st);

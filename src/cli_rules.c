@@ -16,10 +16,21 @@ static bool cli__stdin_twice(const options_t *opts)
          (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE));
 }
 
+void cli__imply_mode(cli_state_t *st)
+{
+  /* Fields to upsert by say what to do with them, as in mongoimport. */
+  if (!st->mode_given && st->opts->n_upsert_fields)
+    st->opts->mode_write = SINK_MODE_UPSERT;
+}
+
 bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
 {
   const options_t *opts = st->opts;
   bool compare = opts->mode == CLI_MODE_COMPARE;
+  if (opts->n_upsert_fields && opts->mode_write == SINK_MODE_INSERT)
+    return CLI_REFUSE(error, "--upsert-fields cannot be used with --mode "
+                             "insert (it names the documents to upsert, "
+                             "merge or delete)");
   if (st->header_line && opts->n_fields)
     return CLI_REFUSE(
         error, "--header-line and --fields/--field-file exclude each other");
