@@ -38,6 +38,14 @@ typedef struct sink_ops {
   bool parallel_writes;
   /* Whether sink_config_t.write_concern means something. */
   bool supports_write_concern;
+  /* --verify (see sink.h): the canonical form of a built document and
+   * of every stored one; NULL for sinks that cannot be read back. */
+  bool (*canon)(void *sink, const bson_t *doc, const sink_feed_t *feed,
+                bool *fits, bson_error_t *error);
+  bool (*scan)(void *sink, const sink_feed_t *feed, bson_error_t *error);
+  /* Looks documents up by _id; NULL when the target cannot. */
+  bool (*find_ids)(void *sink, const bson_t *ids, sink_found_fn found,
+                   void *ctx, bson_error_t *error);
 } sink_ops_t;
 
 extern const sink_ops_t sink_mongo_ops;

@@ -91,6 +91,9 @@ typedef struct options {
   uint64_t sample_rows;        /* --sample-rows N for --infer */
   input_t *inputs;             /* the FILE arguments, in order */
   size_t n_inputs;             /* how many */
+  bool verify;                 /* --verify: read back and compare after the
+                                  load */
+  bool verify_only;            /* --verify-only: no load, only that */
 } options_t;
 
 /* What cli_parse() decided. */
