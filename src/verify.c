@@ -554,7 +554,14 @@ oom:
 static bool verify__pass(verify_t *v, bool naming, bson_error_t *error)
 {
   const verify_config_t *cfg = v->cfg;
-  pool_t *pool = pool_new(cfg->workers, cfg->workers * 2, error);
+  size_t scans = 0;
+  for (size_t k = 0; k < v->n_colls; k++)
+    scans += v->colls[k].naming == naming &&
+             (v->colls[k].methods & VERIFY_BY_DIGEST);
+  /* A thread per collection read whole beside the jobs' workers, so that
+   * reading the input again and reading the target overlap. */
+  size_t threads = cfg->workers + scans;
+  pool_t *pool = pool_new(threads, threads * 2, error);
   if (!pool)
     return false;
   for (size_t k = 0; k < v->n_colls; k++) {
@@ -689,13 +696,16 @@ static void verify__settle(verify_t *v, size_t j)
       return;
     }
     out->rows = load->inserted;
-    uint64_t others = t->res.rejected + t->nofit;
-    out->refused = load->rejected > others ? load->rejected - others : 0;
+    out->refused =
+        load->rejected > t->res.rejected ? load->rejected - t->res.rejected : 0;
   } else {
     out->rows = built - t->nofit;
   }
+  /* Refused rows that the canonical form does not tell (SQL: those that do
+   * not fit the table are known one by one, and were never compared). */
+  uint64_t unknown = out->refused > t->nofit ? out->refused - t->nofit : 0;
   uint64_t bad = t->id_bad > t->digest_bad ? t->id_bad : t->digest_bad;
-  if (bad && bad <= out->refused) {
+  if (bad && bad <= unknown) {
     /* As many rows as the target refused during the load are not there:
      * those are the rows it refused. */
     bad = 0;

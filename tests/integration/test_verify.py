@@ -90,6 +90,24 @@ def refusals(args, what):
           "%s: --verify with upsert: exit %d, %r" % (what, rc, err))
 
 
+def refused_rows(what, rc, out, rj):
+    """A load whose row 3 (line 4) the target refused: that row is not
+    expected, the others verify (exit 1 for the rejected row alone)."""
+    v = verify_job(rj)
+    check(rc == 1 and v.get("verified") == 3 and v["rows"] == 3 and
+          v["refused"] == 1 and v["differences"] == 0 and v["first"] == [],
+          "%s: a row refused by the target: exit %d, %r" % (what, rc, v))
+    check("verified: 3 of 3 rows" in out and "1 refused by the target" in out,
+          "%s: a row refused by the target: %r" % (what, out))
+
+
+def write_refused(name, rows):
+    p = path(name)
+    with open(p, "w", newline="") as f:
+        csv.writer(f).writerows([["id", "n"]] + rows)
+    return p
+
+
 def mongo(src, lines):
     srv = None
     uri = os.environ.get("MONGODB_URI")
@@ -140,6 +158,11 @@ def mongo(src, lines):
         check(rc == 1 and v["verified"] is None and "--drop" in v["why"] and
               "not verified" in out,
               "mongo append with new ObjectIds: exit %d, %r" % (rc, v))
+        # A unique index refuses row 3 (line 4): not expected there.
+        cli[db].u.create_index("n", unique=True)
+        u = write_refused("u.csv", [[1, 5], [2, 6], [3, 5], [4, 7]])
+        rc, out, err = run(base + ["--verify", "u=" + u])
+        refused_rows("mongo", rc, out, rj)
     finally:
         cli.drop_database(db)
         cli.close()
@@ -173,6 +196,10 @@ def sqlite(src, lines):
     c.close()
     rc, out, err = run(base + ["--verify-only", "c=" + src])
     tampered("sqlite", rc, out, err, rj, lines, src, "digest")
+    # The table's n is INTEGER (from the first batch): "x" does not fit.
+    u = write_refused("u.csv", [[1, 5], [2, 6], [3, "x"], [4, 7]])
+    rc, out, err = run(base + ["--verify", "--batch-size", "2", "u=" + u])
+    refused_rows("sqlite", rc, out, rj)
 
 
 def mysql(src, lines):
