@@ -75,8 +75,10 @@ bool sql_sink_canon(void *sink, const bson_t *doc, const sink_feed_t *feed,
   *fits = false;
   if (!sql_sink_columns(s, error))
     return false;
+  *fits = true;
   if (!s->have_cols)
-    return true; /* no table: nothing of the document is there */
+    return true; /* no table: the row is not there (an empty form that no
+                    stored row can match, as there are none) */
   size_t n = s->cols.n;
   if (!sql_grow_exact(&s->canon_vals, &s->canon_cap, n,
                       sizeof *s->canon_vals)) {
@@ -84,13 +86,14 @@ bool sql_sink_canon(void *sink, const bson_t *doc, const sink_feed_t *feed,
     return false;
   }
   char why[256];
-  if (!sql_row_from_doc(&s->cols, doc, s->canon_vals, why, sizeof why))
+  if (!sql_row_from_doc(&s->cols, doc, s->canon_vals, why, sizeof why)) {
+    *fits = false; /* the target refuses it */
     return true;
+  }
   for (size_t c = 0; c < n; c++) {
     const sql_value_t *v = &s->canon_vals[c];
     sql_canon_put(feed, s->cols.cols[c].cls, v->kind, v->i, v->d, v->p, v->len);
   }
-  *fits = true;
   return true;
 }
 

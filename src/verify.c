@@ -324,8 +324,18 @@ static bool verify__by_id(verify_task_t *t, sink_t *sink, const batch_t *batch,
       continue;
     }
     size_t s = verify__slot(&l, p, len);
-    if (l.slots[s]) { /* the same _id twice in a batch: the first counts */
+    if (l.slots[s]) { /* the same _id as an earlier row of the batch: the
+                         target holds one document for both */
+      char what[224];
+      snprintf(what, sizeof what,
+               "its _id is that of line %llu: the target holds one "
+               "document for both",
+               (unsigned long long)batch_line(batch, l.slots[s] - 1));
       l.seen[i] = true;
+      pthread_mutex_lock(&t->lock);
+      t->id_bad++;
+      verify__diff(t->out, batch_line(batch, i), what);
+      pthread_mutex_unlock(&t->lock);
       continue;
     }
     l.slots[s] = i + 1;

@@ -15,7 +15,7 @@ import sqlite3
 import sys
 
 from loadtest import (SKIP, Server, check, gen, main, mysql_target, path,
-                      report, require, run)
+                      report, require, run, spawn, wait_mid_load)
 
 ROWS = 2000
 CHANGED, DELETED, DOUBLED = 5, 77, 9  # customer_id of the rows touched
@@ -158,6 +158,21 @@ def mongo(src, lines):
         check(rc == 1 and v["verified"] is None and "--drop" in v["why"] and
               "not verified" in out,
               "mongo append with new ObjectIds: exit %d, %r" % (rc, v))
+        # kill -9 mid-load, then --resume --verify: the whole file is
+        # verified against the counts of the whole load.
+        cp = path("cp.json")
+        p = spawn(base + ["--drop", "--checkpoint", cp, "--batch-size",
+                          "100", "--max-rate", "2000", "-q", "r=" + src])
+        n = wait_mid_load(p, cp, lambda: cli[db].r.count_documents({}), ROWS,
+                          "mongo resume")
+        rc, out, err = run(base + ["--checkpoint", cp, "--resume", "--verify",
+                                   "r=" + src])
+        v = verify_job(rj)
+        check(rc == 0 and v.get("method") == "id+digest" and
+              v["rows"] == ROWS and v["verified"] == ROWS and
+              cli[db].r.count_documents({}) == ROWS,
+              "mongo --resume --verify after kill -9 at %d rows: exit %d, %r"
+              % (n, rc, v))
         # A unique index refuses row 3 (line 4): not expected there.
         cli[db].u.create_index("n", unique=True)
         u = write_refused("u.csv", [[1, 5], [2, 6], [3, 5], [4, 7]])
