@@ -211,6 +211,14 @@ def sqlite(src, lines):
     c.close()
     rc, out, err = run(base + ["--verify-only", "c=" + src])
     tampered("sqlite", rc, out, err, rj, lines, src, "digest")
+    # Nothing loaded into another file: every row is named missing.
+    rc, out, err = run(["--uri", "sqlite:" + path("empty.db"),
+                        "--report-json", rj, "--verify-only", "c=" + src])
+    v = verify_job(rj)
+    check(rc == 1 and v.get("verified") == 0 and v["rows"] == ROWS and
+          v["differences"] == ROWS and v["first"] and
+          v["first"][0]["line"] == 2 and "missing" in v["first"][0]["what"],
+          "sqlite --verify-only on an empty target: exit %d, %r" % (rc, v))
     # The table's n is INTEGER (from the first batch): "x" does not fit.
     u = write_refused("u.csv", [[1, 5], [2, 6], [3, "x"], [4, 7]])
     rc, out, err = run(base + ["--verify", "--batch-size", "2", "u=" + u])
@@ -240,6 +248,10 @@ def mysql(src, lines):
             sql_tamper(cur, "%s")
         rc, out, err = run(base + ["--verify-only", "c=" + src])
         tampered("mysql", rc, out, err, rj, lines, src, "digest")
+        u = write_refused("u.csv", [[1, 5], [2, 6], [3, "x"], [4, 7]])
+        rc, out, err = run(base + ["--verify", "--batch-size", "2",
+                                   "u=" + u])
+        refused_rows("mysql", rc, out, rj)
     finally:
         with conn.cursor() as cur:
             cur.execute("DROP DATABASE IF EXISTS %s" % db)
