@@ -610,8 +610,10 @@ static int verify__cmp_held(const void *a, const void *b)
  * built. */
 static void verify__name(verify_t *v, verify_coll_t *c)
 {
-  qsort(c->want, c->n_want, sizeof *c->want, verify__cmp_want);
-  qsort(c->held, c->n_held, sizeof *c->held, verify__cmp_held);
+  if (c->n_want)
+    qsort(c->want, c->n_want, sizeof *c->want, verify__cmp_want);
+  if (c->n_held)
+    qsort(c->held, c->n_held, sizeof *c->held, verify__cmp_held);
   size_t w = 0, h = 0;
   char what[224];
   while (w < c->n_want || h < c->n_held) {
