@@ -3,6 +3,7 @@
 #include "loader/checkpoint.h"
 #include "loader/cli.h"
 #include "loader/error.h"
+#include "loader/indexes.h"
 #include "loader/infer.h"
 #include "loader/plan.h"
 #include "loader/progress.h"
@@ -240,6 +241,11 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                : NULL; /* "" and none differ */
   app__setting(doc, "--null-values", nulls);
   bson_free(nulls);
+  app__setting(doc, "--infer-as",
+               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport"
+                                                         : "loader");
+  app__setting(doc, "--array-index-fields",
+               o->doc.array_index_fields ? "yes" : "no");
   app__setting(doc, "--id-from",
                !o->doc.add_id                     ? "none"
                : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields
@@ -312,6 +318,7 @@ typedef struct app {
   size_t n_runs;            /* how many */
   verify_report_t verify;   /* --verify / --verify-only: what it found */
   bool verified;            /* verify holds a report */
+  indexes_outcome_t ix;     /* --index: the phase after the last run */
 } app_t;
 
 /* A step's result that means "go on to the next step". */
@@ -329,6 +336,10 @@ static int app__parse(app_t *a, int argc, char **argv)
     return status == CLI_EXIT ? LOADER_EXIT_OK : LOADER_EXIT_USAGE;
   }
   if (!plan_build(&a->opts, &a->plan, &error)) {
+    app__usage_error(&error);
+    return LOADER_EXIT_USAGE;
+  }
+  if (!indexes_check(a->opts.indexes, a->opts.n_indexes, &a->plan, &error)) {
     app__usage_error(&error);
     return LOADER_EXIT_USAGE;
   }
@@ -515,6 +526,33 @@ static int app__run(app_t *a)
   return code;
 }
 
+/* --index: builds the indexes once the last run is over, unless it did not
+ * finish (a job failed, or interrupted: each index is then reported as not
+ * built). A dry run builds none. Returns code, made worse when an index
+ * could not be built. */
+static int app__index(app_t *a, int code)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (!o->n_indexes || a->n_runs == 0 || o->dry_run)
+    return code;
+  run_t *last = &a->runs[a->n_runs - 1];
+  bool finished = code != LOADER_EXIT_INTERRUPTED;
+  for (size_t i = 0; i < last->n_jobs && finished; i++)
+    finished = last->results[i].ok;
+  if (!indexes_build(o->indexes, o->n_indexes, &a->plan, o, a->sinks, !finished,
+                     &a->ix, &error)) {
+    fprintf(stderr, "loader: --index: %s\n", error.message);
+    return code == LOADER_EXIT_OK ? LOADER_EXIT_PARTIAL : code;
+  }
+  last->indexes = &a->ix;
+  if (!indexes_ok(&a->ix) &&
+      (code == LOADER_EXIT_OK || code == LOADER_EXIT_NOT_DURABLE))
+    code = indexes_lost_connection(&a->ix) ? LOADER_EXIT_CONNECT
+                                           : LOADER_EXIT_PARTIAL;
+  return code;
+}
+
 /* --verify after the load, or --verify-only in its place: reads every
  * job's input again and compares it with what the target holds (verify.c).
  * Returns code, made worse (1) when something differs or could not be
@@ -600,6 +638,7 @@ static int app__finish(app_t *a, int code)
   for (size_t r = 0; r < a->n_runs; r++)
     run_cleanup(&a->runs[r]);
   verify_report_cleanup(&a->verify);
+  indexes_outcome_cleanup(&a->ix);
   throttle_destroy(a->throttle);
   checkpoint_destroy(a->checkpoint);
   if (!rejects_close(a->rejects, &error)) {
@@ -628,6 +667,7 @@ int app_main(int argc, char **argv)
     code = app__prepare(&a);
   if (code == APP_GO_ON)
     code = a.opts.verify_only ? LOADER_EXIT_OK : app__run(&a);
+  code = app__index(&a, code);
   code = app__verify(&a, code);
   code = app__report(&a, code);
   return app__finish(&a, code);

@@ -6,6 +6,7 @@
  * through cli__store() (cli_args.c), and the few with logic of their own
  * have a handler below. */
 #include "cli_impl.h"
+#include "loader/indexes.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -30,6 +31,10 @@ static const cli_word_t cli__grace_words[] = {
     {"skip-row", DOCB_GRACE_SKIP_ROW},
     {"skip-field", DOCB_GRACE_SKIP_FIELD},
     {"as-string", DOCB_GRACE_AS_STRING},
+    {NULL, 0}};
+static const cli_word_t cli__infer_as_words[] = {
+    {"loader", DOCB_INFER_LOADER},
+    {"mongoimport", DOCB_INFER_MONGOIMPORT},
     {NULL, 0}};
 static const cli_word_t cli__progress_words[] = {
     {"auto", CLI_PROGRESS_AUTO},
@@ -208,6 +213,25 @@ static bool cli__on_id_from(cli_state_t *st, const char *arg,
   return true;
 }
 
+/* --index SPEC, repeatable: checked now, built after the load. */
+static bool cli__on_index(cli_state_t *st, const char *arg, bson_error_t *error)
+{
+  indexes_spec_t spec;
+  bool ok = indexes_spec_parse(arg, &spec, error);
+  indexes_spec_cleanup(&spec);
+  if (!ok)
+    return false;
+  options_t *o = st->opts;
+  char **grown = realloc(o->indexes, (o->n_indexes + 1) * sizeof *grown);
+  if (!grown)
+    return cli__out_of_memory(error);
+  o->indexes = grown;
+  if (!(o->indexes[o->n_indexes] = strdup(arg)))
+    return cli__out_of_memory(error);
+  o->n_indexes++;
+  return true;
+}
+
 /* offsetof(options_t, member), refused when the table is compiled unless
  * the member has type T: an entry cannot store into a field of another
  * type. CLI_ENUM_FIELD also refuses an enum that is not the size of the int
@@ -347,6 +371,15 @@ const cli_option_t cli__options[] = {
     {"null-values", 0, "A,B", NULL,
      "store fields whose text is exactly A or B... as null, e.g. 'NULL,\\N'",
      ARG_STRING(null_values)},
+    {"infer-as", 0, "RULES", NULL,
+     "untyped values: loader (default) or mongoimport rules",
+     ARG_KEYWORD(doc.infer_as, docb_infer_as_t, cli__infer_as_words)},
+    {"array-index-fields", 0, NULL, NULL,
+     "tags.0, items.1.sku build arrays (MongoDB only)",
+     ARG_BOOL(doc.array_index_fields, true)},
+    {"index", 0, "SPEC", "Indexes",
+     "build an index after the load: 'email:1', 'a:1,b:-1,unique'",
+     ARG_HANDLER(cli__on_index)},
     {"checkpoint", 0, "PATH", "Resuming",
      "record each job's progress in PATH after every batch",
      .show = CLI_SHOW_COMMON, ARG_STRING(checkpoint)},
@@ -551,5 +584,8 @@ void cli_options_cleanup(options_t *opts)
     free(opts->inputs[i].path);
   }
   free(opts->inputs);
+  for (size_t i = 0; i < opts->n_indexes; i++)
+    free(opts->indexes[i]);
+  free(opts->indexes);
   memset(opts, 0, sizeof *opts);
 }

@@ -56,6 +56,14 @@ bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
     if (opts->dry_run)
       return CLI_REFUSE(error, "%s cannot be combined with --dry-run", v);
   }
+  /* A table has no column for an array: every row would be refused. */
+  if (opts->doc.array_index_fields && (strncmp(opts->uri, "sqlite:", 7) == 0 ||
+                                       strncmp(opts->uri, "mysql:", 6) == 0 ||
+                                       strncmp(opts->uri, "mariadb:", 8) == 0))
+    return CLI_REFUSE(error,
+                      "--array-index-fields builds arrays, which SQL tables "
+                      "cannot hold: without it, tags.0 and tags.1 stay "
+                      "columns of their own");
   /* A MongoDB insert that may write a batch twice (a retry, a resume after
    * a crash) relies on the same _id coming back as a duplicate: ids made
    * anew on every attempt would double the rows instead. Without
@@ -83,6 +91,11 @@ void cli__imply(const cli_state_t *st)
    * clash with the _id of the document they match. */
   if (opts->mode_write != SINK_MODE_INSERT && !st->id_given)
     opts->doc.add_id = false;
+  /* mongoimport's CSV reader strips spaces around unquoted fields (its
+   * TSV reader does not). */
+  if (opts->doc.infer_as == DOCB_INFER_MONGOIMPORT &&
+      opts->dialect.delimiter != '\t')
+    opts->dialect.trim = true;
   opts->doc.types = opts->types;
   opts->doc.null_values = opts->null_values;
   opts->doc.id_fields = opts->id_fields;

@@ -1,6 +1,7 @@
 /* report: what the runs did, as text for people and JSON for scripts. */
 #include "loader/report.h"
 #include "loader/error.h"
+#include "loader/indexes.h"
 #include "loader/util.h"
 
 #include <errno.h>
@@ -72,6 +73,85 @@ static void report__pair(const run_t *runs, size_t n_runs, const run_t **linear,
   }
 }
 
+/* What became of an index, as the reports say it. */
+static const char *report__index_status(indexes_status_t status)
+{
+  static const char *const names[] = {[INDEXES_BUILT] = "built",
+                                      [INDEXES_EXISTS] = "exists",
+                                      [INDEXES_FAILED] = "failed",
+                                      [INDEXES_SKIPPED] = "skipped"};
+  return names[status];
+}
+
+/* The index phase (--index): one line per index and collection. */
+static void report__indexes_text(FILE *out, const indexes_outcome_t *ix)
+{
+  int wc = (int)strlen("collection"), wn = (int)strlen("index");
+  for (size_t i = 0; i < ix->n_items; i++) {
+    int c = (int)strlen(ix->items[i].collection);
+    int n = (int)strlen(ix->items[i].name);
+    wc = c > wc ? c : wc;
+    wn = n > wn ? n : wn;
+  }
+  fprintf(out, "\nindexes: %zu in %.3f s\n", ix->n_items, ix->elapsed_s);
+  fprintf(out, "%-*s  %-*s  %-7s  %9s  %s\n", wc, "collection", wn, "index",
+          "status", "elapsed_s", "spec");
+  for (size_t i = 0; i < ix->n_items; i++) {
+    const indexes_item_t *it = &ix->items[i];
+    fprintf(out, "%-*s  %-*s  %-7s  %9.3f  %s\n", wc, it->collection, wn,
+            it->name,
+            it->status == INDEXES_FAILED ? "FAILED"
+                                         : report__index_status(it->status),
+            it->elapsed_s, it->spec);
+  }
+}
+
+/* The problems of the index phase: each index not built, why, and for a
+ * unique one its duplicate keys with their lines. */
+static void report__indexes_problems(FILE *err, const indexes_outcome_t *ix)
+{
+  bool skipped = false;
+  for (size_t i = 0; i < ix->n_items; i++) {
+    const indexes_item_t *it = &ix->items[i];
+    skipped |= it->status == INDEXES_SKIPPED;
+    if (it->status != INDEXES_FAILED)
+      continue;
+    const bson_error_t *e = &it->error;
+    if (e->domain < LOADER_ERROR_USAGE && e->code != 0)
+      fprintf(err,
+              "loader: %s: index %s (--index '%s') not built: %s (error "
+              "%u); the data is loaded\n",
+              it->collection, it->name, it->spec, e->message, e->code);
+    else
+      fprintf(err,
+              "loader: %s: index %s (--index '%s') not built: %s; the data "
+              "is loaded\n",
+              it->collection, it->name, it->spec, e->message);
+    for (size_t d = 0; d < it->n_dups; d++) {
+      const indexes_dup_t *dup = &it->dups[d];
+      char *key = bson_as_relaxed_extended_json(dup->key, NULL);
+      fprintf(err, "loader: %s: duplicate key %s (%" PRId64 " rows)",
+              it->collection, key ? key : "?", dup->count);
+      bson_free(key);
+      for (size_t l = 0; l < dup->n_lines; l++)
+        fprintf(err, "%s %s:%" PRIu64, l ? "," : " at", dup->lines[l].path,
+                dup->lines[l].line);
+      if (dup->more_lines)
+        fprintf(err, " and %" PRIu64 " more", dup->more_lines);
+      if (!dup->n_lines)
+        fprintf(err, "; no line of the input holds it");
+      fputc('\n', err);
+    }
+    if (it->lines_unknown)
+      fprintf(err,
+              "loader: %s: the lines of some duplicate keys are unknown (an "
+              "input could not be read again)\n",
+              it->collection);
+  }
+  if (skipped)
+    fprintf(err, "loader: --index: no index built: the load did not finish\n");
+}
+
 void report_text(FILE *out, const plan_t *plan, const run_t *runs,
                  size_t n_runs, bool group)
 {
@@ -139,6 +219,8 @@ void report_text(FILE *out, const plan_t *plan, const run_t *runs,
     fprintf(out, "speedup: %.2fx (linear elapsed / parallel elapsed)\n",
             report_speedup(linear, parallel));
   }
+  if (n_runs && runs[n_runs - 1].indexes)
+    report__indexes_text(out, runs[n_runs - 1].indexes);
 }
 
 /* Prints one job's error, with the server's code when there is one. */
@@ -246,6 +328,8 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
                 job->collection);
     }
   }
+  if (n_runs && runs[n_runs - 1].indexes)
+    report__indexes_problems(err, runs[n_runs - 1].indexes);
 }
 
 /* Writes s as a JSON string. */
@@ -284,6 +368,47 @@ static void report__json_str(FILE *out, const char *s)
     }
   }
   fputc('"', out);
+}
+
+/* The index phase as "indexes": {"elapsed_s", "items": [...]}. */
+static void report__indexes_json(FILE *out, const indexes_outcome_t *ix)
+{
+  fprintf(out, ",\n \"indexes\": {\"elapsed_s\": %.6f, \"items\": [",
+          ix->elapsed_s);
+  for (size_t i = 0; i < ix->n_items; i++) {
+    const indexes_item_t *it = &ix->items[i];
+    fputs(i ? ",\n   {\"collection\": " : "\n   {\"collection\": ", out);
+    report__json_str(out, it->collection);
+    fputs(", \"spec\": ", out);
+    report__json_str(out, it->spec);
+    fputs(", \"name\": ", out);
+    report__json_str(out, it->name);
+    fprintf(out, ", \"status\": \"%s\", \"elapsed_s\": %.6f",
+            report__index_status(it->status), it->elapsed_s);
+    if (it->status == INDEXES_FAILED) {
+      fputs(", \"error\": ", out);
+      report__json_str(out, it->error.message);
+      fprintf(out, ", \"error_code\": %u, \"lines_unknown\": %s",
+              it->error.code, it->lines_unknown ? "true" : "false");
+      fputs(", \"duplicates\": [", out);
+      for (size_t d = 0; d < it->n_dups; d++) {
+        const indexes_dup_t *dup = &it->dups[d];
+        char *key = bson_as_relaxed_extended_json(dup->key, NULL);
+        fprintf(out, "%s{\"key\": %s, \"count\": %" PRId64 ", \"lines\": [",
+                d ? ", " : "", key ? key : "null", dup->count);
+        bson_free(key);
+        for (size_t l = 0; l < dup->n_lines; l++) {
+          fputs(l ? ", {\"file\": " : "{\"file\": ", out);
+          report__json_str(out, dup->lines[l].path);
+          fprintf(out, ", \"line\": %" PRIu64 "}", dup->lines[l].line);
+        }
+        fprintf(out, "], \"more_lines\": %" PRIu64 "}", dup->more_lines);
+      }
+      fputc(']', out);
+    }
+    fputc('}', out);
+  }
+  fputs("]}", out);
 }
 
 /* Opens job i's object in a JSON list: its collection, file and part. */
@@ -339,6 +464,8 @@ static void report__json(FILE *out, const plan_t *plan, const run_t *runs,
   report__pair(runs, n_runs, &linear, &parallel);
   if (linear && parallel)
     fprintf(out, ",\n \"speedup\": %.4f", report_speedup(linear, parallel));
+  if (n_runs && runs[n_runs - 1].indexes)
+    report__indexes_json(out, runs[n_runs - 1].indexes);
   if (verify)
     report__json_verify(out, plan, verify);
   fputs("}\n", out);

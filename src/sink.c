@@ -301,3 +301,56 @@ sink_factory_t *sink_factory_checker(sink_factory_t *target,
   f->check_ctx = ctx;
   return f;
 }
+
+bool sink_index_default_name(const sink_index_t *index, char *buf, size_t cap)
+{
+  size_t at = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < index->n_keys; i++) {
+    int n = snprintf(buf + at, cap - at, "%s%s_%d", i ? "_" : "",
+                     index->keys[i].field, index->keys[i].direction);
+    if (n < 0 || (size_t)n >= cap - at)
+      return false;
+    at += (size_t)n;
+  }
+  return true;
+}
+
+bool sink_index_create(sink_t *s, const sink_index_t *index,
+                       sink_index_result_t *result, bson_error_t *error)
+{
+  memset(result, 0, sizeof *result);
+  if (!s->ops->index_create) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "%s targets do not build indexes", s->ops->name);
+    return false;
+  }
+  if (index->name) {
+    if (strlen(index->name) >= sizeof result->name) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "index name longer than %zu bytes: \"%s\"",
+                     sizeof result->name - 1, index->name);
+      return false;
+    }
+    snprintf(result->name, sizeof result->name, "%s", index->name);
+  } else if (!sink_index_default_name(index, result->name,
+                                      sizeof result->name)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "the index's default name is longer than %zu bytes: give "
+                   "it one with name=NAME",
+                   sizeof result->name - 1);
+    return false;
+  }
+  return s->ops->index_create(s->state, index, result, error);
+}
+
+bool sink_index_duplicates(sink_t *s, const sink_index_t *index, size_t max,
+                           bson_t *dups, bson_error_t *error)
+{
+  if (!s->ops->index_duplicates) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "%s targets do not build indexes", s->ops->name);
+    return false;
+  }
+  return s->ops->index_duplicates(s->state, index, max, dups, error);
+}

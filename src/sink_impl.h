@@ -46,6 +46,13 @@ typedef struct sink_ops {
   /* Looks documents up by _id; NULL when the target cannot. */
   bool (*find_ids)(void *sink, const bson_t *ids, sink_found_fn found,
                    void *ctx, bson_error_t *error);
+  /* Creates an index (sink_index_create(), result->name already holds the
+   * name to give it); NULL: indexes are not built (the null sink). */
+  bool (*index_create)(void *sink, const sink_index_t *index,
+                       sink_index_result_t *result, bson_error_t *error);
+  /* Reads the duplicate keys of a unique index (sink_index_duplicates()). */
+  bool (*index_duplicates)(void *sink, const sink_index_t *index, size_t max,
+                           bson_t *dups, bson_error_t *error);
 } sink_ops_t;
 
 extern const sink_ops_t sink_mongo_ops;
@@ -65,8 +72,14 @@ extern const sink_ops_t sink_mysql_ops;
 void sink_register_test_ops(const sink_ops_t *ops);
 #endif
 
+/* Writes into buf (cap bytes) MongoDB's default name of index: each
+ * key's field and direction, joined by '_' ("last_1_first_-1"). Returns
+ * false when it does not fit. */
+bool sink_index_default_name(const sink_index_t *index, char *buf, size_t cap);
+
 /* Appends one per-document error to result. Returns false when out of
  * memory. */
+
 bool sink_result_add_error(sink_write_result_t *result, size_t index,
                            int32_t code, const char *message);
 

@@ -18,6 +18,8 @@
 /* Without these, a server that isn't there costs 30 s per attempt. */
 #define SINK_MONGO_SELECTION_TIMEOUT_MS 5000
 #define SINK_MONGO_CONNECT_TIMEOUT_MS 5000
+/* Longest "$field" path an index's duplicate search groups by. */
+#define SINK_MONGO_PATH_MAX 1100
 
 typedef struct sink_mongo_factory {
   mongoc_uri_t *uri;          /* parsed target URI */
@@ -775,6 +777,152 @@ static bool sink_mongo__find_ids(void *sink, const bson_t *ids,
   return ok;
 }
 
+/* Appends index's key pattern {field: direction, ...} to doc under name. */
+static void sink_mongo__key_pattern(bson_t *doc, const char *name,
+                                    const sink_index_t *index)
+{
+  bson_t key;
+  bson_append_document_begin(doc, name, -1, &key);
+  for (size_t i = 0; i < index->n_keys; i++)
+    BSON_APPEND_INT32(&key, index->keys[i].field, index->keys[i].direction);
+  bson_append_document_end(doc, &key);
+}
+
+/* createIndexes with one index; mongod answers an index that is already
+ * there (same name, same keys and options) with "all indexes already
+ * exist" and numIndexesAfter == numIndexesBefore. */
+static bool sink_mongo__index_create(void *sink, const sink_index_t *index,
+                                     sink_index_result_t *result,
+                                     bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bson_t cmd = BSON_INITIALIZER, list, spec, reply;
+  BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(s->coll));
+  BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+  BSON_APPEND_DOCUMENT_BEGIN(&list, "0", &spec);
+  sink_mongo__key_pattern(&spec, "key", index);
+  BSON_APPEND_UTF8(&spec, "name", result->name);
+  if (index->unique)
+    BSON_APPEND_BOOL(&spec, "unique", true);
+  if (index->sparse)
+    BSON_APPEND_BOOL(&spec, "sparse", true);
+  bson_append_document_end(&list, &spec);
+  bson_append_array_end(&cmd, &list);
+  bool ok = mongoc_collection_write_command_with_opts(s->coll, &cmd, NULL,
+                                                      &reply, error);
+  if (ok) {
+    bson_iter_t before, after;
+    result->created =
+        !bson_iter_init_find(&before, &reply, "numIndexesBefore") ||
+        !bson_iter_init_find(&after, &reply, "numIndexesAfter") ||
+        bson_iter_as_int64(&after) > bson_iter_as_int64(&before);
+  } else {
+    result->duplicates = error->code == 11000;
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  }
+  bson_destroy(&reply);
+  bson_destroy(&cmd);
+  return ok;
+}
+
+/* The keys of index held by more than one document: an aggregation
+ * grouping by the key (on disk if need be), its first max groups of two or
+ * more. A sparse index leaves out documents without any of its fields. */
+static bool sink_mongo__index_duplicates(void *sink, const sink_index_t *index,
+                                         size_t max, bson_t *dups,
+                                         bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bson_t pipeline = BSON_INITIALIZER, stage, op, id, arr, cond, exists, gt;
+  char key[24], path[SINK_MONGO_PATH_MAX];
+  size_t n_stages = 0;
+  BSON_APPEND_ARRAY_BEGIN(&pipeline, "pipeline", &arr);
+  if (index->sparse) {
+    snprintf(key, sizeof key, "%zu", n_stages++);
+    bson_t any;
+    bson_append_document_begin(&arr, key, -1, &stage);
+    BSON_APPEND_DOCUMENT_BEGIN(&stage, "$match", &op);
+    BSON_APPEND_ARRAY_BEGIN(&op, "$or", &any);
+    for (size_t i = 0; i < index->n_keys; i++) {
+      char k[24];
+      snprintf(k, sizeof k, "%zu", i);
+      bson_append_document_begin(&any, k, -1, &cond);
+      bson_append_document_begin(&cond, index->keys[i].field, -1, &exists);
+      BSON_APPEND_BOOL(&exists, "$exists", true);
+      bson_append_document_end(&cond, &exists);
+      bson_append_document_end(&any, &cond);
+    }
+    bson_append_array_end(&op, &any);
+    bson_append_document_end(&stage, &op);
+    bson_append_document_end(&arr, &stage);
+  }
+  snprintf(key, sizeof key, "%zu", n_stages++);
+  bson_append_document_begin(&arr, key, -1, &stage);
+  BSON_APPEND_DOCUMENT_BEGIN(&stage, "$group", &op);
+  BSON_APPEND_DOCUMENT_BEGIN(&op, "_id", &id);
+  for (size_t i = 0; i < index->n_keys; i++) {
+    char k[24];
+    snprintf(k, sizeof k, "k%zu", i);
+    snprintf(path, sizeof path, "$%s", index->keys[i].field);
+    BSON_APPEND_UTF8(&id, k, path);
+  }
+  bson_append_document_end(&op, &id);
+  BSON_APPEND_DOCUMENT_BEGIN(&op, "n", &cond);
+  BSON_APPEND_INT32(&cond, "$sum", 1);
+  bson_append_document_end(&op, &cond);
+  bson_append_document_end(&stage, &op);
+  bson_append_document_end(&arr, &stage);
+  snprintf(key, sizeof key, "%zu", n_stages++);
+  bson_append_document_begin(&arr, key, -1, &stage);
+  BSON_APPEND_DOCUMENT_BEGIN(&stage, "$match", &op);
+  BSON_APPEND_DOCUMENT_BEGIN(&op, "n", &gt);
+  BSON_APPEND_INT32(&gt, "$gt", 1);
+  bson_append_document_end(&op, &gt);
+  bson_append_document_end(&stage, &op);
+  bson_append_document_end(&arr, &stage);
+  snprintf(key, sizeof key, "%zu", n_stages++);
+  bson_append_document_begin(&arr, key, -1, &stage);
+  BSON_APPEND_INT64(&stage, "$limit", (int64_t)max);
+  bson_append_document_end(&arr, &stage);
+  bson_append_array_end(&pipeline, &arr);
+
+  bson_t opts = BSON_INITIALIZER;
+  BSON_APPEND_BOOL(&opts, "allowDiskUse", true);
+  mongoc_cursor_t *cursor = mongoc_collection_aggregate(
+      s->coll, MONGOC_QUERY_NONE, &pipeline, &opts, NULL);
+  const bson_t *doc;
+  size_t n = 0;
+  while (mongoc_cursor_next(cursor, &doc)) {
+    bson_t one, kv;
+    bson_iter_t it, g;
+    snprintf(key, sizeof key, "%zu", n++);
+    bson_append_document_begin(dups, key, -1, &one);
+    BSON_APPEND_DOCUMENT_BEGIN(&one, "key", &kv);
+    for (size_t i = 0; i < index->n_keys; i++) {
+      char k[24];
+      snprintf(k, sizeof k, "k%zu", i);
+      if (bson_iter_init_find(&it, doc, "_id") &&
+          BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &g) &&
+          bson_iter_find(&g, k))
+        bson_append_value(&kv, index->keys[i].field, -1, bson_iter_value(&g));
+      else
+        bson_append_null(&kv, index->keys[i].field, -1); /* missing */
+    }
+    bson_append_document_end(&one, &kv);
+    BSON_APPEND_INT64(
+        &one, "count",
+        bson_iter_init_find(&it, doc, "n") ? bson_iter_as_int64(&it) : 0);
+    bson_append_document_end(dups, &one);
+  }
+  bool ok = !mongoc_cursor_error(cursor, error);
+  if (!ok)
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(&opts);
+  bson_destroy(&pipeline);
+  return ok;
+}
+
 const sink_ops_t sink_mongo_ops = {
     .name = "mongodb",
     .factory_new = sink_mongo__factory_new,
@@ -793,4 +941,6 @@ const sink_ops_t sink_mongo_ops = {
     .canon = sink_mongo__canon,
     .scan = sink_mongo__scan,
     .find_ids = sink_mongo__find_ids,
+    .index_create = sink_mongo__index_create,
+    .index_duplicates = sink_mongo__index_duplicates,
 };

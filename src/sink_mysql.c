@@ -472,6 +472,58 @@ out:
   return ok;
 }
 
+/* --index: runs a query and hands each row over as text. */
+static bool sink_mysql__query(sql_sink_t *b, const char *sql,
+                              sql_text_row_fn row, void *ctx,
+                              bson_error_t *error)
+{
+  MYSQL *m = sink_mysql__of(b)->conn;
+  if (mysql_query(m, sql) != 0) {
+    sink_mysql_error(m, b->table, error);
+    return false;
+  }
+  MYSQL_RES *res = mysql_store_result(m);
+  if (!res && mysql_errno(m)) {
+    sink_mysql_error(m, b->table, error);
+    return false;
+  }
+  size_t n = res ? mysql_num_fields(res) : 0;
+  MYSQL_ROW r;
+  while (res && (r = mysql_fetch_row(res)))
+    if (!row(ctx, (const char *const *)r, n))
+      break;
+  mysql_free_result(res);
+  return true;
+}
+
+/* Longest index key InnoDB takes, in characters of utf8mb4 (3072 bytes). */
+#define SINK_MYSQL_KEY_CHARS 768
+
+/* --index: a text or blob column is indexed by a prefix (MySQL needs a
+ * length), its share of InnoDB's longest key. */
+static bool sink_mysql__index_key(sql_sink_t *b, const char *column,
+                                  size_t n_keys, sql_buf_t *q,
+                                  bson_error_t *error)
+{
+  MYSQL_RES *res;
+  MYSQL_ROW row;
+  bool prefix = false;
+  if (!sink_mysql__table_query(sink_mysql__of(b), "SHOW COLUMNS FROM ", &res,
+                               error))
+    return false;
+  while (res && (row = mysql_fetch_row(res)))
+    if (row[0] && strcmp(row[0], column) == 0 && row[1])
+      prefix = strstr(row[1], "text") || strstr(row[1], "blob");
+  mysql_free_result(res);
+  char len[32];
+  snprintf(len, sizeof len, "(%zu)", SINK_MYSQL_KEY_CHARS / n_keys);
+  if (!sql_buf_ident(q, column, '`') || (prefix && !sql_buf_addz(q, len))) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return false;
+  }
+  return true;
+}
+
 static const sql_driver_t sink_mysql__driver = {
     .d = &sink_mysql__dialect,
     .mismatch = ER_TRUNCATED_WRONG_VALUE_FOR_FIELD,
@@ -485,6 +537,12 @@ static const sql_driver_t sink_mysql__driver = {
     .begin = sink_mysql__begin,
     .store_mark = sink_mysql__store_mark,
     .end = sink_mysql__end,
+    .query = sink_mysql__query,
+    .index_key = sink_mysql__index_key,
+    .index_list = "SHOW INDEX FROM ",
+    .index_list_end = "",
+    .index_list_name = 2,
+    .duplicate = ER_DUP_ENTRY,
 };
 
 /* --verify: one value the server returned as text, taken by its column's
@@ -585,4 +643,6 @@ const sink_ops_t sink_mysql_ops = {
     .close = sink_mysql__close,
     .canon = sql_sink_canon,
     .scan = sink_mysql__scan,
+    .index_create = sql_sink_index_create,
+    .index_duplicates = sql_sink_index_duplicates,
 };

@@ -82,6 +82,16 @@ static void sql__unlock(sql_sink_t *s)
     s->drv->unlock(s);
 }
 
+void sql_sink_lock(sql_sink_t *s)
+{
+  sql__lock(s);
+}
+
+void sql_sink_unlock(sql_sink_t *s)
+{
+  sql__unlock(s);
+}
+
 /* Makes sure the table exists, creating it from the batch's documents, and
  * that the batch's fields are its columns. */
 static bool sql__ensure_table(sql_sink_t *s, bson_error_t *error)

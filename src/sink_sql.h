@@ -243,6 +243,10 @@ void sql_mark_from_ints(mark_t *mark, const int64_t *ints);
 
 typedef struct sql_sink sql_sink_t;
 
+/* Called for each row of a query with its n values as text (NULL for
+ * NULL); returns false to stop. */
+typedef bool (*sql_text_row_fn)(void *ctx, const char *const *vals, size_t n);
+
 /* How one INSERT statement ended. */
 typedef enum sql_step {
   SQL_STEP_OK,    /* its rows went in (in the open transaction) */
@@ -296,6 +300,23 @@ typedef struct sql_driver {
    * COMMIT failed) ROLLBACK; clears s->in_txn. Fills error when the COMMIT
    * failed. */
   bool (*end)(sql_sink_t *s, bool commit, bson_error_t *error);
+  /* --index (sink_sql_index.c): runs sql, a query, and calls row for each
+   * row it returns, its n values as text (NULL for NULL), until row
+   * returns false. Fills error as exec() does. */
+  bool (*query)(sql_sink_t *s, const char *sql, sql_text_row_fn row, void *ctx,
+                bson_error_t *error);
+  /* Appends the key part of column (one of n_keys) to an index's column
+   * list: the column quoted and, where the database needs one, a prefix
+   * length (MySQL's text and blob columns). NULL: the column quoted. */
+  bool (*index_key)(sql_sink_t *s, const char *column, size_t n_keys,
+                    sql_buf_t *b, bson_error_t *error);
+  const char *index_list;     /* the statement listing the table's indexes,
+                                 before the quoted table ("PRAGMA index_list(",
+                                 "SHOW INDEX FROM ") */
+  const char *index_list_end; /* and after it (")", "") */
+  size_t index_list_name;     /* the column of that list holding the name */
+  int32_t duplicate;          /* the code of a unique index refused because
+                                 rows share a key */
 } sql_driver_t;
 
 /* What every SQL sink holds, whatever its database: the first member of
@@ -325,6 +346,11 @@ struct sql_sink {
 void *sql_sink_new(size_t size, const sql_driver_t *drv, const char *collection,
                    bson_error_t *error);
 
+/* Takes / releases what guards a statement outside a transaction (the
+ * driver's lock and unlock, when it has them). */
+void sql_sink_lock(sql_sink_t *s);
+void sql_sink_unlock(sql_sink_t *s);
+
 /* Rolls back an open transaction, finalizes the cached statements and
  * frees what s holds (not s itself, nor its connection). */
 void sql_sink_cleanup(sql_sink_t *s);
@@ -338,6 +364,18 @@ bool sql_sink_write(void *sink, const batch_t *batch,
 bool sql_sink_commit(void *sink, const char *key, const mark_t *mark,
                      bson_error_t *error);
 bool sql_sink_drop(void *sink, bson_error_t *error);
+
+/* sink_sql_index.c ------------------------------------------------------ */
+
+/* sink_ops_t's index_create and index_duplicates of a SQL sink: CREATE
+ * [UNIQUE] INDEX on the table's columns (each checked to be one) once the
+ * load is over, unless the table has an index of that name; and the first
+ * keys that more than one row holds (rows with a NULL key part left out:
+ * they never clash). */
+bool sql_sink_index_create(void *sink, const sink_index_t *index,
+                           sink_index_result_t *result, bson_error_t *error);
+bool sql_sink_index_duplicates(void *sink, const sink_index_t *index,
+                               size_t max, bson_t *dups, bson_error_t *error);
 
 #ifdef LOADER_TEST_HOOKS
 /* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.

@@ -455,6 +455,35 @@ out:
   return ok;
 }
 
+/* --index: runs a query and hands each row over as text. */
+static bool sink_sqlite__query(sql_sink_t *b, const char *sql,
+                               sql_text_row_fn row, void *ctx,
+                               bson_error_t *error)
+{
+  sink_sqlite_t *s = sink_sqlite__of(b);
+  sqlite3_stmt *st = NULL;
+  const char *vals[64];
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    sink_sqlite_error(s->db, b->table, error);
+    return false;
+  }
+  size_t n = (size_t)sqlite3_column_count(st);
+  int rc;
+  while (n <= 64 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (size_t i = 0; i < n; i++)
+      vals[i] = (const char *)sqlite3_column_text(st, (int)i);
+    if (!row(ctx, vals, n)) {
+      rc = SQLITE_DONE;
+      break;
+    }
+  }
+  bool ok = n <= 64 && rc == SQLITE_DONE;
+  if (!ok)
+    sink_sqlite_error(s->db, b->table, error);
+  sqlite3_finalize(st);
+  return ok;
+}
+
 static const sql_driver_t sink_sqlite__driver = {
     .d = &sink_sqlite__dialect,
     .mismatch = SQLITE_MISMATCH,
@@ -470,6 +499,11 @@ static const sql_driver_t sink_sqlite__driver = {
     .begin = sink_sqlite__begin,
     .store_mark = sink_sqlite__store_mark,
     .end = sink_sqlite__end,
+    .query = sink_sqlite__query,
+    .index_list = "PRAGMA index_list(",
+    .index_list_end = ")",
+    .index_list_name = 1,
+    .duplicate = SQLITE_CONSTRAINT_UNIQUE,
 };
 
 /* --verify: every row of the table, value by value in canonical form, named
@@ -558,4 +592,6 @@ const sink_ops_t sink_sqlite_ops = {
     .close = sink_sqlite__close,
     .canon = sql_sink_canon,
     .scan = sink_sqlite__scan,
+    .index_create = sql_sink_index_create,
+    .index_duplicates = sql_sink_index_duplicates,
 };

@@ -94,6 +94,8 @@ typedef struct options {
   bool verify;                 /* --verify: read back and compare after the
                                   load */
   bool verify_only;            /* --verify-only: no load, only that */
+  char **indexes;              /* --index SPEC texts, in order (checked) */
+  size_t n_indexes;            /* how many */
 } options_t;
 
 /* What cli_parse() decided. */

@@ -2,7 +2,10 @@
  *
  * The text report has one line per job (collection, file, processed, prior,
  * post, elapsed, rows/s), a total line per run and, for two runs, a table
- * of both and the speedup. The JSON report is documented in the README. */
+ * of both and the speedup; with --index, a table of the indexes built after
+ * the last run (run_t.indexes), whose failures report_problems() lists with
+ * their duplicate keys and lines. The JSON report is documented in the
+ * README. */
 #ifndef LOADER_REPORT_H
 #define LOADER_REPORT_H
 

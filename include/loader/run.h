@@ -25,6 +25,9 @@ typedef struct run {
                             jobs write: the collection's count before the
                             run; -1 otherwise (owned) */
   int64_t *coll_post;    /* and after the run (owned) */
+  const struct indexes_outcome *indexes; /* the last run of an invocation
+                                            with --index: the index phase
+                                            after it (borrowed), or NULL */
 } run_t;
 
 /* Runs jobs[0..n_jobs) in mode with up to workers threads and fills *run

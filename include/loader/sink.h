@@ -213,5 +213,49 @@ typedef bool (*sink_check_fn)(void *ctx, sink_t *sink, const batch_t *batch,
 sink_factory_t *sink_factory_checker(sink_factory_t *target,
                                      sink_check_fn check, void *ctx,
                                      bson_error_t *error);
+/* One key of an index (--index). */
+typedef struct sink_index_key {
+  char *field;   /* dotted for a nested field; SQL: the column */
+  int direction; /* 1 ascending, -1 descending */
+} sink_index_key_t;
+
+/* An index to build once the data is in. */
+typedef struct sink_index {
+  const sink_index_key_t *keys; /* in order (borrowed) */
+  size_t n_keys;                /* how many, at least 1 */
+  bool unique;                  /* two rows may not share a key */
+  bool sparse;                  /* MongoDB: rows without the fields are left
+                                   out; SQL: nothing (NULLs never clash) */
+  const char *name;             /* its name, or NULL: the default */
+} sink_index_t;
+
+/* What sink_index_create() did. */
+typedef struct sink_index_result {
+  bool created;    /* built now; false: an index of that name was there,
+                      left as it is */
+  bool duplicates; /* (on failure) a unique index was refused because rows
+                      share a key */
+  char name[128];  /* the index's name: index->name, or the default
+                      (MongoDB's "email_1_last_-1"; SQL targets put the
+                      table's name and '_' before it, their index names
+                      being per database in SQLite) */
+} sink_index_result_t;
+
+/* Creates index on the sink's collection, unless an index of that name is
+ * there already (then nothing is done and result->created is false).
+ * Returns false and fills error when the target refuses it (SQL: a field
+ * that is not a column; a unique index on rows sharing a key sets
+ * result->duplicates) or cannot be reached; the rows stay as they are. */
+bool sink_index_create(sink_t *sink, const sink_index_t *index,
+                       sink_index_result_t *result, bson_error_t *error);
+
+/* Reads up to max keys of index held by more than one row, for a unique
+ * index that could not be built. Fills dups with one document per key,
+ * under "0", "1", ...: {key: {field: value, ...}, count: N} (SQL values
+ * come back as the database gives them: integers, reals or text; NULLs,
+ * which never clash, are left out). Returns false and fills error when
+ * the target cannot be read. */
+bool sink_index_duplicates(sink_t *sink, const sink_index_t *index, size_t max,
+                           bson_t *dups, bson_error_t *error);
 
 #endif

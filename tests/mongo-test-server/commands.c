@@ -761,7 +761,9 @@ static bool cmd_create_indexes(cmd_ctx_t *ctx, bson_error_t *error)
     }
     bson_iter_document(&arr, &len, &data);
     bson_init_static(&spec, data, len);
-    if (!coll_create_index(c, &spec, &made, error))
+    if (!ctx->error_info)
+      ctx->error_info = bson_new();
+    if (!coll_create_index(c, &spec, &made, ctx->error_info, error))
       goto out_unlock;
     created += made;
   }
@@ -1223,6 +1225,8 @@ out_reply:
     BSON_APPEND_UTF8(reply, "errmsg", error.message);
     BSON_APPEND_INT32(reply, "code", (int32_t)error.code);
     BSON_APPEND_UTF8(reply, "codeName", errcode_name((int)error.code));
+    if (ctx.error_info)
+      bson_concat(reply, ctx.error_info);
     if (errcode_is_retryable((int)error.code))
       append_retryable_label(reply);
     if (wcmd >= 0)
@@ -1240,4 +1244,6 @@ out_reply:
     }
     append_cluster_time(reply, op_secs, op_inc, secs, inc);
   }
+  if (ctx.error_info)
+    bson_destroy(ctx.error_info);
 }

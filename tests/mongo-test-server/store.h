@@ -154,9 +154,12 @@ doc_t **coll_match(coll_t *coll, const matcher_t *matcher, size_t limit,
 /* [write lock] Creates an index from spec ({key, name, unique, sparse}),
  * building it over the current documents. *created is false when an
  * identical index exists. Errors: 67 bad spec, 85/86 conflicts, 11000 when
- * existing documents violate uniqueness. */
+ * existing documents violate uniqueness: as mongod 6.0 answers a failed
+ * index build, "Index build failed: UUID: Collection NS ( UUID ) :: caused
+ * by :: E11000 ...", with keyPattern and keyValue appended to info when it
+ * is not NULL. */
 bool coll_create_index(coll_t *coll, const bson_t *spec, bool *created,
-                       bson_error_t *error);
+                       bson_t *info, bson_error_t *error);
 
 /* [write lock] Drops the index which names (a string; "*" for all but
  * _id_) or whose key pattern it equals (a document). Error 27 IndexNotFound
