@@ -212,7 +212,7 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                       [CLI_INPUT_JSON] = "json"};
   static const char *const graces[] = {"stop", "skip-row", "skip-field",
                                        "as-string"};
-  static const char *const modes[] = {"insert", "upsert", "merge"};
+  static const char *const modes[] = {"insert", "upsert", "merge", "delete"};
   static const char *const ids[] = {"objectid", "line", "fields"};
   char buf[4096], c[8], c2[8];
   char *target = app__bare_target(o->uri ? o->uri : "");
@@ -381,7 +381,9 @@ static int app__connect(app_t *a)
                           .mode = o->mode_write,
                           .upsert_fields =
                               (const char *const *)o->upsert_fields,
-                          .n_upsert_fields = o->n_upsert_fields};
+                          .n_upsert_fields = o->n_upsert_fields,
+                          .ordered = o->stop_on_error,
+                          .bypass_validation = o->bypass_validation};
   a->sinks = sink_factory_new(&config, &error);
   explicit_bzero(password, sizeof password);
   if (!a->sinks) {
@@ -455,6 +457,7 @@ static job_env_t app__job_env(const app_t *a)
                    .resuming = o->resume,
                    .rejects = a->rejects,
                    .max_errors = o->max_errors,
+                   .stop_on_error = o->stop_on_error,
                    .max_errors_ratio = o->max_errors_ratio,
                    .retries = o->retries,
                    .retry_max_wait_ms = o->retry_max_wait_ms,

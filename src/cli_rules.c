@@ -36,6 +36,9 @@ bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
     return CLI_REFUSE(error,
                       "standard input can be read once: one name=- input, and "
                       "no --checkpoint or --compare with it");
+  if (opts->stop_on_error && (opts->split || opts->split_auto))
+    return CLI_REFUSE(error, "--stop-on-error writes each file in order, from "
+                             "one writer: not with --split");
   if (opts->n_inputs == 0)
     return CLI_REFUSE(error, "no input files (see --help)");
   if (opts->verify || opts->verify_only) {
@@ -49,7 +52,8 @@ bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
     if (opts->mode_write != SINK_MODE_INSERT)
       return CLI_REFUSE(error,
                         "%s is for --mode insert: with upsert or merge a "
-                        "later row replaces an earlier one",
+                        "later row replaces an earlier one, and delete "
+                        "leaves nothing to compare",
                         v);
     if (compare)
       return CLI_REFUSE(error, "%s cannot be combined with --compare", v);

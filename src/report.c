@@ -199,6 +199,14 @@ void report_text(FILE *out, const plan_t *plan, const run_t *runs,
             report__num(rejected, group, b, sizeof b), "", "", run->elapsed_s,
             report__num((uint64_t)report__rate(processed, run->elapsed_s),
                         group, e, sizeof e));
+    for (size_t i = 0; i < run->n_jobs; i++) {
+      const job_result_t *res = &run->results[i];
+      if (res->deleted || res->unmatched) /* --mode delete */
+        fprintf(out, "%s: deleted %s, matched nothing %s\n",
+                report__file(&plan->jobs[i], fb, sizeof fb),
+                report__num(res->deleted, group, a, sizeof a),
+                report__num(res->unmatched, group, b, sizeof b));
+    }
   }
 
   const run_t *linear, *parallel;
@@ -254,21 +262,24 @@ static void report__check_collection(FILE *err, const char *label,
 {
   if (!run->coll_prior || run->coll_prior[i] < 0 || run->coll_post[i] < 0)
     return;
-  uint64_t inserted = 0;
+  int64_t net = 0; /* inserted - deleted */
+  bool deletes = false;
   for (size_t j = 0; j < plan->n_jobs; j++) {
     if (strcmp(plan->jobs[j].collection, plan->jobs[i].collection) != 0)
       continue;
     if (!run->results[j].ok)
       return; /* a failed job is reported already */
-    inserted += run->results[j].inserted;
+    net += (int64_t)run->results[j].inserted - (int64_t)run->results[j].deleted;
+    deletes |= run->results[j].deleted > 0;
   }
   int64_t grew = run->coll_post[i] - run->coll_prior[i];
-  if (grew != (int64_t)inserted)
+  if (grew != net)
     fprintf(err,
             "loader: %scollection \"%s\": accounting does not close: it "
-            "grew by %" PRId64 " but its jobs inserted %" PRIu64
-            " (did something else write to it during the load?)\n",
-            label, plan->jobs[i].collection, grew, inserted);
+            "grew by %" PRId64 " but its jobs inserted %" PRId64
+            "%s (did something else write to it during the load?)\n",
+            label, plan->jobs[i].collection, grew, net,
+            deletes ? " net of deletes" : "");
 }
 
 void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
@@ -303,15 +314,33 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
                 job->path, res->rejected);
       if (!res->ok) {
         report__job_error(err, label, job, res);
-        continue;
+        if (!res->stop_line)
+          continue;
+        /* --stop-on-error: exactly what landed before the stop is known. */
+        fprintf(err,
+                "loader: %s%s: %" PRIu64 " rows read after line %" PRIu64
+                " were not written (neither in the target nor in the rejects "
+                "file)\n",
+                label, job->path, res->unwritten, res->stop_line);
       }
-      if (res->processed != res->inserted + res->updated + res->rejected)
+      uint64_t dealt = res->inserted + res->updated + res->deleted +
+                       res->unmatched + res->rejected + res->unwritten;
+      if (res->processed != dealt) {
+        char deletes[96] = "", unwritten[48] = "";
+        if (res->deleted || res->unmatched)
+          snprintf(deletes, sizeof deletes,
+                   " + deleted %" PRIu64 " + matched nothing %" PRIu64,
+                   res->deleted, res->unmatched);
+        if (res->unwritten)
+          snprintf(unwritten, sizeof unwritten, " + not written %" PRIu64,
+                   res->unwritten);
         fprintf(err,
                 "loader: %s%s: accounting does not close: processed %" PRIu64
                 " != inserted %" PRIu64 " + updated %" PRIu64
-                " + rejected %" PRIu64 "\n",
+                "%s + rejected %" PRIu64 "%s\n",
                 label, job->path, res->processed, res->inserted, res->updated,
-                res->rejected);
+                deletes, res->rejected, unwritten);
+      }
       if (res->processed == 0 && !job->parts)
         fprintf(err, "loader: %s%s: warning: header only, no data rows\n",
                 label, job->path);
@@ -319,13 +348,29 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
         report__check_collection(err, label, plan, run, i);
         continue;
       }
-      if (res->post - res->prior != (int64_t)res->inserted)
+      if (res->post - res->prior !=
+          (int64_t)res->inserted - (int64_t)res->deleted) {
+        char deleted[48] = "", why[320];
+        if (res->deleted)
+          snprintf(deleted, sizeof deleted, " and %" PRIu64 " deleted",
+                   res->deleted);
+        /* A delete sent again finds gone what its first attempt deleted:
+         * counted as matched nothing, not deleted. */
+        if ((res->deleted || res->unmatched) && (res->retries || res->resumed))
+          snprintf(why, sizeof why,
+                   "a retried or resumed delete counts what its first "
+                   "attempt deleted as matched nothing");
+        else
+          snprintf(why, sizeof why,
+                   "did something else write to collection \"%s\" during "
+                   "the load?",
+                   job->collection);
         fprintf(err,
                 "loader: %s%s: accounting does not close: post - prior = "
-                "%" PRId64 " but %" PRIu64 " inserted (did something else "
-                "write to collection \"%s\" during the load?)\n",
+                "%" PRId64 " but %" PRIu64 " inserted%s (%s)\n",
                 label, job->path, res->post - res->prior, res->inserted,
-                job->collection);
+                deleted, why);
+      }
     }
   }
   if (n_runs && runs[n_runs - 1].indexes)
@@ -450,6 +495,13 @@ static void report__json(FILE *out, const plan_t *plan, const run_t *runs,
               res->processed, res->prior, res->post, res->inserted,
               res->updated, res->rejected, res->retries, res->wc_errors,
               res->bytes, res->elapsed_s, res->ok ? "true" : "false");
+      if (res->deleted || res->unmatched)
+        fprintf(out, ", \"deleted\": %" PRIu64 ", \"unmatched\": %" PRIu64,
+                res->deleted, res->unmatched);
+      if (res->stop_line)
+        fprintf(out,
+                ", \"stopped_at_line\": %" PRIu64 ", \"not_written\": %" PRIu64,
+                res->stop_line, res->unwritten);
       if (!res->ok) {
         fputs(", \"error\": ", out);
         report__json_str(out, res->error.message);

@@ -10,7 +10,8 @@
 struct sink_factory {
   const sink_ops_t *ops;   /* the implementation */
   void *state;             /* its shared state */
-  sink_mode_t mode;        /* insert, upsert or merge */
+  sink_mode_t mode;        /* insert, upsert, merge or delete */
+  bool ordered;            /* --stop-on-error: ordered writes */
   sink_factory_t *checked; /* a checker's target (its ops and state are
                               the target's, not its own), or NULL */
   sink_check_fn check;     /* a checker's check, or NULL */
@@ -88,7 +89,21 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
                    "--write-concern is for MongoDB targets, not %s", ops->name);
     return NULL;
   }
-  if (config->mode != SINK_MODE_INSERT && !ops->supports_upsert) {
+  const char *refused =
+      config->mode == SINK_MODE_DELETE && !ops->supports_delete
+          ? "--mode delete"
+      : config->ordered && !ops->supports_ordered ? "--stop-on-error"
+      : config->bypass_validation && !ops->supports_bypass
+          ? "--bypass-document-validation"
+          : NULL;
+  if (refused && !config->dry_run) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "%s is for MongoDB targets, not %s (yet)", refused,
+                   ops->name);
+    return NULL;
+  }
+  if (config->mode != SINK_MODE_INSERT && config->mode != SINK_MODE_DELETE &&
+      !ops->supports_upsert) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--mode upsert/merge is not supported for %s targets",
                    ops->name);
@@ -101,6 +116,7 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
   }
   f->ops = ops;
   f->mode = config->mode;
+  f->ordered = config->ordered;
   f->state = ops->factory_new(config, error);
   if (!f->state) {
     free(f);
@@ -121,8 +137,9 @@ bool sink_factory_is_null(const sink_factory_t *f)
 
 unsigned sink_factory_inflight(const sink_factory_t *f, unsigned requested)
 {
-  /* Upserts and merges keep rows with the same key in file order. */
-  if (!f->ops->parallel_writes || f->mode != SINK_MODE_INSERT)
+  /* Upserts, merges and deletes keep rows with the same key in file order;
+   * an ordered load lets nothing land after the first refused row. */
+  if (!f->ops->parallel_writes || f->mode != SINK_MODE_INSERT || f->ordered)
     return 1;
   return requested ? requested : 1;
 }
@@ -175,8 +192,11 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
 {
   result->inserted = 0;
   result->updated = 0;
+  result->deleted = 0;
+  result->unmatched = 0;
   result->n_errors = 0;
   result->wc_error = false;
+  result->stopped = false;
   if (s->check) {
     if (!s->check(s->check_ctx, s, batch, error))
       return false;
@@ -190,6 +210,8 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
      * is there. */
     result->inserted = 0;
     result->updated = 0;
+    result->deleted = 0;
+    result->unmatched = 0;
   }
   return false;
 }

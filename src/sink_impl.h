@@ -32,6 +32,11 @@ typedef struct sink_ops {
   bool (*is_transient)(const bson_error_t *error);
   /* Whether SINK_MODE_UPSERT and SINK_MODE_MERGE are supported. */
   bool supports_upsert;
+  /* Whether SINK_MODE_DELETE, ordered writes and bypassing document
+   * validation are supported (sink_config_t.ordered, bypass_validation). */
+  bool supports_delete;
+  bool supports_ordered;
+  bool supports_bypass;
   /* Whether a job's batches may be written over several sinks at once
    * (--inflight): each acknowledged write stands on its own, no mark is
    * committed with it. */

@@ -2,10 +2,13 @@
  *
  * The factory owns one mongoc_client_pool_t; every sink pops its own client
  * from it, so workers never share a connection or a lock on the hot path.
- * Batches go out as one unordered bulk insert: documents the server refuses
- * one by one (duplicate _id, validation) come back as writeErrors with their
- * index in the batch; a failure of the whole batch (connection lost, server
- * error) fails the write with the server's code. */
+ * Batches go out as one unordered bulk write (inserts, replacements,
+ * updates or deletes, by --mode): documents the server refuses one by one
+ * (duplicate _id, validation) come back as writeErrors with their index in
+ * the batch; a failure of the whole batch (connection lost, server error)
+ * fails the write with the server's code. With --stop-on-error the bulk is
+ * ordered: the server stops at the first refused document and the rest of
+ * the batch is not sent (result->stopped). */
 #include "loader/error.h"
 #include "loader/util.h"
 #include "sink_impl.h"
@@ -29,13 +32,15 @@ typedef struct sink_mongo_factory {
   char **upsert_fields;       /* fields that select the document to replace
                                  or update (owned) */
   size_t n_upsert_fields;     /* how many (at least 1: _id by default) */
+  bool ordered;               /* ordered bulks (--stop-on-error) */
+  bool bypass;                /* bypassDocumentValidation on every write */
 } sink_mongo_factory_t;
 
 typedef struct sink_mongo {
   sink_mongo_factory_t *factory; /* where the client came from */
   mongoc_client_t *client;       /* this sink's own client */
   mongoc_collection_t *coll;     /* the target collection */
-  bson_t bulk_opts;              /* {ordered: false} */
+  bson_t bulk_opts;              /* {ordered: false}, or true */
   bson_t insert_opts;            /* {validate: false}: documents were built
                                     and checked by the loader */
   bson_t upsert_opts;            /* {upsert: true, validate: false} */
@@ -248,6 +253,8 @@ static void *sink_mongo__factory_new(const sink_config_t *config,
     db = "loader";
   f->db = strdup(db);
   f->mode = config->mode;
+  f->ordered = config->ordered;
+  f->bypass = config->bypass_validation;
   size_t n = config->n_upsert_fields ? config->n_upsert_fields : 1;
   f->upsert_fields = calloc(n, sizeof *f->upsert_fields);
   if (!f->db || !f->upsert_fields) {
@@ -315,7 +322,7 @@ static void *sink_mongo__open(void *state, const char *collection,
   s->client = mongoc_client_pool_pop(f->pool);
   s->coll = mongoc_client_get_collection(s->client, f->db, collection);
   bson_init(&s->bulk_opts);
-  BSON_APPEND_BOOL(&s->bulk_opts, "ordered", false);
+  BSON_APPEND_BOOL(&s->bulk_opts, "ordered", f->ordered);
   bson_init(&s->insert_opts);
   BSON_APPEND_BOOL(&s->insert_opts, "validate", false);
   bson_init(&s->upsert_opts);
@@ -406,6 +413,19 @@ static bool sink_mongo__selector(const sink_mongo_factory_t *f,
   return true;
 }
 
+/* Returns a new bulk operation on s's collection: ordered or not, and
+ * bypassing document validation when asked (libmongoc then sends
+ * bypassDocumentValidation: true with each of its insert, update and
+ * delete commands). */
+static mongoc_bulk_operation_t *sink_mongo__bulk(sink_mongo_t *s)
+{
+  mongoc_bulk_operation_t *bulk =
+      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
+  if (s->factory->bypass)
+    mongoc_bulk_operation_set_bypass_document_validation(bulk, true);
+  return bulk;
+}
+
 /* Adds one document to the bulk operation, as the mode wants. Returns
  * false with error when libmongoc refuses it. */
 static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
@@ -424,6 +444,10 @@ static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
     bson_destroy(&update);
     return ok;
   }
+  case SINK_MODE_DELETE:
+    /* As mongoimport: deleteOne with the upsert fields as the filter. */
+    return mongoc_bulk_operation_remove_one_with_opts(bulk, selector, NULL,
+                                                      error);
   default:
     return mongoc_bulk_operation_insert_with_opts(bulk, doc, &s->insert_opts,
                                                   error);
@@ -454,15 +478,24 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
   bson_t reply;
   bool ok = false;
   bool executed = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
-  bool upsert = s->factory->mode != SINK_MODE_INSERT;
+  sink_mode_t mode = s->factory->mode;
+  bool upsert = mode == SINK_MODE_UPSERT || mode == SINK_MODE_MERGE;
   bson_iter_t it, errs, one;
-  if (bson_iter_init_find(&it, &reply, upsert ? "nUpserted" : "nInserted") &&
+  uint64_t removed = 0;
+  if (mode != SINK_MODE_DELETE &&
+      bson_iter_init_find(&it, &reply, upsert ? "nUpserted" : "nInserted") &&
       BSON_ITER_HOLDS_NUMBER(&it))
     result->inserted += (uint64_t)bson_iter_as_int64(&it);
   if (upsert && bson_iter_init_find(&it, &reply, "nMatched") &&
       BSON_ITER_HOLDS_NUMBER(&it))
     result->updated += (uint64_t)bson_iter_as_int64(&it);
+  if (mode == SINK_MODE_DELETE &&
+      bson_iter_init_find(&it, &reply, "nRemoved") &&
+      BSON_ITER_HOLDS_NUMBER(&it))
+    removed = (uint64_t)bson_iter_as_int64(&it);
+  result->deleted += removed;
   size_t errors_before = result->n_errors;
+  size_t attempted = n_ops; /* an ordered bulk stops at its first error */
   if (bson_iter_init_find(&it, &reply, "writeErrors") &&
       BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs)) {
     while (bson_iter_next(&errs)) {
@@ -492,6 +525,11 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
         }
         result->errors[result->n_errors - 1].dup_on_id =
             code == 11000 && on_id == 1;
+        if (s->factory->ordered) {
+          result->stopped = true;
+          result->stopped_at = op_doc[index];
+          attempted = (size_t)index + 1;
+        }
       }
     }
   }
@@ -523,6 +561,12 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
     /* Documents refused, or a write concern not satisfied: the rest of the
      * batch landed. Anything else failed the batch as a whole. */
     ok = result->n_errors > errors_before || wc_msg;
+  }
+  if (mode == SINK_MODE_DELETE && ok) {
+    /* Deletes that removed nothing: nRemoved counts the others, and the
+     * refused ones are listed. */
+    uint64_t settled = removed + (result->n_errors - errors_before);
+    result->unmatched += attempted > settled ? attempted - settled : 0;
   }
   if (ok && wc_msg && !result->wc_error) {
     result->wc_error = true;
@@ -558,41 +602,32 @@ static bool sink_mongo__add_key(uint64_t *keys, size_t cap, uint64_t h)
   }
 }
 
-static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
-                                    sink_write_result_t *result,
-                                    bson_error_t *error)
+/* Whether the write must go on after an ordered bulk stopped: the
+ * document it stopped at is a duplicate _id of a batch that may have landed
+ * before (result->replay), which the job counts as this load's own. */
+static bool sink_mongo__go_on(const sink_write_result_t *result)
+{
+  return result->stopped && result->replay && result->n_errors > 0 &&
+         result->errors[result->n_errors - 1].dup_on_id;
+}
+
+/* Writes the documents of batch from index from on: one bulk, and for
+ * upserts, merges and deletes a new one wherever a key repeats, so that
+ * rows with the same key apply in file order. Sets *next to the index to
+ * go on from after an ordered bulk stopped at a duplicate _id of a replay
+ * (sink_mongo__go_on), else to SIZE_MAX: done. */
+static bool sink_mongo__write_from(sink_mongo_t *s, const batch_t *batch,
+                                   size_t from, size_t key_cap,
+                                   sink_write_result_t *result,
+                                   bson_error_t *error, size_t *next)
 {
   size_t len;
   const uint8_t *data = batch_data(batch, &len);
-  size_t n_docs = batch_count(batch);
-  if (n_docs > s->op_cap) {
-    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
-    if (!p) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      return false;
-    }
-    s->op_doc = p;
-    s->op_cap = n_docs;
-  }
-  bool upsert = s->factory->mode != SINK_MODE_INSERT;
-  size_t key_cap = 16;
-  while (upsert && key_cap < 2 * n_docs)
-    key_cap *= 2;
-  if (upsert && key_cap > s->key_cap) {
-    uint64_t *k = realloc(s->keys, key_cap * sizeof *k);
-    if (!k) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      return false;
-    }
-    s->keys = k;
-    s->key_cap = key_cap;
-  }
-  if (upsert)
+  bool keyed = s->factory->mode != SINK_MODE_INSERT;
+  *next = SIZE_MAX;
+  if (keyed)
     memset(s->keys, 0, key_cap * sizeof *s->keys);
-  /* One unordered bulk per batch; for upserts, a new one wherever a key
-   * repeats, so that rows with the same key apply in file order. */
-  mongoc_bulk_operation_t *bulk =
-      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
+  mongoc_bulk_operation_t *bulk = sink_mongo__bulk(s);
   size_t n_ops = 0;
   size_t pos = 0;
   for (size_t i = 0; pos + 4 <= len; i++) {
@@ -607,16 +642,39 @@ static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
       return false;
     }
     pos += doc_len;
+    if (i < from)
+      continue;
     bson_t selector = BSON_INITIALIZER;
-    if (s->factory->mode != SINK_MODE_INSERT) {
+    if (keyed) {
       char missing[160];
       if (!sink_mongo__selector(s->factory, &doc, &selector, missing,
                                 sizeof missing)) {
         bson_destroy(&selector);
+        if (s->factory->ordered) {
+          /* Ordered: what comes before it is sent, nothing after it. */
+          bool sent =
+              n_ops == 0 ||
+              sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
+          if (n_ops == 0)
+            mongoc_bulk_operation_destroy(bulk);
+          if (!sent)
+            return false;
+          if (result->stopped) {
+            if (sink_mongo__go_on(result)) {
+              result->stopped = false;
+              *next = result->stopped_at + 1;
+            }
+            return true;
+          }
+          if (!sink_result_add_error(result, i, 0, missing))
+            goto out_of_memory;
+          result->stopped = true;
+          result->stopped_at = i;
+          return true;
+        }
         if (!sink_result_add_error(result, i, 0, missing)) {
-          bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
           mongoc_bulk_operation_destroy(bulk);
-          return false;
+          goto out_of_memory;
         }
         continue;
       }
@@ -626,8 +684,15 @@ static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
           bson_destroy(&selector);
           return false;
         }
-        bulk = mongoc_collection_create_bulk_operation_with_opts(s->coll,
-                                                                 &s->bulk_opts);
+        if (result->stopped) {
+          bson_destroy(&selector);
+          if (sink_mongo__go_on(result)) {
+            result->stopped = false;
+            *next = result->stopped_at + 1;
+          }
+          return true;
+        }
+        bulk = sink_mongo__bulk(s);
         n_ops = 0; /* op_doc and the key set restart with the new bulk */
         memset(s->keys, 0, key_cap * sizeof *s->keys);
         sink_mongo__add_key(s->keys, key_cap, h);
@@ -645,7 +710,50 @@ static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
     mongoc_bulk_operation_destroy(bulk);
     return true;
   }
-  return sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
+  if (!sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error))
+    return false;
+  if (sink_mongo__go_on(result)) {
+    result->stopped = false;
+    *next = result->stopped_at + 1;
+  }
+  return true;
+
+out_of_memory:
+  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+  return false;
+}
+
+static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
+                                    sink_write_result_t *result,
+                                    bson_error_t *error)
+{
+  size_t n_docs = batch_count(batch);
+  if (n_docs > s->op_cap) {
+    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
+    if (!p) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    s->op_doc = p;
+    s->op_cap = n_docs;
+  }
+  bool keyed = s->factory->mode != SINK_MODE_INSERT;
+  size_t key_cap = 16;
+  while (keyed && key_cap < 2 * n_docs)
+    key_cap *= 2;
+  if (keyed && key_cap > s->key_cap) {
+    uint64_t *k = realloc(s->keys, key_cap * sizeof *k);
+    if (!k) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    s->keys = k;
+    s->key_cap = key_cap;
+  }
+  for (size_t from = 0; from != SIZE_MAX;)
+    if (!sink_mongo__write_from(s, batch, from, key_cap, result, error, &from))
+      return false;
+  return true;
 }
 
 static bool sink_mongo__write(void *sink, const batch_t *batch,
@@ -936,6 +1044,9 @@ const sink_ops_t sink_mongo_ops = {
     .close = sink_mongo__close,
     .is_transient = sink_mongo__is_transient,
     .supports_upsert = true,
+    .supports_delete = true,
+    .supports_ordered = true,
+    .supports_bypass = true,
     .parallel_writes = true,
     .supports_write_concern = true,
     .canon = sink_mongo__canon,

@@ -73,7 +73,10 @@ typedef struct options {
   size_t n_fields;            /* how many */
   unsigned retries;           /* --retries N */
   unsigned retry_max_wait_ms; /* --retry-max-wait, in milliseconds */
-  sink_mode_t mode_write;     /* --mode insert|upsert|merge */
+  sink_mode_t mode_write;     /* --mode insert|upsert|merge|delete */
+  bool stop_on_error;         /* --stop-on-error, --maintain-insertion-order:
+                                 ordered writes, stop at the first refusal */
+  bool bypass_validation;     /* --bypass-document-validation */
   char **upsert_fields;       /* --upsert-fields names, or NULL for _id */
   size_t n_upsert_fields;     /* how many */
   char *id_fields;            /* --id-from FIELD[,FIELD] list, or NULL */

@@ -35,6 +35,19 @@ typedef struct sink_write_result {
   uint64_t inserted;        /* documents that landed as new documents */
   uint64_t updated;         /* documents that replaced or updated an
                                existing one (upsert and merge modes) */
+  uint64_t deleted;         /* documents removed (delete mode) */
+  uint64_t unmatched;       /* delete mode: documents sent whose filter
+                               matched nothing (already gone, or never
+                               there) */
+  bool replay;              /* in (the caller sets it before each write,
+                               sink_write() keeps it): the batch may have
+                               landed before (a retry, a resumed window), so
+                               an ordered write goes on past a duplicate
+                               _id instead of stopping there */
+  bool stopped;             /* an ordered write stopped at its first refused
+                               document (the last of errors): the documents
+                               after it in the batch were not sent */
+  size_t stopped_at;        /* the batch index it stopped at, if stopped */
   sink_doc_error_t *errors; /* documents refused, by index (owned; reused) */
   size_t n_errors;          /* how many */
   size_t cap_errors;        /* allocated entries of errors */
@@ -57,6 +70,7 @@ typedef enum sink_mode {
                        insert it */
   SINK_MODE_MERGE,  /* set the document's fields on the one matching the
                        upsert fields, or insert it */
+  SINK_MODE_DELETE, /* delete one document matching the upsert fields */
 } sink_mode_t;
 
 typedef struct sink_config {
@@ -76,6 +90,12 @@ typedef struct sink_config {
   const char *const *upsert_fields; /* fields that identify a document in
                                        upsert and merge modes (borrowed) */
   size_t n_upsert_fields;           /* how many; 0 means _id */
+  bool ordered;           /* --stop-on-error: each batch is one ordered
+                             write that stops at the first document refused
+                             (MongoDB only) */
+  bool bypass_validation; /* --bypass-document-validation: every write
+                             command says bypassDocumentValidation: true
+                             (MongoDB only) */
 } sink_config_t;
 
 /* Creates the factory for config's URI scheme. Returns NULL and fills error
@@ -95,8 +115,9 @@ bool sink_factory_is_null(const sink_factory_t *factory);
 
 /* Returns how many batches a job may have on the wire at once, at most
  * requested (--inflight): 1 for targets that commit each job's mark with
- * its writes (SQL) and for upsert and merge (rows with the same key apply
- * in file order). */
+ * its writes (SQL), for upsert, merge and delete (rows with the same key
+ * apply in file order) and for ordered writes (--stop-on-error: nothing
+ * after the first refused row may land). */
 unsigned sink_factory_inflight(const sink_factory_t *factory,
                                unsigned requested);
 
@@ -121,7 +142,10 @@ bool sink_count(sink_t *sink, int64_t *count, bson_error_t *error);
 /* Drops the collection; a collection that does not exist is not an error. */
 bool sink_drop(sink_t *sink, bson_error_t *error);
 
-/* Writes the batch, unordered. Documents the database refuses one by one
+/* Writes the batch, unordered (ordered with sink_config_t.ordered: the
+ * write stops at the first refused document, see result->stopped). In
+ * delete mode each document deletes one document matching its upsert
+ * fields. Documents the database refuses one by one
  * are listed in result (the rest landed) and the call returns true. Returns
  * false and fills error, with the server's code where there is one, when the
  * batch as a whole failed (connection lost, server error); result->inserted

@@ -5,6 +5,7 @@
 
 #include "bval.h"
 #include "errors.h"
+#include "validate.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -555,14 +556,18 @@ static bool cmd_create(cmd_ctx_t *ctx, bson_error_t *error)
 {
   const char *name;
   bool created;
-  if (!cmd_coll_name(ctx, &name, error))
+  validator_t *v;
+  if (!cmd_coll_name(ctx, &name, error) ||
+      !validator_from_command(ctx->body, &v, error))
     return false;
   coll_t *c = store_get_coll(ctx->srv->store, ctx->db, name, true, &created);
   if (!c) {
+    validator_free(v);
     bson_set_error(error, MTS_ERR_DOMAIN, ERR_INTERNAL, "out of memory");
     return false;
   }
   if (!created) {
+    validator_free(v);
     bson_set_error(error, MTS_ERR_DOMAIN, ERR_NAMESPACE_EXISTS,
                    "Collection %s already exists.", c->ns);
     coll_unref(c);
@@ -570,6 +575,7 @@ static bool cmd_create(cmd_ctx_t *ctx, bson_error_t *error)
   }
   bson_iter_t it;
   pthread_rwlock_wrlock(&c->lock);
+  c->validator = v;
   bson_iter_init(&it, ctx->body);
   bson_iter_next(&it); /* the command name */
   while (bson_iter_next(&it))
@@ -860,6 +866,7 @@ static const command_t commands[] = {
     {"distinct", cmd_distinct},
     {"aggregate", cmd_aggregate},
     {"create", cmd_create},
+    {"collMod", cmd_coll_mod},
     {"drop", cmd_drop},
     {"dropDatabase", cmd_drop_database},
     {"listCollections", cmd_list_collections},
@@ -895,8 +902,9 @@ typedef struct {
 static bool takes_write_concern(const char *name)
 {
   static const char *const names[] = {
-      "insert",       "update",        "delete",      "create",        "drop",
-      "dropDatabase", "createIndexes", "dropIndexes", "deleteIndexes",
+      "insert",      "update",        "delete",       "create",
+      "drop",        "collMod",       "dropDatabase", "createIndexes",
+      "dropIndexes", "deleteIndexes",
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(name, names[i]))
@@ -1170,8 +1178,9 @@ void cmd_dispatch(server_t *srv, conn_t *conn, const request_t *req,
     }
   }
   if (srv->verbose)
-    fprintf(stderr, "mongo-test-server: conn%lld: %s.%s\n", (long long)conn->id,
-            ctx.db, ctx.name);
+    fprintf(stderr, "mongo-test-server: conn%lld: %s.%s%s\n",
+            (long long)conn->id, ctx.db, ctx.name,
+            validator_bypassed(ctx.body) ? " bypassDocumentValidation" : "");
   /* opcounters: the write commands count their statements themselves. */
   wcmd = write_cmd_index(ctx.name);
   if (wcmd >= 0)

@@ -4,6 +4,7 @@
 
 #include "bval.h"
 #include "errors.h"
+#include "validate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +449,7 @@ void coll_unref(coll_t *c)
     index_free(c->indexes[i]);
   free(c->indexes);
   pthread_rwlock_destroy(&c->lock);
+  validator_free(c->validator);
   bson_destroy(c->options);
   free(c->db);
   free(c->name);

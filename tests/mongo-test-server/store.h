@@ -70,20 +70,21 @@ typedef struct {
 
 /* A collection. Fields below lock are guarded by it. */
 typedef struct coll {
-  atomic_int refs;       /* references: the catalog and users */
-  char *db;              /* database name */
-  char *name;            /* collection name */
-  char *ns;              /* "db.name" */
-  bson_t *options;       /* create options, for listCollections */
-  bson_oid_t uuid_seed;  /* bytes of the collection's info.uuid */
-  pthread_rwlock_t lock; /* guards everything below */
-  doc_t **slots;         /* documents in natural order; NULL = deleted */
-  size_t nslots;         /* slots in use (live and holes) */
-  size_t capslots;       /* slots allocated */
-  size_t count;          /* live documents */
-  size_t bytes;          /* total size of live documents */
-  index_t **indexes;     /* indexes, _id_ first */
-  size_t nindexes;       /* number of indexes */
+  atomic_int refs;             /* references: the catalog and users */
+  char *db;                    /* database name */
+  char *name;                  /* collection name */
+  char *ns;                    /* "db.name" */
+  bson_t *options;             /* create options, for listCollections */
+  bson_oid_t uuid_seed;        /* bytes of the collection's info.uuid */
+  pthread_rwlock_t lock;       /* guards everything below */
+  doc_t **slots;               /* documents in natural order; NULL = deleted */
+  size_t nslots;               /* slots in use (live and holes) */
+  size_t capslots;             /* slots allocated */
+  size_t count;                /* live documents */
+  size_t bytes;                /* total size of live documents */
+  struct validator *validator; /* refuses documents (validate.h), or NULL */
+  index_t **indexes;           /* indexes, _id_ first */
+  size_t nindexes;             /* number of indexes */
 } coll_t;
 
 /* The whole server's data. */

@@ -607,6 +607,37 @@ static void test_typed_options(void **state)
   cli_options_cleanup(&o);
 }
 
+/* Issue 14's write options: --mode delete adds no ObjectId (it would
+ * match nothing); --stop-on-error and --maintain-insertion-order are one
+ * setting (mongoimport's --maintainInsertionOrder implies --stopOnError);
+ * ordered writes refuse --split. */
+static void test_write_options(void **state)
+{
+  (void)state;
+  options_t o;
+  bson_error_t e;
+  assert_int_equal(PARSE(&o, &e, "--mode", "delete", "a.csv"), CLI_RUN);
+  assert_int_equal(o.mode_write, SINK_MODE_DELETE);
+  assert_false(o.doc.add_id);
+  assert_false(o.stop_on_error);
+  assert_false(o.bypass_validation);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--maintain-insertion-order",
+                         "--bypass-document-validation", "a.csv"),
+                   CLI_RUN);
+  assert_true(o.stop_on_error);
+  assert_true(o.bypass_validation);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--stop-on-error", "a.csv"), CLI_RUN);
+  assert_true(o.stop_on_error);
+  cli_options_cleanup(&o);
+  EXPECT_USAGE("--stop-on-error writes each file in order, from one writer: "
+               "not with --split",
+               "--stop-on-error", "--split", "2", "a.csv");
+  EXPECT_USAGE("not with --split", "--maintain-insertion-order", "--split",
+               "auto", "a.csv");
+}
+
 /* A wrong word is refused with the words the option accepts. */
 static void test_bad_keywords(void **state)
 {
@@ -616,8 +647,8 @@ static void test_bad_keywords(void **state)
                "--progress", "sometimes", "a.csv");
   EXPECT_USAGE("--type: expected csv, tsv or json, got \"xml\"", "--type",
                "xml", "a.csv");
-  EXPECT_USAGE("--mode: expected insert, upsert or merge, got \"x\"", "--mode",
-               "x", "a.csv");
+  EXPECT_USAGE("--mode: expected insert, upsert, merge or delete, got \"x\"",
+               "--mode", "x", "a.csv");
   EXPECT_USAGE("--parse-grace: expected stop, skip-row, skip-field or "
                "as-string, got \"\"",
                "--parse-grace", "", "a.csv");
@@ -682,6 +713,7 @@ int main(void)
       cmocka_unit_test(test_option_table),
       cmocka_unit_test_setup(test_typed_options, unset_uri),
       cmocka_unit_test_setup(test_bad_keywords, unset_uri),
+      cmocka_unit_test_setup(test_write_options, unset_uri),
       cmocka_unit_test_setup(test_max_errors_forms, unset_uri),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
