@@ -173,6 +173,17 @@ def mongo(src, lines):
               cli[db].r.count_documents({}) == ROWS,
               "mongo --resume --verify after kill -9 at %d rows: exit %d, %r"
               % (n, rc, v))
+        # Once more on the finished checkpoint: nothing is loaded again, all
+        # is verified; a document deleted since is named.
+        cli[db].r.delete_one({"customer_id": DELETED})
+        rc, out, err = run(base + ["--checkpoint", cp, "--resume", "--verify",
+                                   "r=" + src])
+        v = verify_job(rj)
+        check(rc == 1 and v["verified"] == ROWS - 1 and
+              [d["line"] for d in v["first"]] == [lines[DELETED]] and
+              cli[db].r.count_documents({}) == ROWS - 1,
+              "mongo --resume --verify on a finished checkpoint: exit %d, %r"
+              % (rc, v))
         # A unique index refuses row 3 (line 4): not expected there.
         cli[db].u.create_index("n", unique=True)
         u = write_refused("u.csv", [[1, 5], [2, 6], [3, 5], [4, 7]])
