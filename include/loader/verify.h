@@ -37,8 +37,9 @@
 /* Differences a job describes; the rest are only counted. */
 #define VERIFY_MAX_DIFFS 10
 
-/* Rows per collection that naming the differences may hold, each side. */
-#define VERIFY_MAX_ENTRIES (1u << 20)
+/* Rows per collection that naming the differences may hold, each side
+ * (at most 40 MiB in all); past it, differences are counted "or more". */
+#define VERIFY_MAX_ENTRIES (1u << 18)
 
 /* How a job was verified (bits). */
 enum { VERIFY_BY_ID = 1, VERIFY_BY_DIGEST = 2 };
