@@ -372,18 +372,19 @@ static int app__connect(app_t *a)
   mongoc_init();
   a->mongoc = true;
   a->shown_uri = util_redact_uri(o->uri);
-  sink_config_t config = {.uri = o->uri,
-                          .password = o->password_file ? password : NULL,
-                          .db = o->db,
-                          .write_concern = o->write_concern,
-                          .dry_run = o->dry_run,
-                          .workers = (unsigned)(a->workers * o->inflight),
-                          .mode = o->mode_write,
-                          .upsert_fields =
-                              (const char *const *)o->upsert_fields,
-                          .n_upsert_fields = o->n_upsert_fields,
-                          .ordered = o->stop_on_error,
-                          .bypass_validation = o->bypass_validation};
+  sink_config_t config = {
+      .uri = o->uri,
+      .password = o->password_file ? password : NULL,
+      .db = o->db,
+      .write_concern = o->write_concern,
+      .dry_run = o->dry_run,
+      .workers = (unsigned)(a->workers * o->inflight) +
+                 (o->verify || o->verify_only ? VERIFY_SCAN_PARTS : 0u),
+      .mode = o->mode_write,
+      .upsert_fields = (const char *const *)o->upsert_fields,
+      .n_upsert_fields = o->n_upsert_fields,
+      .ordered = o->stop_on_error,
+      .bypass_validation = o->bypass_validation};
   a->sinks = sink_factory_new(&config, &error);
   explicit_bzero(password, sizeof password);
   if (!a->sinks) {

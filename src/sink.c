@@ -282,14 +282,21 @@ bool sink_canon(sink_t *s, const bson_t *doc, const sink_feed_t *feed,
   return s->ops->canon(s->state, doc, feed, fits, error);
 }
 
-bool sink_scan(sink_t *s, const sink_feed_t *feed, bson_error_t *error)
+bool sink_scan(sink_t *s, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error)
 {
   if (!s->ops->scan) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--verify: %s targets cannot be read back", s->ops->name);
     return false;
   }
-  return s->ops->scan(s->state, feed, error);
+  return s->ops->scan(s->state, part, parts ? parts : 1, feed, error);
+}
+
+unsigned sink_scan_parts(const sink_t *s, unsigned max)
+{
+  unsigned n = s->ops->scan_parts ? s->ops->scan_parts : 1;
+  return n < max ? n : max;
 }
 
 bool sink_can_find_ids(const sink_t *s)

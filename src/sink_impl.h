@@ -47,7 +47,10 @@ typedef struct sink_ops {
    * of every stored one; NULL for sinks that cannot be read back. */
   bool (*canon)(void *sink, const bson_t *doc, const sink_feed_t *feed,
                 bool *fits, bson_error_t *error);
-  bool (*scan)(void *sink, const sink_feed_t *feed, bson_error_t *error);
+  bool (*scan)(void *sink, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error);
+  /* Parts a scan is best read in at once (0: 1). */
+  unsigned scan_parts;
   /* Looks documents up by _id; NULL when the target cannot. */
   bool (*find_ids)(void *sink, const bson_t *ids, sink_found_fn found,
                    void *ctx, bson_error_t *error);

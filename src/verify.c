@@ -4,10 +4,11 @@
  * Threads: verify_run() (the main thread) plans, then submits one task per
  * job (job_run() against a checker sink: the job's parser and its
  * --inflight writers, which here read back instead of writing) and one per
- * collection read whole, waits, compares, and for collections whose
- * digests differ does it again naming rows. A job's counts and buckets are
- * guarded by its lock, a collection's by its own; nothing else is shared,
- * and no lock is held while another is taken or during I/O. */
+ * part of each collection read whole (sink_scan_parts()), waits, compares, and
+ * for collections whose digests differ does it again naming rows. A job's
+ * counts and buckets are guarded by its lock, a collection's by its own;
+ * nothing else is shared, and no lock is held while another is taken or during
+ * I/O. */
 #include "loader/verify.h"
 #include "loader/error.h"
 #include "loader/pool.h"
@@ -49,6 +50,7 @@ typedef struct verify_coll {
   sink_factory_t *sinks; /* the target */
   size_t first_job;      /* the first job that writes it */
   unsigned methods;      /* how its jobs are verified (0: not) */
+  unsigned parts;        /* readers of a scan (sink_scan_parts()) */
   char why[224];         /* why not */
   verify_bucket_t *have; /* the digest of what it holds */
   bool *differs;         /* buckets whose digests differ */
@@ -445,11 +447,14 @@ static void verify__job_task(void *arg)
   }
 }
 
-/* What a scan of a collection feeds into. */
+/* One part of a collection read whole: a pool task. */
 typedef struct verify_scan {
-  verify_hash_t hs; /* the document being read (first: the feed's bytes
-                       take the scan as a verify_hash_t) */
-  verify_coll_t *c; /* the collection */
+  verify_hash_t hs;      /* the document being read (first: the feed's
+                            bytes take the scan as a verify_hash_t) */
+  verify_coll_t *c;      /* the collection */
+  unsigned part, parts;  /* which part of how many (see sink_scan()) */
+  verify_bucket_t *have; /* the digest of this part, added to the
+                            collection's at the end */
 } verify_scan_t;
 
 static bool verify__scan_end(void *ctx, const char *label)
@@ -459,7 +464,7 @@ static bool verify__scan_end(void *ctx, const char *label)
   verify_u128 h = verify__finish(s->hs.h);
   s->hs.h = verify__basis;
   if (!c->naming) {
-    verify__add(c->have, h);
+    verify__add(s->have, h);
     return true;
   }
   if (!c->differs[verify__bucket(h)])
@@ -477,23 +482,36 @@ static bool verify__scan_end(void *ctx, const char *label)
   return true;
 }
 
-/* Reads collection c whole. A pool task. */
+/* Reads one part of a collection. A pool task. */
 static void verify__scan_task(void *arg)
 {
-  verify_coll_t *c = arg;
-  verify_scan_t s = {.hs = {verify__basis}, .c = c};
+  verify_scan_t *s = arg;
+  verify_coll_t *c = s->c;
+  s->hs.h = verify__basis;
   sink_feed_t feed = {.bytes = verify__bytes,
                       .end = verify__scan_end,
-                      .ctx = &s,
+                      .ctx = s,
                       .want_labels = c->naming};
   bson_error_t error;
-  sink_t *sink = sink_open(c->sinks, c->name, &error);
-  bool ok = sink && sink_scan(sink, &feed, &error);
+  bson_set_error(&error, LOADER_ERROR_IO, 0, "out of memory");
+  sink_t *sink = NULL;
+  bool ok =
+      (c->naming || (s->have = calloc(VERIFY_BUCKETS, sizeof *s->have))) &&
+      (sink = sink_open(c->sinks, c->name, &error)) &&
+      sink_scan(sink, s->part, s->parts, &feed, &error);
   sink_close(sink);
-  if (!ok) {
+  pthread_mutex_lock(&c->lock);
+  if (!ok && !c->failed) {
     c->failed = true;
     c->error = error;
   }
+  for (size_t b = 0; ok && s->have && b < VERIFY_BUCKETS; b++) {
+    c->have[b].sum += s->have[b].sum;
+    c->have[b].n += s->have[b].n;
+  }
+  pthread_mutex_unlock(&c->lock);
+  free(s->have);
+  s->have = NULL;
 }
 
 /* Says which collections there are and how each can be verified. */
@@ -535,6 +553,7 @@ static bool verify__plan(verify_t *v, bson_error_t *error)
     if (!sink)
       return false;
     bool by_id = ids && sink_can_find_ids(sink);
+    c->parts = sink_scan_parts(sink, VERIFY_SCAN_PARTS);
     sink_close(sink);
     int64_t prior = 0;
     if (cfg->load) {
@@ -564,20 +583,35 @@ oom:
 static bool verify__pass(verify_t *v, bool naming, bson_error_t *error)
 {
   const verify_config_t *cfg = v->cfg;
-  size_t scans = 0;
+  /* Each collection read whole is read in parts at once (as many as its
+   * target reads best, at most VERIFY_SCAN_PARTS), on threads of their
+   * own beside the jobs' workers, so that reading the input again and
+   * reading the target overlap. */
+  size_t n_scans = 0;
   for (size_t k = 0; k < v->n_colls; k++)
-    scans += v->colls[k].naming == naming &&
-             (v->colls[k].methods & VERIFY_BY_DIGEST);
-  /* A thread per collection read whole beside the jobs' workers, so that
-   * reading the input again and reading the target overlap. */
-  size_t threads = cfg->workers + scans;
-  pool_t *pool = pool_new(threads, threads * 2, error);
-  if (!pool)
+    if (v->colls[k].naming == naming &&
+        (v->colls[k].methods & VERIFY_BY_DIGEST) && !v->colls[k].failed)
+      n_scans += v->colls[k].parts;
+  verify_scan_t *scans = calloc(n_scans ? n_scans : 1, sizeof *scans);
+  if (!scans) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
     return false;
+  }
+  size_t threads = cfg->workers + n_scans;
+  pool_t *pool = pool_new(threads, threads * 2, error);
+  if (!pool) {
+    free(scans);
+    return false;
+  }
+  size_t at = 0;
   for (size_t k = 0; k < v->n_colls; k++) {
     verify_coll_t *c = &v->colls[k];
-    if (c->naming == naming && (c->methods & VERIFY_BY_DIGEST) && !c->failed)
-      pool_submit(pool, verify__scan_task, c);
+    if (c->naming != naming || !(c->methods & VERIFY_BY_DIGEST) || c->failed)
+      continue;
+    for (unsigned p = 0; p < c->parts; p++) {
+      scans[at] = (verify_scan_t){.c = c, .part = p, .parts = c->parts};
+      pool_submit(pool, verify__scan_task, &scans[at++]);
+    }
   }
   for (size_t j = 0; j < cfg->plan->n_jobs; j++) {
     verify_task_t *t = &v->tasks[j];
@@ -585,6 +619,7 @@ static bool verify__pass(verify_t *v, bool naming, bson_error_t *error)
       pool_submit(pool, verify__job_task, t);
   }
   pool_destroy(pool);
+  free(scans);
   return true;
 }
 

@@ -206,10 +206,18 @@ typedef struct sink_feed {
 bool sink_canon(sink_t *sink, const bson_t *doc, const sink_feed_t *feed,
                 bool *fits, bson_error_t *error);
 
-/* Feeds the canonical form of every document of the collection, each
- * followed by feed->end(), in the target's order. Returns false and fills
+/* Feeds the canonical form of every document of part part (0-based) of
+ * parts of the collection, each followed by feed->end(), in the target's
+ * order: each document is in exactly one part, so parts read at once by
+ * several sinks cover the collection (SQLite: ranges of rowids; MongoDB and
+ * MySQL give everything in part 0). Returns false and fills
  * error when the read failed. */
-bool sink_scan(sink_t *sink, const sink_feed_t *feed, bson_error_t *error);
+bool sink_scan(sink_t *sink, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error);
+
+/* Returns how many parts the target's scans are best read in at once, at
+ * most max (SQLite: ranges of rowids; MongoDB and MySQL: 1). */
+unsigned sink_scan_parts(const sink_t *sink, unsigned max);
 
 /* Returns true when the target can look documents up by _id
  * (sink_find_ids()): MongoDB. */

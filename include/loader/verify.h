@@ -18,7 +18,8 @@
  *            that are missing, changed or doubled.
  *
  * Jobs run on a pool of workers, each job with its --inflight readers;
- * the collections are read by tasks of their own on the same pool. Memory
+ * the collections are read in parts (SQLite: ranges of rowids) by tasks of
+ * their own on the same pool. Memory
  * is bounded: one batch per reader, fixed buckets per job and collection,
  * and at most VERIFY_MAX_ENTRIES rows per collection when naming them. */
 #ifndef LOADER_VERIFY_H
@@ -33,6 +34,10 @@
 #include "loader/plan.h"
 #include "loader/run.h"
 #include "loader/sink.h"
+
+/* Readers of one collection read whole, at most (each a part: see
+ * sink_scan()). */
+#define VERIFY_SCAN_PARTS 4
 
 /* Differences a job describes; the rest are only counted. */
 #define VERIFY_MAX_DIFFS 10
