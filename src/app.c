@@ -12,6 +12,7 @@
 #include "loader/run.h"
 #include "loader/sink.h"
 #include "loader/util.h"
+#include "loader/verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -315,6 +316,8 @@ typedef struct app {
   throttle_t *throttle;     /* --max-rate, or NULL */
   run_t runs[2];            /* the runs made (two with --compare) */
   size_t n_runs;            /* how many */
+  verify_report_t verify;   /* --verify / --verify-only: what it found */
+  bool verified;            /* verify holds a report */
   indexes_outcome_t ix;     /* --index: the phase after the last run */
 } app_t;
 
@@ -369,18 +372,19 @@ static int app__connect(app_t *a)
   mongoc_init();
   a->mongoc = true;
   a->shown_uri = util_redact_uri(o->uri);
-  sink_config_t config = {.uri = o->uri,
-                          .password = o->password_file ? password : NULL,
-                          .db = o->db,
-                          .write_concern = o->write_concern,
-                          .dry_run = o->dry_run,
-                          .workers = (unsigned)(a->workers * o->inflight),
-                          .mode = o->mode_write,
-                          .upsert_fields =
-                              (const char *const *)o->upsert_fields,
-                          .n_upsert_fields = o->n_upsert_fields,
-                          .ordered = o->stop_on_error,
-                          .bypass_validation = o->bypass_validation};
+  sink_config_t config = {
+      .uri = o->uri,
+      .password = o->password_file ? password : NULL,
+      .db = o->db,
+      .write_concern = o->write_concern,
+      .dry_run = o->dry_run,
+      .workers = (unsigned)(a->workers * o->inflight) +
+                 (o->verify || o->verify_only ? VERIFY_SCAN_PARTS : 0u),
+      .mode = o->mode_write,
+      .upsert_fields = (const char *const *)o->upsert_fields,
+      .n_upsert_fields = o->n_upsert_fields,
+      .ordered = o->stop_on_error,
+      .bypass_validation = o->bypass_validation};
   a->sinks = sink_factory_new(&config, &error);
   explicit_bzero(password, sizeof password);
   if (!a->sinks) {
@@ -412,7 +416,7 @@ static int app__prepare(app_t *a)
     for (size_t i = 0; i < o->n_fields; i++)
       a->fields[i] = (field_t){o->fields[i], strlen(o->fields[i])};
   }
-  if (o->checkpoint) {
+  if (o->checkpoint && !o->verify_only) {
     bson_t settings;
     app__plan_settings(o, a->sinks, &settings);
     a->checkpoint = checkpoint_open(o->checkpoint, &settings, a->plan.jobs,
@@ -429,7 +433,7 @@ static int app__prepare(app_t *a)
                                                 : LOADER_EXIT_PARTIAL;
     }
   }
-  if (o->rejects) {
+  if (o->rejects && !o->verify_only) {
     a->rejects = rejects_open(
         o->rejects, o->resume && a->checkpoint ? checkpoint_covers : NULL,
         a->checkpoint, &error);
@@ -443,13 +447,11 @@ static int app__prepare(app_t *a)
   return APP_GO_ON;
 }
 
-/* Runs the plan: linearly, in parallel, or both (--compare), each after
- * --drop. Returns the exit code the runs earn. */
-static int app__run(app_t *a)
+/* What every job of a run shares, from the options and what the earlier
+ * steps opened. */
+static job_env_t app__job_env(const app_t *a)
 {
-  bson_error_t error;
   const options_t *o = &a->opts;
-  app__install_signals();
   job_env_t env = {.sinks = a->sinks,
                    .throttle = a->throttle,
                    .checkpoint = a->checkpoint,
@@ -468,6 +470,17 @@ static int app__run(app_t *a)
                    .batch_bytes = o->batch_bytes,
                    .inflight = sink_factory_inflight(a->sinks, o->inflight),
                    .stop = &app__stop};
+  return env;
+}
+
+/* Runs the plan: linearly, in parallel, or both (--compare), each after
+ * --drop. Returns the exit code the runs earn. */
+static int app__run(app_t *a)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  app__install_signals();
+  job_env_t env = app__job_env(a);
   if (a->checkpoint) {
     /* How far past its mark a job of this run may write, and how far one
      * of the run resumed may have (a file that does not say comes from a
@@ -544,6 +557,43 @@ static int app__index(app_t *a, int code)
   return code;
 }
 
+/* --verify after the load, or --verify-only in its place: reads every
+ * job's input again and compares it with what the target holds (verify.c).
+ * Returns code, made worse (1) when something differs or could not be
+ * verified. */
+static int app__verify(app_t *a, int code)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (!(o->verify || o->verify_only) || !a->sinks)
+    return code;
+  if (o->verify_only)
+    app__install_signals();
+  else if (a->n_runs != 1 ||
+           (code != LOADER_EXIT_OK && code != LOADER_EXIT_PARTIAL &&
+            code != LOADER_EXIT_NOT_DURABLE))
+    return code;
+  job_env_t env = app__job_env(a); /* verify_run() leaves out what
+                                        writes beside the target */
+  verify_config_t cfg = {.sinks = a->sinks,
+                         .plan = &a->plan,
+                         .env = &env,
+                         .workers = a->workers,
+                         .load = o->verify_only ? NULL : a->runs[0].results,
+                         .run = o->verify_only ? NULL : &a->runs[0]};
+  if (!verify_run(&cfg, &a->verify, &error)) {
+    fprintf(stderr, "loader: --verify: %s\n", error.message);
+    return code == LOADER_EXIT_OK ? LOADER_EXIT_PARTIAL : code;
+  }
+  a->verified = true;
+  if (atomic_load(&app__stop))
+    return LOADER_EXIT_INTERRUPTED;
+  if (!verify_is_clean(&a->verify) &&
+      (code == LOADER_EXIT_OK || code == LOADER_EXIT_NOT_DURABLE))
+    code = LOADER_EXIT_PARTIAL;
+  return code;
+}
+
 /* Reports the runs made (stdout, problems on stderr, --report-json) and
  * returns code, made worse if the report cannot be written. */
 static int app__report(app_t *a, int code)
@@ -559,8 +609,18 @@ static int app__report(app_t *a, int code)
       fflush(stdout);
     }
     report_problems(stderr, &a->plan, a->runs, a->n_runs);
-    if (o->report_json && !report_json_write(o->report_json, &a->plan, a->runs,
-                                             a->n_runs, &error)) {
+  }
+  if (a->verified) {
+    if (!o->quiet) {
+      report_verify_text(stdout, &a->plan, &a->verify, isatty(STDOUT_FILENO));
+      fflush(stdout);
+    }
+    report_verify_problems(stderr, &a->plan, &a->verify);
+  }
+  if (a->n_runs > 0 || a->verified) {
+    if (o->report_json &&
+        !report_json_write_verify(o->report_json, &a->plan, a->runs, a->n_runs,
+                                  a->verified ? &a->verify : NULL, &error)) {
       fprintf(stderr, "loader: --report-json: %s\n", error.message);
       if (code == LOADER_EXIT_OK)
         code = LOADER_EXIT_PARTIAL;
@@ -581,6 +641,7 @@ static int app__finish(app_t *a, int code)
   bson_error_t error;
   for (size_t r = 0; r < a->n_runs; r++)
     run_cleanup(&a->runs[r]);
+  verify_report_cleanup(&a->verify);
   indexes_outcome_cleanup(&a->ix);
   throttle_destroy(a->throttle);
   checkpoint_destroy(a->checkpoint);
@@ -609,8 +670,9 @@ int app_main(int argc, char **argv)
   if (code == APP_GO_ON)
     code = app__prepare(&a);
   if (code == APP_GO_ON)
-    code = app__run(&a);
+    code = a.opts.verify_only ? LOADER_EXIT_OK : app__run(&a);
   code = app__index(&a, code);
+  code = app__verify(&a, code);
   code = app__report(&a, code);
   return app__finish(&a, code);
 }

@@ -52,6 +52,25 @@ bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
                              "one writer: not with --split");
   if (opts->n_inputs == 0)
     return CLI_REFUSE(error, "no input files (see --help)");
+  if (opts->verify || opts->verify_only) {
+    const char *v = opts->verify_only ? "--verify-only" : "--verify";
+    for (size_t i = 0; i < opts->n_inputs; i++)
+      if (strcmp(opts->inputs[i].path, "-") == 0)
+        return CLI_REFUSE(error,
+                          "%s reads the input again: standard input can be "
+                          "read once (load from a file to verify)",
+                          v);
+    if (opts->mode_write != SINK_MODE_INSERT)
+      return CLI_REFUSE(error,
+                        "%s is for --mode insert: with upsert or merge a "
+                        "later row replaces an earlier one, and delete "
+                        "leaves nothing to compare",
+                        v);
+    if (compare)
+      return CLI_REFUSE(error, "%s cannot be combined with --compare", v);
+    if (opts->dry_run)
+      return CLI_REFUSE(error, "%s cannot be combined with --dry-run", v);
+  }
   /* A table has no column for an array: every row would be refused. */
   if (opts->doc.array_index_fields && (strncmp(opts->uri, "sqlite:", 7) == 0 ||
                                        strncmp(opts->uri, "mysql:", 6) == 0 ||

@@ -456,8 +456,24 @@ static void report__indexes_json(FILE *out, const indexes_outcome_t *ix)
   fputs("]}", out);
 }
 
-void report_json(FILE *out, const plan_t *plan, const run_t *runs,
-                 size_t n_runs)
+/* Opens job i's object in a JSON list: its collection, file and part. */
+static void report__json_job_head(FILE *out, const plan_t *plan, size_t i)
+{
+  fputs(i ? ",\n    {\"collection\": " : "\n    {\"collection\": ", out);
+  report__json_str(out, plan->jobs[i].collection);
+  fputs(", \"file\": ", out);
+  report__json_str(out, plan->jobs[i].path);
+  if (plan->jobs[i].parts)
+    fprintf(out, ", \"part\": %u, \"parts\": %u", plan->jobs[i].part,
+            plan->jobs[i].parts);
+}
+
+static void report__json_verify(FILE *out, const plan_t *plan,
+                                const verify_report_t *v);
+
+/* The JSON report, with the verify phase's when verify is not NULL. */
+static void report__json(FILE *out, const plan_t *plan, const run_t *runs,
+                         size_t n_runs, const verify_report_t *verify)
 {
   fputs("{\"runs\": [", out);
   for (size_t r = 0; r < n_runs; r++) {
@@ -469,13 +485,7 @@ void report_json(FILE *out, const plan_t *plan, const run_t *runs,
             run->elapsed_s);
     for (size_t i = 0; i < run->n_jobs; i++) {
       const job_result_t *res = &run->results[i];
-      fputs(i ? ",\n    {\"collection\": " : "\n    {\"collection\": ", out);
-      report__json_str(out, plan->jobs[i].collection);
-      fputs(", \"file\": ", out);
-      report__json_str(out, plan->jobs[i].path);
-      if (plan->jobs[i].parts)
-        fprintf(out, ", \"part\": %u, \"parts\": %u", plan->jobs[i].part,
-                plan->jobs[i].parts);
+      report__json_job_head(out, plan, i);
       fprintf(out,
               ", \"processed\": %" PRIu64 ", \"prior\": %" PRId64
               ", \"post\": %" PRId64 ", \"inserted\": %" PRIu64
@@ -508,11 +518,21 @@ void report_json(FILE *out, const plan_t *plan, const run_t *runs,
     fprintf(out, ",\n \"speedup\": %.4f", report_speedup(linear, parallel));
   if (n_runs && runs[n_runs - 1].indexes)
     report__indexes_json(out, runs[n_runs - 1].indexes);
+  if (verify)
+    report__json_verify(out, plan, verify);
   fputs("}\n", out);
 }
 
-bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
-                       size_t n_runs, bson_error_t *error)
+void report_json(FILE *out, const plan_t *plan, const run_t *runs,
+                 size_t n_runs)
+{
+  report__json(out, plan, runs, n_runs, NULL);
+}
+
+static bool report__json_write(const char *path, const plan_t *plan,
+                               const run_t *runs, size_t n_runs,
+                               const verify_report_t *verify,
+                               bson_error_t *error)
 {
   size_t len = strlen(path) + 32;
   char *tmp = malloc(len);
@@ -528,7 +548,7 @@ bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
                    strerror(errno));
     goto out_free;
   }
-  report_json(f, plan, runs, n_runs);
+  report__json(f, plan, runs, n_runs, verify);
   if (ferror(f) | (fclose(f) != 0)) {
     bson_set_error(error, LOADER_ERROR_IO, (uint32_t)errno,
                    "%s: write failed: %s", tmp, strerror(errno));
@@ -545,4 +565,132 @@ bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
 out_free:
   free(tmp);
   return ok;
+}
+
+bool report_json_write(const char *path, const plan_t *plan, const run_t *runs,
+                       size_t n_runs, bson_error_t *error)
+{
+  return report__json_write(path, plan, runs, n_runs, NULL, error);
+}
+
+bool report_json_write_verify(const char *path, const plan_t *plan,
+                              const run_t *runs, size_t n_runs,
+                              const verify_report_t *verify,
+                              bson_error_t *error)
+{
+  return report__json_write(path, plan, runs, n_runs, verify, error);
+}
+
+/* How a job was verified, in words. */
+static const char *report__methods(unsigned methods)
+{
+  switch (methods) {
+  case VERIFY_BY_ID:
+    return "by _id";
+  case VERIFY_BY_DIGEST:
+    return "by digest";
+  case VERIFY_BY_ID | VERIFY_BY_DIGEST:
+    return "by _id and digest";
+  default:
+    return "not verified";
+  }
+}
+
+void report_verify_text(FILE *out, const plan_t *plan, const verify_report_t *v,
+                        bool group)
+{
+  uint64_t rows = 0;
+  for (size_t i = 0; i < v->n_jobs; i++)
+    rows += v->jobs[i].rows;
+  char a[32], b[32], fb[1100];
+  fprintf(out, "\nverify: %zu job%s on %zu worker%s, %.3f s, %s rows/s\n",
+          v->n_jobs, v->n_jobs == 1 ? "" : "s", v->workers,
+          v->workers == 1 ? "" : "s", v->elapsed_s,
+          report__num((uint64_t)report__rate(rows, v->elapsed_s), group, a,
+                      sizeof a));
+  for (size_t i = 0; i < v->n_jobs; i++) {
+    const verify_job_t *r = &v->jobs[i];
+    const job_t *job = &plan->jobs[i];
+    fprintf(out, "%s  %s  ", job->collection, report__file(job, fb, sizeof fb));
+    if (!r->methods) {
+      fprintf(out, "not verified: %s\n", r->why);
+      continue;
+    }
+    fprintf(out, "verified: %s of %s rows (%s)",
+            report__num(r->verified, group, a, sizeof a),
+            report__num(r->rows, group, b, sizeof b),
+            report__methods(r->methods));
+    if (r->refused)
+      fprintf(out, "; %s refused by the target, not there",
+              report__num(r->refused, group, a, sizeof a));
+    if (r->extra)
+      fprintf(out, "; %s document%s no row built",
+              report__num(r->extra, group, a, sizeof a),
+              r->extra == 1 ? "" : "s");
+    fputc('\n', out);
+  }
+}
+
+void report_verify_problems(FILE *err, const plan_t *plan,
+                            const verify_report_t *v)
+{
+  for (size_t i = 0; i < v->n_jobs; i++) {
+    const verify_job_t *r = &v->jobs[i];
+    const job_t *job = &plan->jobs[i];
+    if (!r->methods) {
+      fprintf(err, "loader: %s: not verified: %s\n", job->path, r->why);
+      continue;
+    }
+    for (size_t d = 0; d < r->n_diffs; d++) {
+      if (r->diffs[d].line)
+        fprintf(err, "loader: %s:%" PRIu64 ": verify: %s\n", job->path,
+                r->diffs[d].line, r->diffs[d].what);
+      else
+        fprintf(err, "loader: collection \"%s\": verify: %s\n", job->collection,
+                r->diffs[d].what);
+    }
+    uint64_t all = r->differences + r->extra;
+    if (all > r->n_diffs || r->capped)
+      fprintf(err,
+              "loader: %s: verify: %" PRIu64 " differences%s, the first %zu "
+              "shown\n",
+              job->path, all, r->capped ? " or more" : "", r->n_diffs);
+  }
+}
+
+static void report__json_verify(FILE *out, const plan_t *plan,
+                                const verify_report_t *v)
+{
+  fprintf(out,
+          ",\n \"verify\": {\"workers\": %zu, \"elapsed_s\": %.6f, "
+          "\"ok\": %s, \"jobs\": [",
+          v->workers, v->elapsed_s, verify_is_clean(v) ? "true" : "false");
+  for (size_t i = 0; i < v->n_jobs; i++) {
+    const verify_job_t *r = &v->jobs[i];
+    report__json_job_head(out, plan, i);
+    if (!r->methods) {
+      fputs(", \"verified\": null, \"why\": ", out);
+      report__json_str(out, r->why);
+      fputc('}', out);
+      continue;
+    }
+    fprintf(out,
+            ", \"method\": \"%s\", \"rows\": %" PRIu64
+            ", \"verified\": %" PRIu64 ", \"differences\": %" PRIu64
+            ", \"refused\": %" PRIu64 ", \"extra\": %" PRIu64
+            ", \"elapsed_s\": %.6f, \"first\": [",
+            r->methods == VERIFY_BY_ID       ? "id"
+            : r->methods == VERIFY_BY_DIGEST ? "digest"
+                                             : "id+digest",
+            r->rows, r->verified, r->differences, r->refused, r->extra,
+            r->elapsed_s);
+    for (size_t d = 0; d < r->n_diffs; d++) {
+      fprintf(out, "%s{\"line\": %" PRIu64 ", \"what\": ", d ? ", " : "",
+              r->diffs[d].line);
+      report__json_str(out, r->diffs[d].what);
+      fputc('}', out);
+    }
+    fputs("]}", out);
+  }
+  fputs("\n]}", out);
 }

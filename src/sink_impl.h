@@ -43,6 +43,17 @@ typedef struct sink_ops {
   bool parallel_writes;
   /* Whether sink_config_t.write_concern means something. */
   bool supports_write_concern;
+  /* --verify (see sink.h): the canonical form of a built document and
+   * of every stored one; NULL for sinks that cannot be read back. */
+  bool (*canon)(void *sink, const bson_t *doc, const sink_feed_t *feed,
+                bool *fits, bson_error_t *error);
+  bool (*scan)(void *sink, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error);
+  /* Parts a scan is best read in at once (0: 1). */
+  unsigned scan_parts;
+  /* Looks documents up by _id; NULL when the target cannot. */
+  bool (*find_ids)(void *sink, const bson_t *ids, sink_found_fn found,
+                   void *ctx, bson_error_t *error);
   /* Creates an index (sink_index_create(), result->name already holds the
    * name to give it); NULL: indexes are not built (the null sink). */
   bool (*index_create)(void *sink, const sink_index_t *index,

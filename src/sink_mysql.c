@@ -545,6 +545,92 @@ static const sql_driver_t sink_mysql__driver = {
     .duplicate = ER_DUP_ENTRY,
 };
 
+/* --verify: one value the server returned as text, taken by its column's
+ * class (a column the loader does not check: an integer, a number or
+ * bytes, whichever reads it whole). */
+static void sink_mysql__canon_text(const sink_feed_t *feed, sql_class_t cls,
+                                   const char *v, size_t len)
+{
+  char num[64], *end;
+  bool short_num = len > 0 && len < sizeof num;
+  if (short_num) {
+    memcpy(num, v, len);
+    num[len] = '\0';
+  }
+  if (cls == SQL_INTEGER || (cls == SQL_ANY && short_num)) {
+    long long i = short_num ? strtoll(num, &end, 10) : 0;
+    if (short_num && *end == '\0') {
+      sql_canon_put(feed, cls, SQLV_INT, i, 0, NULL, 0);
+      return;
+    }
+  }
+  if (cls == SQL_REAL || (cls == SQL_ANY && short_num)) {
+    double d = short_num ? strtod(num, &end) : 0;
+    if (short_num && *end == '\0') {
+      sql_canon_put(feed, cls, SQLV_DOUBLE, 0, d, NULL, 0);
+      return;
+    }
+  }
+  sql_canon_put(feed, cls, SQLV_TEXT, 0, 0, v, len);
+}
+
+/* --verify: every row of the table, streamed (mysql_use_result), value by
+ * value in canonical form, named by its first values; all in part 0. */
+static bool sink_mysql__scan(void *sink, unsigned part, unsigned parts,
+                             const sink_feed_t *feed, bson_error_t *error)
+{
+  sink_mysql_t *s = sink;
+  (void)parts;
+  if (part > 0)
+    return true; /* a table without a key to split by: all in part 0 */
+  const sql_table_t *t = &s->base.cols;
+  sql_buf_t q = {0};
+  MYSQL_RES *res = NULL;
+  bool ok = false;
+  if (!sql_scan_stmt(&s->base, "", &q, error))
+    goto out;
+  if (!q.len) {
+    ok = true; /* no table */
+    goto out;
+  }
+  if (mysql_real_query(s->conn, q.s, q.len) != 0 ||
+      !(res = mysql_use_result(s->conn))) {
+    sink_mysql_error(s->conn, s->base.table, error);
+    goto out;
+  }
+  MYSQL_ROW row;
+  bool go_on = true;
+  while (go_on && (row = mysql_fetch_row(res))) {
+    unsigned long *lens = mysql_fetch_lengths(res);
+    char label[160] = "";
+    size_t at = 0;
+    for (size_t c = 0; c < t->n; c++) {
+      sql_class_t cls = t->cols[c].cls;
+      if (!row[c])
+        sql_canon_put(feed, cls, SQLV_NULL, 0, 0, NULL, 0);
+      else if (cls == SQL_TEXT || cls == SQL_BLOB)
+        sql_canon_put(feed, cls, SQLV_TEXT, 0, 0, row[c], lens[c]);
+      else
+        sink_mysql__canon_text(feed, cls, row[c], lens[c]);
+      if (feed->want_labels && c < 3 && at < sizeof label)
+        at += (size_t)snprintf(label + at, sizeof label - at, "%s%s=%.*s",
+                               c ? ", " : "row ", t->cols[c].name,
+                               row[c] ? (int)(lens[c] > 30 ? 30 : lens[c]) : 4,
+                               row[c] ? row[c] : "NULL");
+    }
+    go_on = feed->end(feed->ctx, label);
+  }
+  if (go_on && mysql_errno(s->conn)) {
+    sink_mysql_error(s->conn, s->base.table, error);
+    goto out;
+  }
+  ok = true;
+out:
+  mysql_free_result(res);
+  sql_buf_free(&q);
+  return ok;
+}
+
 const sink_ops_t sink_mysql_ops = {
     .name = "mysql",
     .factory_new = sink_mysql_factory_new,
@@ -558,6 +644,8 @@ const sink_ops_t sink_mysql_ops = {
     .commit = sql_sink_commit,
     .mark_get = sink_mysql__mark_get,
     .close = sink_mysql__close,
+    .canon = sql_sink_canon,
+    .scan = sink_mysql__scan,
     .index_create = sql_sink_index_create,
     .index_duplicates = sql_sink_index_duplicates,
 };

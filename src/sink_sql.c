@@ -44,6 +44,7 @@ void sql_sink_cleanup(sql_sink_t *s)
   sql_table_clear(&s->cols);
   sql_docs_cleanup(&s->docs);
   sql_rows_free(&s->rows);
+  free(s->canon_vals);
 }
 
 void *sql_sink_new(size_t size, const sql_driver_t *drv, const char *collection,

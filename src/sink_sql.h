@@ -335,6 +335,8 @@ struct sql_sink {
   sql_rows_t rows;         /* the batch's rows that fit the table */
   unsigned delay_ms;       /* test only: sleep inside each batch
                               transaction (SQLite with LOADER_TEST_HOOKS) */
+  sql_value_t *canon_vals; /* --verify: one row's values (owned) */
+  size_t canon_cap;        /* allocated entries of canon_vals */
 };
 
 /* Returns a new zeroed sink state of size bytes (a driver's struct, which
@@ -383,5 +385,37 @@ unsigned sql_test_delay_ms(const char *name);
 
 /* Sleeps ms milliseconds. */
 void sql_sleep_ms(unsigned ms);
+
+/* sink_sql_read.c ------------------------------------------------------- */
+
+/* Feeds one value of a row in canonical form, taken by its column's class:
+ * kind with i, d or p/len as in sql_value_t (text and blobs alike are
+ * bytes; an integer in a SQL_REAL column is a double). */
+void sql_canon_put(const sink_feed_t *feed, sql_class_t cls, sql_kind_t kind,
+                   int64_t i, double d, const void *p, size_t len);
+
+/* Loads the table's columns into s->cols unless they are known; have_cols
+ * stays false when there is no table. Returns false and fills error when
+ * they cannot be read. */
+bool sql_sink_columns(sql_sink_t *s, bson_error_t *error);
+
+/* sink_ops_t's canon of a SQL sink: the row doc would be, value by value
+ * (the table's columns are loaded first; *fits is false when doc does not
+ * fit them, or there is no table). */
+bool sql_sink_canon(void *sink, const bson_t *doc, const sink_feed_t *feed,
+                    bool *fits, bson_error_t *error);
+
+/* Appends SELECT lead, each column of t FROM qtable to b (lead: "" or
+ * what comes before the columns, e.g. "rowid"). Returns false when out of
+ * memory. */
+bool sql_select_stmt(sql_buf_t *b, const sql_dialect_t *d, const sql_table_t *t,
+                     const char *lead, const char *qtable);
+
+/* The statement a scan reads the table with, in q (SELECT lead, each
+ * column): the columns are loaded first; q stays empty when there is no
+ * table. Returns false and fills error when the columns cannot be read or
+ * out of memory. */
+bool sql_scan_stmt(sql_sink_t *s, const char *lead, sql_buf_t *q,
+                   bson_error_t *error);
 
 #endif

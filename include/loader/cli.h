@@ -94,6 +94,9 @@ typedef struct options {
   uint64_t sample_rows;        /* --sample-rows N for --infer */
   input_t *inputs;             /* the FILE arguments, in order */
   size_t n_inputs;             /* how many */
+  bool verify;                 /* --verify: read back and compare after the
+                                  load */
+  bool verify_only;            /* --verify-only: no load, only that */
   char **indexes;              /* --index SPEC texts, in order (checked) */
   size_t n_indexes;            /* how many */
 } options_t;

@@ -180,6 +180,71 @@ bool sink_is_transient(const sink_t *sink, const bson_error_t *error);
  * write that was not committed). NULL is a no-op. */
 void sink_close(sink_t *sink);
 
+/* --verify: reading back what landed ---------------------------------- */
+
+/* Receives the canonical form of documents, in pieces: the bytes that say
+ * what the target holds for a document, made the same way from a document
+ * the loader built (sink_canon()) and from what the target holds
+ * (sink_scan()), so that equal bytes mean an equal document or row. */
+typedef struct sink_feed {
+  void (*bytes)(void *ctx, const void *data, size_t len); /* one piece */
+  bool (*end)(void *ctx, const char *label); /* sink_scan(): one stored
+                                                document ended; label names
+                                                it for a person ("" unless
+                                                want_labels); false stops
+                                                the scan */
+  void *ctx;                                 /* passed to both */
+  bool want_labels; /* sink_scan() names each document (costs time) */
+} sink_feed_t;
+
+/* Feeds the canonical form of doc, as the loader built it, as the target
+ * would hold it (MongoDB: its fields but _id; SQL: the row's values, by
+ * the table's column types). *fits is false, and nothing is fed, when the
+ * target would refuse it (SQL: a value that does not fit its column).
+ * Returns false and fills error when the target cannot be read (SQL: the
+ * table's columns). */
+bool sink_canon(sink_t *sink, const bson_t *doc, const sink_feed_t *feed,
+                bool *fits, bson_error_t *error);
+
+/* Feeds the canonical form of every document of part part (0-based) of
+ * parts of the collection, each followed by feed->end(), in the target's
+ * order: each document is in exactly one part, so parts read at once by
+ * several sinks cover the collection (SQLite: ranges of rowids; MongoDB and
+ * MySQL give everything in part 0). Returns false and fills
+ * error when the read failed. */
+bool sink_scan(sink_t *sink, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error);
+
+/* Returns how many parts the target's scans are best read in at once, at
+ * most max (SQLite: ranges of rowids; MongoDB and MySQL: 1). */
+unsigned sink_scan_parts(const sink_t *sink, unsigned max);
+
+/* Returns true when the target can look documents up by _id
+ * (sink_find_ids()): MongoDB. */
+bool sink_can_find_ids(const sink_t *sink);
+
+/* Calls found(ctx, doc) for each document of the collection whose _id is
+ * one of the values of the array ids, in any order; found returns false to
+ * stop. Returns false and fills error when the read failed. */
+typedef bool (*sink_found_fn)(void *ctx, const bson_t *doc);
+bool sink_find_ids(sink_t *sink, const bson_t *ids, sink_found_fn found,
+                   void *ctx, bson_error_t *error);
+
+/* What a checker does with a batch in place of writing it (see
+ * sink_factory_checker()): reads back through sink. Returns false and
+ * fills error when it cannot (the job stops). */
+typedef bool (*sink_check_fn)(void *ctx, sink_t *sink, const batch_t *batch,
+                              bson_error_t *error);
+
+/* Makes a factory whose sinks are target's, but whose sink_write() calls
+ * check(ctx, sink, batch) instead of writing (and counts the batch as
+ * inserted) and whose sink_commit() does nothing: a job run against it
+ * builds its documents exactly as a load does and hands them to check.
+ * target must outlive it. Returns NULL and fills error when out of
+ * memory. */
+sink_factory_t *sink_factory_checker(sink_factory_t *target,
+                                     sink_check_fn check, void *ctx,
+                                     bson_error_t *error);
 /* One key of an index (--index). */
 typedef struct sink_index_key {
   char *field;   /* dotted for a nested field; SQL: the column */

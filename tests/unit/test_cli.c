@@ -743,7 +743,7 @@ static void same_list(const char *what, char **a, size_t na, char **b,
 /* The sizes of what same_options() compares; a field added to options_t
  * (or the structs it holds) makes one grow, and test_mongoimport_spellings
  * fails until same_options() compares the new field too. */
-#define OPTIONS_T_SIZE 352
+#define OPTIONS_T_SIZE 360
 #define DOC_OPTIONS_T_SIZE 56
 #define CSV_DIALECT_T_SIZE 16
 
@@ -820,6 +820,8 @@ static void same_options(const char *what, const options_t *a,
   SAME(input_type);
   SAME(sample_rows);
   same_list(what, a->indexes, a->n_indexes, b->indexes, b->n_indexes);
+  SAME(verify);
+  SAME(verify_only);
   if (a->n_inputs != b->n_inputs)
     fail_msg("%s: %zu inputs against %zu", what, a->n_inputs, b->n_inputs);
   for (size_t i = 0; i < a->n_inputs; i++) {
