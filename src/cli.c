@@ -7,6 +7,7 @@
  * have a handler below. */
 #include "cli_impl.h"
 #include "loader/indexes.h"
+#include "loader/util.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -740,6 +741,22 @@ static cli_status_t cli__parse_argv(cli_state_t *st, int argc, char **argv,
   return CLI_RUN;
 }
 
+/* Secrets given on the command line (-p, --sslPEMKeyPassword, a URI's
+ * password) were copied where they are needed; their bytes in argv become
+ * '*', so other users' ps and /proc/PID/cmdline do not show them for the
+ * length of the load (as curl does). */
+static void cli__scrub_argv(cli_state_t *st, int argc, char **argv)
+{
+  const char *secrets[] = {st->conn.password, st->conn.cert_key_pass};
+  for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+    if (secrets[i])
+      memset((char *)secrets[i], '*', strlen(secrets[i]));
+  st->conn.password = st->conn.cert_key_pass = NULL;
+  for (int i = 1; i < argc; i++)
+    if (strstr(argv[i], "://"))
+      util_scrub_uri(argv[i]);
+}
+
 cli_status_t cli_parse(int argc, char **argv, options_t *opts,
                        bson_error_t *error)
 {
@@ -753,6 +770,7 @@ cli_status_t cli_parse(int argc, char **argv, options_t *opts,
   cli_status_t status = cli__parse_argv(&st, argc, argv, error);
   if (status == CLI_RUN && !cli__mongoimport_settle(&st, error))
     status = CLI_USAGE;
+  cli__scrub_argv(&st, argc, argv);
   free(st.files);
   if (status != CLI_RUN)
     return status;

@@ -26,12 +26,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 
 import pymongo
 from bson import Decimal128, Int64, ObjectId
 
-from loadtest import SKIP, Server, check, main, path, require, run
+from loadtest import (LOADER, SKIP, Server, check, main, path, require,
+                      run)
 from test_deploy import PASSWORD, make_certs
 
 DB = "mi"
@@ -263,11 +265,53 @@ def secrecy_case(t):
             check(s not in text, "%s holds the password" % what)
 
 
+def cmdline_case(t):
+    """While the load runs, ps shows no password: not -p's, not the URI's
+    (the loader reads its data from a pipe held open, so it is alive when
+    /proc/PID/cmdline is read)."""
+    uri = "mongodb://alice:%s@127.0.0.1:%d/?authSource=admin" % (
+        urllib.parse.quote(PASSWORD, safe=""), t.srv.port)
+    if t.tls:
+        uri += "&tls=true&tlsCAFile=" + path("ca.pem")
+    lines = {"-p": t.flags + ["-d", DB, "-c", "ps1"] + TYPED,
+             "--uri": ["--uri", uri, "-d", DB, "-c", "ps2"] + TYPED}
+    for what, args in lines.items():
+        p = subprocess.Popen([LOADER] + args, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            shown = None
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and p.poll() is None:
+                with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                    shown = f.read().decode("utf-8", "replace")
+                if not any(s in shown for s in
+                           (PASSWORD, urllib.parse.quote(PASSWORD, safe=""))):
+                    break
+                time.sleep(0.02)
+            check(p.poll() is None, "%s: the loader ended before ps was read "
+                  "(exit %s)" % (what, p.returncode))
+            check(shown is not None and PASSWORD not in shown and
+                  urllib.parse.quote(PASSWORD, safe="") not in shown,
+                  "%s: ps shows the password: %r" % (what, shown))
+            p.stdin.write(b"name.string(),age.int32()\nAda,36\n")
+            p.stdin.close()
+            rc = p.wait(timeout=60)
+            check(rc == 0, "%s: exit %s" % (what, rc))
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    same_docs(t.docs("ps1", "name"), [{"name": "Ada", "age": 36}], "ps1")
+    same_docs(t.docs("ps2", "name"), [{"name": "Ada", "age": 36}], "ps2")
+
+
 def expected():
     t = Target()
     try:
         expected_case(t)
         secrecy_case(t)
+        cmdline_case(t)
     finally:
         t.stop()
     return 0
