@@ -307,6 +307,11 @@ MYSQL *sink_mysql_connect(sink_mysql_factory_t *f, bson_error_t *error)
   unsigned timeout = f->timeout_s;
   mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  /* LOAD DATA LOCAL for the sink's bulk path; the handler feeds only the
+   * loader's own rows, never a file a server names */
+  unsigned local_infile = 1;
+  mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+  sink_mysql_bulk_attach(m, NULL);
   if (f->socket) {
     unsigned proto = MYSQL_PROTOCOL_SOCKET;
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
