@@ -6,6 +6,8 @@ turns within each repetition:
 
   sqlite            loader --uri sqlite:FILE -j1 (typed columns, WAL,
                     synchronous=NORMAL: the loader's defaults)
+  sqlite_split2     loader --uri sqlite:FILE -j2 --split 2 (one file: the
+                    inserts take turns, parsing runs on both workers)
   sqlite_import     sqlite3 FILE '.import --csv FILE customers' (Debian's
                     sqlite3 CLI: text columns, its defaults)
   mysql_1           loader --uri mysql://... -j1
@@ -39,7 +41,8 @@ FIXTURE = os.path.join(TOP, "tests", "fixture", "mariadb",
                        "mariadb-fixture.sh")
 
 # The issue's targets (issue 15), printed beside the figures.
-TARGETS = {"sqlite_vs_import": 2.0, "mysql_1_vs_load_data": 1.0,
+TARGETS = {"sqlite_vs_import": 2.0,
+           "sqlite_split2_vs_import": 2.0, "mysql_1_vs_load_data": 1.0,
            "mysql_split2_vs_load_data": 1.5}
 
 
@@ -212,8 +215,10 @@ def main():
                    "loader_args": args.loader_args},
         "targets": TARGETS,
         "sqlite": {"status": "ok", "loader_s": None, "import_s": None,
-                   "loader_rows_per_s": None, "import_rows_per_s": None,
-                   "ratio": None, "loader_all_s": [], "import_all_s": []},
+                   "split2_s": None, "loader_rows_per_s": None,
+                   "import_rows_per_s": None, "split2_rows_per_s": None,
+                   "ratio": None, "split2_ratio": None, "loader_all_s": [],
+                   "import_all_s": [], "split2_all_s": []},
         "mysql": {"status": "ok", "server": None, "one_worker_s": None,
                   "split2_s": None, "load_data_s": None,
                   "one_worker_rows_per_s": None, "split2_rows_per_s": None,
@@ -288,6 +293,11 @@ def run_all(args, res, loader, sqlite3_cli, data, scratch, my, extra):
                 [loader, "--uri", "sqlite:" + ldb, "-q", "-j1", *extra,
                  data]))
             check(sqlite_count(ldb, table), n, "sqlite (loader)")
+            rm_db(ldb)
+            sq["split2_all_s"].append(timed(
+                [loader, "--uri", "sqlite:" + ldb, "-q", "-j2", "--split",
+                 "2", *extra, data]))
+            check(sqlite_count(ldb, table), n, "sqlite (loader --split 2)")
             rm_db(idb)
             sq["import_all_s"].append(timed(
                 [sqlite3_cli, idb, ".import --csv %s %s" % (data, table)]))
@@ -321,16 +331,19 @@ def summarise(res, n):
     sq, ms = res["sqlite"], res["mysql"]
     sq["loader_s"], sq["import_s"] = best(sq["loader_all_s"]), \
         best(sq["import_all_s"])
+    sq["split2_s"] = best(sq["split2_all_s"])
     ms["one_worker_s"] = best(ms["one_worker_all_s"])
     ms["split2_s"] = best(ms["split2_all_s"])
     ms["load_data_s"] = best(ms["load_data_all_s"])
     rate = (lambda t: round(n / t) if t else None)
     sq["loader_rows_per_s"], sq["import_rows_per_s"] = \
         rate(sq["loader_s"]), rate(sq["import_s"])
+    sq["split2_rows_per_s"] = rate(sq["split2_s"])
     for k in ("one_worker", "split2", "load_data"):
         ms[k + "_rows_per_s"] = rate(ms[k + "_s"])
     ratio = (lambda ref, t: round(ref / t, 3) if ref and t else None)
     sq["ratio"] = ratio(sq["import_s"], sq["loader_s"])
+    sq["split2_ratio"] = ratio(sq["import_s"], sq["split2_s"])
     ms["one_worker_ratio"] = ratio(ms["load_data_s"], ms["one_worker_s"])
     ms["split2_ratio"] = ratio(ms["load_data_s"], ms["split2_s"])
 
@@ -357,6 +370,9 @@ def print_table(res):
         row("loader -> sqlite, 1 worker (typed)", sq["loader_s"],
             sq["loader_rows_per_s"], sq["ratio"],
             TARGETS["sqlite_vs_import"])
+        row("loader -> sqlite, --split 2 (one file)", sq["split2_s"],
+            sq["split2_rows_per_s"], sq["split2_ratio"],
+            TARGETS["sqlite_split2_vs_import"])
     if ms["status"] != "ok":
         print("mysql: %s" % ms["status"])
     else:
