@@ -119,7 +119,7 @@ static char *sink_mysql__put(char *out, const sql_value_t *v)
   case SQLV_DOUBLE:
     if (!isfinite(v->d))
       return NULL;
-    return out + sql_double_text(v->d, out, 32); /* reads back as v->d */
+    return out + sql_double_number_text(v->d, out, 32); /* reads back as v->d */
   case SQLV_TEXT:
     for (size_t i = 0; i < v->len; i++) {
       char e = sink_mysql__escape((unsigned char)v->p[i]);

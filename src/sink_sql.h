@@ -118,10 +118,14 @@ bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
  * length. */
 size_t sql_int_text(int64_t x, char *buf);
 
-/* Writes the shortest text that reads back as d (cap bytes at buf, at least
- * 32 for the fast path: a short decimal such as 12.5 without printf);
- * returns its length. */
+/* Write text that reads back as d (cap bytes at buf) and return its
+ * length. sql_double_text(): the shortest of printf's %.15g, %.16g, %.17g
+ * that does, the text a double is stored as in a text column ("1e-05").
+ * sql_double_number_text(): for a number column, where only the value
+ * counts: a short decimal without printf when there is one ("0.00001";
+ * needs cap >= 32), else as sql_double_text(). */
 size_t sql_double_text(double d, char *buf, size_t cap);
+size_t sql_double_number_text(double d, char *buf, size_t cap);
 
 /* How a value is sent. */
 typedef enum sql_kind {

@@ -74,15 +74,18 @@ static size_t sql__decimal_text(double d, char *buf)
 
 size_t sql_double_text(double d, char *buf, size_t cap)
 {
-  size_t n = cap >= 32 ? sql__decimal_text(d, buf) : 0;
-  if (n)
-    return n;
   for (int prec = 15; prec <= 17; prec++) {
     snprintf(buf, cap, "%.*g", prec, d);
     if (strtod(buf, NULL) == d)
       break;
   }
   return strlen(buf);
+}
+
+size_t sql_double_number_text(double d, char *buf, size_t cap)
+{
+  size_t n = cap >= 32 ? sql__decimal_text(d, buf) : 0;
+  return n ? n : sql_double_text(d, buf, cap);
 }
 
 /* Renders ms since the epoch as ISO 8601 UTC with milliseconds. */
@@ -316,7 +319,8 @@ static int64_t sql__le(const uint8_t *p, size_t n)
 static bool sql__row_flat(const sql_table_t *t, const bson_t *doc,
                           sql_value_t *vals)
 {
-  const uint8_t *p = bson_get_data(doc), *end = p + doc->len - 1;
+  const uint8_t *p = bson_get_data(doc); /* (doc itself may be unaligned) */
+  const uint8_t *end = p + sql__le(p, 4) - 1;
   size_t col = 0;
   for (p += 4; p < end;) {
     bson_type_t type = (bson_type_t)*p++;
