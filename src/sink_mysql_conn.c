@@ -325,6 +325,7 @@ MYSQL *sink_mysql_connect(sink_mysql_factory_t *f, bson_error_t *error)
     mysql_close(m);
     return NULL;
   }
+  sink_mysql_bulk_attach(m, NULL); /* whatever connecting did to it */
   if (!sink_mysql_exec(m,
                        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,"
                        "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
