@@ -68,6 +68,8 @@ typedef struct sink_mysql {
   bool have_progress;      /* _loader_progress is known to exist */
   MYSQL_BIND *binds;       /* parameters of a statement */
   size_t binds_cap;        /* allocated entries of binds */
+  sink_mysql_bulk_t bulk;  /* LOAD DATA LOCAL from memory (its handler's
+                              data: the sink stays where it is) */
 } sink_mysql_t;
 
 /* The sink whose sql_sink_t is b. */
@@ -136,6 +138,7 @@ static void sink_mysql__close(void *sink)
   if (s->mark_store)
     mysql_stmt_close(s->mark_store);
   mysql_close(s->conn);
+  sink_mysql_bulk_free(&s->bulk);
   free(s->binds);
   free(s);
 }
@@ -154,6 +157,7 @@ static void *sink_mysql__open(void *state, const char *collection,
     sink_mysql__close(s);
     return NULL;
   }
+  sink_mysql_bulk_attach(s->conn, &s->bulk);
   return s;
 }
 
@@ -239,9 +243,13 @@ static bool sink_mysql__load_columns(sql_sink_t *b, bson_error_t *error)
     return false;
   MYSQL_ROW row;
   bool ok = true;
-  while (ok && res && (row = mysql_fetch_row(res)))
-    ok = sql_table_add(&s->base.cols, row[0] ? row[0] : "",
-                       sink_mysql__class(row[1] ? row[1] : ""));
+  s->bulk.cols_ok = true;
+  while (ok && res && (row = mysql_fetch_row(res))) {
+    const char *type = row[1] ? row[1] : "";
+    sql_class_t cls = sink_mysql__class(type);
+    ok = sql_table_add(&s->base.cols, row[0] ? row[0] : "", cls);
+    s->bulk.cols_ok = s->bulk.cols_ok && sink_mysql_bulk_type(type, cls);
+  }
   mysql_free_result(res);
   if (!ok)
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
@@ -392,6 +400,29 @@ static sql_step_t sink_mysql__run(sql_sink_t *b, void *stmt, size_t first,
   return sink_mysql__retry_error(code) ? SQL_STEP_RETRY : SQL_STEP_FAIL;
 }
 
+/* The batch's rows in one LOAD DATA LOCAL INFILE (see sink_mysql_bulk.c),
+ * when the table's columns allow it and the server has not refused it. A
+ * load that is not clean (a row skipped or changed) is SQL_STEP_ROW: the
+ * caller rolls it back and takes the INSERTs. A server that refuses LOCAL
+ * INFILE, or any error that is not a retry, turns the bulk path off for
+ * this sink (the INSERTs then say what is wrong, if anything is). */
+static sql_step_t sink_mysql__bulk(sql_sink_t *b, bson_error_t *error)
+{
+  sink_mysql_t *s = sink_mysql__of(b);
+  if (s->bulk.off || !s->bulk.cols_ok)
+    return SQL_STEP_ROW;
+  int rc = sink_mysql_bulk_load(s->conn, &s->bulk, b, error);
+  if (rc == 0)
+    return SQL_STEP_OK;
+  if (rc == -2)
+    return SQL_STEP_FAIL;
+  if (rc > 0 && sink_mysql__retry_error((unsigned)rc))
+    return SQL_STEP_RETRY;
+  if (rc > 0 && !sink_mysql__row_error((unsigned)rc))
+    s->bulk.off = true;
+  return SQL_STEP_ROW;
+}
+
 /* Stores mark under key in _loader_progress. Call in the transaction. */
 static bool sink_mysql__store_mark(sql_sink_t *b, const char *key,
                                    const mark_t *mark, bson_error_t *error)
@@ -534,6 +565,7 @@ static const sql_driver_t sink_mysql__driver = {
     .finalize = sink_mysql__finalize,
     .chunk = sink_mysql__chunk,
     .run = sink_mysql__run,
+    .bulk = sink_mysql__bulk,
     .begin = sink_mysql__begin,
     .store_mark = sink_mysql__store_mark,
     .end = sink_mysql__end,

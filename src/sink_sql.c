@@ -193,6 +193,25 @@ static sql_step_t sql__attempt(sql_sink_t *s, uint64_t *landed,
   return out;
 }
 
+/* One attempt at the batch's transaction through the driver's bulk path:
+ * SQL_STEP_OK with every row in and the transaction open for the commit;
+ * otherwise the transaction is rolled back, and SQL_STEP_ROW means the
+ * rows are to go through sql__attempt(). */
+static sql_step_t sql__attempt_bulk(sql_sink_t *s, uint64_t *landed,
+                                    bson_error_t *error)
+{
+  const sql_driver_t *drv = s->drv;
+  *landed = 0;
+  if (!drv->begin(s, error))
+    return SQL_STEP_FAIL;
+  sql_step_t out = drv->bulk(s, error);
+  if (out == SQL_STEP_OK)
+    *landed = s->rows.n;
+  else
+    drv->end(s, false, NULL);
+  return out;
+}
+
 bool sql_sink_write(void *sink, const batch_t *batch,
                     sink_write_result_t *result, bson_error_t *error)
 {
@@ -215,7 +234,10 @@ bool sql_sink_write(void *sink, const batch_t *batch,
   size_t kept = result->n_errors; /* the loader's own refusals */
   for (int attempt = 1;; attempt++) {
     uint64_t landed;
-    sql_step_t out = sql__attempt(s, &landed, result, error);
+    sql_step_t out =
+        drv->bulk ? sql__attempt_bulk(s, &landed, error) : SQL_STEP_ROW;
+    if (out == SQL_STEP_ROW)
+      out = sql__attempt(s, &landed, result, error);
     if (out == SQL_STEP_OK) {
       if (s->delay_ms)
         sql_sleep_ms(s->delay_ms);

@@ -62,8 +62,12 @@ typedef struct sql_table {
 /* Appends a column; returns false when out of memory. */
 bool sql_table_add(sql_table_t *t, const char *name, sql_class_t cls);
 
-/* Returns the index of column name, or -1. */
+/* Returns the index of column name, or -1. sql_table_find_from() tries
+ * column hint first: a document's fields usually come in the table's order,
+ * so passing the column after the last one found makes a row's lookups one
+ * comparison each. */
 long sql_table_find(const sql_table_t *t, const char *name);
+long sql_table_find_from(const sql_table_t *t, const char *name, size_t hint);
 
 /* Frees the columns; the table is empty afterwards. */
 void sql_table_clear(sql_table_t *t);
@@ -109,6 +113,19 @@ bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
                      const char *table, bson_error_t *error);
 
 /* sink_sql_row.c -------------------------------------------------------- */
+
+/* Writes x in decimal and a NUL at buf (24 bytes are enough); returns the
+ * length. */
+size_t sql_int_text(int64_t x, char *buf);
+
+/* Write text that reads back as d (cap bytes at buf) and return its
+ * length. sql_double_text(): the shortest of printf's %.15g, %.16g, %.17g
+ * that does, the text a double is stored as in a text column ("1e-05").
+ * sql_double_number_text(): for a number column, where only the value
+ * counts: a short decimal without printf when there is one ("0.00001";
+ * needs cap >= 32), else as sql_double_text(). */
+size_t sql_double_text(double d, char *buf, size_t cap);
+size_t sql_double_number_text(double d, char *buf, size_t cap);
 
 /* How a value is sent. */
 typedef enum sql_kind {
@@ -290,6 +307,13 @@ typedef struct sql_driver {
    * s->rows; on SQL_STEP_ROW fills why. */
   sql_step_t (*run)(sql_sink_t *s, void *stmt, size_t first, size_t k,
                     sql_refusal_t *why, bson_error_t *error);
+  /* Optional (NULL: none): inserts all of s->rows at once by the
+   * database's own bulk path, in the open transaction. SQL_STEP_OK only when
+   * every row landed unchanged; SQL_STEP_ROW when it cannot say so (a row
+   * refused or changed, or a batch the path does not take): the caller
+   * rolls the transaction back and inserts the rows with run(), which
+   * finds the refused ones. SQL_STEP_RETRY, SQL_STEP_FAIL as run(). */
+  sql_step_t (*bulk)(sql_sink_t *s, bson_error_t *error);
   /* Begins a transaction (SQLite: taking the file's mutex) and sets
    * s->in_txn. */
   bool (*begin)(sql_sink_t *s, bson_error_t *error);
