@@ -251,6 +251,11 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                                   : ids[o->doc.id_from]);
   app__setting(doc, "--parse-grace", graces[o->doc.grace]);
   app__setting(doc, "--mode", modes[o->mode_write]);
+  /* Both decide which rows land: ordered writes stop at the first refused
+   * row, and a validator refuses rows only without the bypass. */
+  app__setting(doc, "--stop-on-error", o->stop_on_error ? "yes" : "no");
+  app__setting(doc, "--bypass-document-validation",
+               o->bypass_validation ? "yes" : "no");
   app__setting(
       doc, "--upsert-fields",
       app__join(o->upsert_fields, o->n_upsert_fields, buf, sizeof buf));

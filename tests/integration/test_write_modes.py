@@ -12,8 +12,9 @@
   stop      a unique index and duplicates: --stop-on-error (and
             --maintain-insertion-order) land exactly the rows before the
             first duplicate, in file order, reject that one and write
-            nothing after it; without the flag every row but the
-            duplicates lands
+            nothing after it; a --resume that drops --stop-on-error or
+            adds --bypass-document-validation is refused (exit 2); without
+            the flag every row but the duplicates lands
   retry     --stop-on-error through a lost reply (retryWrites=false, so
             the loader retries itself): the ordered retry goes on past the
             duplicate _ids of what landed, and every row lands once
@@ -302,6 +303,16 @@ def stop():
               [int(r["line"]) for r in rj] == [first_dup] and
               [d["_id"] for d in t.db.u.find({})] == list(range(1, 12)),
               "--resume of a stopped load: %r %r" % (j, rj))
+        # Both flags decide which rows land: a --resume that drops or adds
+        # one is refused before anything is written.
+        n = t.db.u.count_documents({})
+        for flags, name in ((ck[1:], "--stop-on-error"),
+                            (["--bypass-document-validation"] + ck,
+                             "--bypass-document-validation")):
+            rc, out, err = t.load("--resume", *flags)
+            check(rc == 2 and "%s changed since the checkpoint" % name in err
+                  and t.db.u.count_documents({}) == n,
+                  "--resume with %s changed: exit %d, %r" % (name, rc, err))
         # Without it: unordered, batches in flight side by side; one row
         # of each duplicate pair lands (which one is not fixed), the load
         # goes on.
