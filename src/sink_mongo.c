@@ -947,4 +947,5 @@ const sink_ops_t sink_mongo_ops = {
     .supports_write_concern = true,
     .index_create = sink_mongo__index_create,
     .index_duplicates = sink_mongo__index_duplicates,
+    .index_keys_typed = true,
 };

@@ -180,6 +180,40 @@ def compound(cli, db, uri, p):
     check(rc == 0 and cli[db].codes.index_information().get(
         "code_1", {}).get("sparse") is True,
         "mongo: unique sparse over missing keys: exit %d" % rc)
+    mixed_types(cli, db, uri)
+
+
+def mixed_types(cli, db, uri):
+    """MongoDB's index tells 1, true and "1" apart (and counts 1 and 1.0
+    as one key): each duplicate key is traced to the lines holding that
+    key, not to those holding an equal number of another type."""
+    objs = [{"code": 1}, {"code": True}, {"code": "1"}, {"code": 1.0},
+            {"code": True}, {"code": "1"}, {"code": 2},
+            {"code": {"$numberLong": "1"}}, {"code": "2"}]
+
+    def kind(v):  # the index's view of a value
+        if isinstance(v, bool):
+            return ("bool", v)
+        if isinstance(v, dict):
+            return ("number", float(v["$numberLong"]))
+        if isinstance(v, (int, float)):
+            return ("number", float(v))
+        return ("text", v)
+    want = {}
+    for n, o in enumerate(objs, 1):
+        want.setdefault(kind(o["code"]), []).append(n)
+    want = {k: v for k, v in want.items() if len(v) > 1}
+    j = path("mixed.ndjson")
+    with open(j, "w") as f:
+        f.write("".join(json.dumps(o) + "\n" for o in objs))
+    rc, out, err = run(["--uri", uri, "--db", db, "--drop",
+                        "--index", "code:1,unique", "--report-json",
+                        path("x.json"), "-q", "codes=" + j])
+    it = report(path("x.json"))["indexes"]["items"][0]
+    got = {kind(d["key"]["code"]): [ln["line"] for ln in d["lines"]]
+           for d in it.get("duplicates", [])}
+    check(rc == 1 and got == want,
+          "mongo mixed types: exit %d, lines %r, want %r" % (rc, got, want))
 
 
 def sqlite():
