@@ -24,6 +24,8 @@
 
 /* Longest field name an index key may have. */
 #define INDEXES_FIELD_MAX 1024
+/* Longest index name the sinks take (sink_index_result_t.name). */
+#define INDEXES_NAME_MAX (sizeof((sink_index_result_t *)0)->name - 1)
 
 void indexes_spec_cleanup(indexes_spec_t *spec)
 {
@@ -57,6 +59,12 @@ static bool indexes__element(const char *text, const char *p, size_t len,
   if (slot) {
     if (*slot || len == skip)
       goto bad;
+    if (slot == &spec->name && len - skip > INDEXES_NAME_MAX) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--index: name= longer than %zu bytes in \"%s\"",
+                     (size_t)INDEXES_NAME_MAX, text);
+      return false;
+    }
     *slot = strndup(p + skip, len - skip);
     goto check_alloc;
   }
@@ -454,7 +462,9 @@ static void indexes__one(sink_factory_t *sinks, const indexes_spec_t *spec,
     goto out;
   }
   bool ok = sink_index_create(sink, &index, &result, &item->error);
-  snprintf(item->name, sizeof item->name, "%s", result.name);
+  /* A default name too long to make leaves result.name empty. */
+  snprintf(item->name, sizeof item->name, "%s",
+           result.name[0] ? result.name : "-");
   if (ok) {
     item->status = result.created ? INDEXES_BUILT : INDEXES_EXISTS;
   } else {
