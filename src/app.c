@@ -508,7 +508,7 @@ static int app__run(app_t *a)
       fprintf(stderr, "loader: %s\n", error.message);
       return LOADER_EXIT_PARTIAL;
     }
-    a->n_runs++;
+    a->runs[a->n_runs++].deleting = o->mode_write == SINK_MODE_DELETE;
   }
   int code = LOADER_EXIT_OK;
   for (size_t r = 0; r < a->n_runs; r++) {

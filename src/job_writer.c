@@ -181,8 +181,11 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
       continue;
     }
     char reason[sizeof e->message + 48];
-    snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
-             e->code, e->message);
+    if (e->code) /* else the sink's own check (a key field missing) */
+      snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
+               e->code, e->message);
+    else
+      snprintf(reason, sizeof reason, "%s", e->message);
     size_t raw_len;
     const char *raw = batch_raw(batch, e->index, &raw_len);
     slot->server_rejected++;

@@ -155,8 +155,17 @@ def delete():
         rj = rejects(path("rj.csv"))
         check(rc == 1 and j.get("deleted") == 1 and j["rejected"] == 1 and
               [r["line"] for r in rj] == ["3"] and
-              "upsert field \"_id\" is missing" in rj[0]["reason"],
+              "upsert field \"_id\" is missing" in rj[0]["reason"] and
+              "server" not in rj[0]["reason"],
               "delete without the key: %r %r" % (j, rj))
+        # A delete that deletes nothing still says so: deleted 0 and
+        # unmatched 0 are in the JSON and the text report.
+        ho = write_csv("ho.csv", [["_id"]])
+        rc, out, err = t.load("--mode", "delete", "c=" + ho)
+        j = job(report(path("r.json")))
+        check(rc == 0 and j.get("deleted") == 0 and j.get("unmatched") == 0
+              and "%s: deleted 0, matched nothing 0" % ho in out,
+              "delete of a header-only file: %r %r" % (j, out))
     finally:
         t.close()
 
