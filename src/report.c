@@ -138,7 +138,7 @@ static void report__indexes_problems(FILE *err, const indexes_outcome_t *ix)
                 dup->lines[l].line);
       if (dup->more_lines)
         fprintf(err, " and %" PRIu64 " more", dup->more_lines);
-      if (!dup->n_lines)
+      if (!dup->n_lines && !it->lines_unknown)
         fprintf(err, "; no line of the input holds it");
       fputc('\n', err);
     }

@@ -271,6 +271,15 @@ def sqlite():
     rc, out, err = run(["--uri", "sqlite:" + db, "--index", "a:1,on=nope",
                         "people=" + p])
     check(rc == 2 and "on=nope" in err, "sqlite: on=nope: exit %d" % rc)
+    # Standard input cannot be read again: its lines are unknown, which
+    # is not the same as no line holding the key.
+    with open(p, "rb") as f:
+        rc, out, err = run(["--uri", "sqlite:" + path("s.db"), "--index",
+                            "customer_id:1,unique", "-q", "people=-"],
+                           stdin=f)
+    check(rc == 1 and "lines of some duplicate keys are unknown" in err and
+          "no line of the input holds it" not in err,
+          "sqlite: standard input: exit %d, %r" % (rc, err))
     sqlite_json_and_skipped()
 
 
