@@ -18,6 +18,7 @@
 #include "loader/util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,8 +233,9 @@ static bool indexes__same_bytes(const bson_value_t *a, const bson_value_t *b)
  * and a date are different keys). Otherwise (SQL), the key is in its
  * column's type: numbers compare by value across types, booleans and
  * dates too (stored as integers), and text from the target compares with
- * the number, boolean or text the document held, as the SQL sink stored
- * it. */
+ * the number, boolean or text the document held, as a text column stores
+ * it (a boolean held as 1 by a column of a type the loader does not check
+ * is not found). */
 static bool indexes__same(const bson_value_t *in, const bson_value_t *dup,
                           bool typed)
 {
@@ -252,11 +254,16 @@ static bool indexes__same(const bson_value_t *in, const bson_value_t *dup,
   if (numbers)
     return a == b;
   if (dup->value_type == BSON_TYPE_UTF8 && in->value_type != BSON_TYPE_UTF8) {
+    /* A text column holds a boolean as true/false and an integer as its
+     * digits (sink_sql_row.c): "1" is not true there. */
     const char *t = dup->value.v_utf8.str;
-    char *end;
+    char *end, digits[24];
     if (in->value_type == BSON_TYPE_BOOL)
-      return strcmp(t, in->value.v_bool ? "true" : "false") == 0 ||
-             strcmp(t, in->value.v_bool ? "1" : "0") == 0;
+      return strcmp(t, in->value.v_bool ? "true" : "false") == 0;
+    if (indexes__integer(in, &i)) {
+      snprintf(digits, sizeof digits, "%" PRId64, i);
+      return strcmp(t, digits) == 0;
+    }
     if (!indexes__number(in, &a) || !*t)
       return false;
     errno = 0;

@@ -281,6 +281,33 @@ def sqlite():
           "no line of the input holds it" not in err,
           "sqlite: standard input: exit %d, %r" % (rc, err))
     sqlite_json_and_skipped()
+    sqlite_text_column()
+
+
+def sqlite_text_column():
+    """A column of mixed values is TEXT: true is stored as "true", not
+    "1", so the lines of the key "1" are those of 1, "1" and 1.0, and the
+    lines of "true" those of true. The oracle is what sqlite3 reads back,
+    row by row (one object per line, loaded in file order)."""
+    db = path("t.db")
+    p = path("mixed.ndjson")
+    objs = [{"k": 1}, {"k": True}, {"k": "1"}, {"k": 1}, {"k": True},
+            {"k": "1"}, {"k": "01"}, {"k": 1.0}, {"k": "x"}]
+    with open(p, "w") as f:
+        f.write("".join(json.dumps(o) + "\n" for o in objs))
+    rc, out, err = run(["--uri", "sqlite:" + db, "--index", "k:1,unique",
+                        "--report-json", path("t.json"), "-q", "t=" + p])
+    c = sqlite3.connect(db)
+    want = {}
+    for line, k in c.execute("SELECT rowid, k FROM t ORDER BY rowid"):
+        want.setdefault(k, []).append(line)
+    c.close()
+    want = {k: v for k, v in want.items() if len(v) > 1}
+    it = report(path("t.json"))["indexes"]["items"][0]
+    got = {d["key"]["k"]: [ln["line"] for ln in d["lines"]]
+           for d in it.get("duplicates", [])}
+    check(rc == 1 and len(want) == 2 and got == want,
+          "sqlite text column: exit %d, lines %r, want %r" % (rc, got, want))
 
 
 def sqlite_json_and_skipped():
