@@ -240,11 +240,12 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                : NULL; /* "" and none differ */
   app__setting(doc, "--null-values", nulls);
   bson_free(nulls);
+  /* Settings added after version 2 of the file are "" at their default,
+   * as a file that predates them reads: its load resumes. */
   app__setting(doc, "--infer-as",
-               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport"
-                                                         : "loader");
+               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport" : "");
   app__setting(doc, "--array-index-fields",
-               o->doc.array_index_fields ? "yes" : "no");
+               o->doc.array_index_fields ? "yes" : "");
   app__setting(doc, "--id-from",
                !o->doc.add_id                     ? "none"
                : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields
@@ -253,9 +254,9 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
   app__setting(doc, "--mode", modes[o->mode_write]);
   /* Both decide which rows land: ordered writes stop at the first refused
    * row, and a validator refuses rows only without the bypass. */
-  app__setting(doc, "--stop-on-error", o->stop_on_error ? "yes" : "no");
+  app__setting(doc, "--stop-on-error", o->stop_on_error ? "yes" : "");
   app__setting(doc, "--bypass-document-validation",
-               o->bypass_validation ? "yes" : "no");
+               o->bypass_validation ? "yes" : "");
   app__setting(
       doc, "--upsert-fields",
       app__join(o->upsert_fields, o->n_upsert_fields, buf, sizeof buf));

@@ -32,6 +32,7 @@ pymongo (natural order for "in file order") or sqlite3. Uses $MONGODB_URI
 when set (a database of its own), else a private mongo-test-server; retry
 needs the private server's faults and skips under $MONGODB_URI."""
 import csv
+import json
 import os
 import sqlite3
 
@@ -322,6 +323,25 @@ def stop():
             check(rc == 2 and "%s changed since the checkpoint" % name in err
                   and t.db.u.count_documents({}) == n,
                   "--resume with %s changed: exit %d, %r" % (name, rc, err))
+        # A checkpoint written before these settings existed (and before
+        # --infer-as and --array-index-fields) resumes with them off.
+        old = ["--batch-size", "5", "--checkpoint", path("cp_old"),
+               "v=" + src]
+        rc, out, err = t.load(*old)
+        with open(path("cp_old")) as f:
+            cp = json.load(f)
+        for k in ("--infer-as", "--array-index-fields", "--stop-on-error",
+                  "--bypass-document-validation"):
+            cp["plan"]["settings"].pop(k, None)
+        with open(path("cp_old"), "w") as f:
+            json.dump(cp, f)
+        rc, out, err = t.load("--resume", *old)
+        check(rc == 0 and t.db.v.count_documents({}) == len(lines),
+              "--resume of a checkpoint without the new settings: exit %d, "
+              "%r" % (rc, err))
+        rc, out, err = t.load("--resume", "--stop-on-error", *old)
+        check(rc == 2 and "--stop-on-error changed" in err,
+              "--resume of it with --stop-on-error: exit %d" % rc)
         # Without it: unordered, batches in flight side by side; one row
         # of each duplicate pair lands (which one is not fixed), the load
         # goes on.
