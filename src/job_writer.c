@@ -106,10 +106,15 @@ static bool job__stop_on_error(job_ctx_t *ctx, job_slot_t *slot,
 {
   slot->stop_line = batch_line(slot->batch, e->index);
   bson_error_t error;
-  bson_set_error(&error, LOADER_ERROR_INPUT, (uint32_t)e->code,
-                 "stopped at line %llu (--stop-on-error): the server "
-                 "refused it (code %d)",
-                 (unsigned long long)slot->stop_line, e->code);
+  if (e->code)
+    bson_set_error(&error, LOADER_ERROR_INPUT, (uint32_t)e->code,
+                   "stopped at line %llu (--stop-on-error): the server "
+                   "refused it (code %d)",
+                   (unsigned long long)slot->stop_line, e->code);
+  else /* the sink's own check: an upsert field missing */
+    bson_set_error(&error, LOADER_ERROR_INPUT, 0,
+                   "stopped at line %llu (--stop-on-error): %s",
+                   (unsigned long long)slot->stop_line, e->message);
   return job_fail_with(ctx, &error);
 }
 

@@ -356,6 +356,18 @@ def stop():
               and all(len(p & set(rj)) == 1 for p in pairs) and
               t.db.u.count_documents({}) == 28,
               "without --stop-on-error: %r %r" % (j, rj))
+        # A row without its upsert field stops an ordered upsert at its
+        # line, as the loader's own check, not the server's.
+        mk = write_csv("mk.csv", [["_id", "x"], ["1", "a"], ["", "b"],
+                                  ["3", "c"]])
+        rc, out, err = t.load("--mode", "upsert", "--ignore-blanks",
+                              "--stop-on-error", "k=" + mk)
+        j = job(report(path("r.json")))
+        check(rc == 1 and j.get("stopped_at_line") == 3 and
+              j["inserted"] == 1 and j["rejected"] == 1 and
+              "stopped at line 3 (--stop-on-error): upsert field" in err and
+              "code 0" not in err,
+              "ordered upsert without its key: %r %r" % (j, err))
         # One writer, in file order: not with --split.
         rc, out, err = t.load("--stop-on-error", "--split", "2", "u=" + src)
         check(rc == 2 and "--split" in err, "--stop-on-error --split: %d"
