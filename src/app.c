@@ -241,17 +241,23 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                : NULL; /* "" and none differ */
   app__setting(doc, "--null-values", nulls);
   bson_free(nulls);
+  /* Settings added after version 2 of the file are "" at their default,
+   * as a file that predates them reads: its load resumes. */
   app__setting(doc, "--infer-as",
-               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport"
-                                                         : "loader");
+               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport" : "");
   app__setting(doc, "--array-index-fields",
-               o->doc.array_index_fields ? "yes" : "no");
+               o->doc.array_index_fields ? "yes" : "");
   app__setting(doc, "--id-from",
                !o->doc.add_id                     ? "none"
                : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields
                                                   : ids[o->doc.id_from]);
   app__setting(doc, "--parse-grace", graces[o->doc.grace]);
   app__setting(doc, "--mode", modes[o->mode_write]);
+  /* Both decide which rows land: ordered writes stop at the first refused
+   * row, and a validator refuses rows only without the bypass. */
+  app__setting(doc, "--stop-on-error", o->stop_on_error ? "yes" : "");
+  app__setting(doc, "--bypass-document-validation",
+               o->bypass_validation ? "yes" : "");
   app__setting(
       doc, "--upsert-fields",
       app__join(o->upsert_fields, o->n_upsert_fields, buf, sizeof buf));
@@ -516,7 +522,7 @@ static int app__run(app_t *a)
       fprintf(stderr, "loader: %s\n", error.message);
       return LOADER_EXIT_PARTIAL;
     }
-    a->n_runs++;
+    a->runs[a->n_runs++].deleting = o->mode_write == SINK_MODE_DELETE;
   }
   int code = LOADER_EXIT_OK;
   for (size_t r = 0; r < a->n_runs; r++) {

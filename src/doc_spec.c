@@ -226,13 +226,22 @@ static bool docb__insert(doc_spec_t *spec, size_t column, bson_error_t *error)
   const char *name = docb__name(spec, column);
   size_t node = 0;
   const char *seg = name;
-  for (;;) {
+  for (size_t depth = 1;; depth++) {
     const char *dot = strchr(seg, '.');
     size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
     if (len == 0) {
       bson_set_error(error, LOADER_ERROR_INPUT, 0,
                      "header: column %zu \"%s\" has an empty name part",
                      column + 1, name);
+      return false;
+    }
+    /* Documents are built by recursion over this tree: its depth is
+     * bounded, here, by what MongoDB stores. */
+    if (depth > DOCB_MAX_DEPTH) {
+      bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                     "header: column %zu \"%.40s...\" has more than %d "
+                     "name parts (MongoDB nests at most %d levels)",
+                     column + 1, name, DOCB_MAX_DEPTH, DOCB_MAX_DEPTH);
       return false;
     }
     /* The first part is a key of the document even when it is a number. */

@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #define DOCB_NONE SIZE_MAX
+/* Most parts a dotted column name may have: MongoDB nests documents and
+ * arrays at most 100 levels deep. */
+#define DOCB_MAX_DEPTH 100
 
 /* One node of the field tree. */
 typedef struct docb_node {

@@ -18,12 +18,15 @@
 #include "loader/util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Longest field name an index key may have. */
 #define INDEXES_FIELD_MAX 1024
+/* Longest index name the sinks take (sink_index_result_t.name). */
+#define INDEXES_NAME_MAX (sizeof((sink_index_result_t *)0)->name - 1)
 
 void indexes_spec_cleanup(indexes_spec_t *spec)
 {
@@ -57,6 +60,12 @@ static bool indexes__element(const char *text, const char *p, size_t len,
   if (slot) {
     if (*slot || len == skip)
       goto bad;
+    if (slot == &spec->name && len - skip > INDEXES_NAME_MAX) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "--index: name= longer than %zu bytes in \"%s\"",
+                     (size_t)INDEXES_NAME_MAX, text);
+      return false;
+    }
     *slot = strndup(p + skip, len - skip);
     goto check_alloc;
   }
@@ -186,42 +195,82 @@ static bool indexes__number(const bson_value_t *v, double *out)
   }
 }
 
-/* Returns true when the value an input document holds (in) is the value
- * the target returned (dup). Numbers compare by value across types; text
- * from a SQL target compares with the number, boolean or text the
- * document held, as the SQL sink stored it. */
-static bool indexes__same(const bson_value_t *in, const bson_value_t *dup)
+/* Returns whether v is an integer (int32 or int64), into *out. */
+static bool indexes__integer(const bson_value_t *v, int64_t *out)
 {
+  if (v->value_type == BSON_TYPE_INT32)
+    *out = v->value.v_int32;
+  else if (v->value_type == BSON_TYPE_INT64)
+    *out = v->value.v_int64;
+  else
+    return false;
+  return true;
+}
+
+/* Whether two values are equal when their BSON encodings are. */
+static bool indexes__same_bytes(const bson_value_t *a, const bson_value_t *b)
+{
+  if (a->value_type != b->value_type)
+    return false;
+  if (a->value_type == BSON_TYPE_UTF8)
+    return a->value.v_utf8.len == b->value.v_utf8.len &&
+           memcmp(a->value.v_utf8.str, b->value.v_utf8.str,
+                  a->value.v_utf8.len) == 0;
+  bson_t x = BSON_INITIALIZER, y = BSON_INITIALIZER;
+  bson_append_value(&x, "v", 1, a);
+  bson_append_value(&y, "v", 1, b);
+  bool same = x.len == y.len &&
+              memcmp(bson_get_data(&x), bson_get_data(&y), x.len) == 0;
+  bson_destroy(&x);
+  bson_destroy(&y);
+  return same;
+}
+
+/* Returns true when the value an input document holds (in) is the value
+ * the target returned (dup). typed (MongoDB): the key kept its BSON type,
+ * and the index compares as MongoDB does: numbers by value across int32,
+ * int64 and double, anything else only with its own type (1, true, "1"
+ * and a date are different keys). Otherwise (SQL), the key is in its
+ * column's type: numbers compare by value across types, booleans and
+ * dates too (stored as integers), and text from the target compares with
+ * the number, boolean or text the document held, as a text column stores
+ * it (a boolean held as 1 by a column of a type the loader does not check
+ * is not found). */
+static bool indexes__same(const bson_value_t *in, const bson_value_t *dup,
+                          bool typed)
+{
+  int64_t i, j;
+  if (indexes__integer(in, &i) && indexes__integer(dup, &j))
+    return i == j; /* exact past 2^53, where doubles are not */
   double a, b;
-  if (indexes__number(in, &a) && indexes__number(dup, &b))
+  bool numbers = indexes__number(in, &a) && indexes__number(dup, &b);
+  if (typed) {
+    bool plain = in->value_type != BSON_TYPE_BOOL &&
+                 in->value_type != BSON_TYPE_DATE_TIME &&
+                 dup->value_type != BSON_TYPE_BOOL &&
+                 dup->value_type != BSON_TYPE_DATE_TIME;
+    return numbers && plain ? a == b : indexes__same_bytes(in, dup);
+  }
+  if (numbers)
     return a == b;
   if (dup->value_type == BSON_TYPE_UTF8 && in->value_type != BSON_TYPE_UTF8) {
+    /* A text column holds a boolean as true/false and an integer as its
+     * digits (sink_sql_row.c): "1" is not true there. */
     const char *t = dup->value.v_utf8.str;
-    char *end;
+    char *end, digits[24];
     if (in->value_type == BSON_TYPE_BOOL)
-      return strcmp(t, in->value.v_bool ? "true" : "false") == 0 ||
-             strcmp(t, in->value.v_bool ? "1" : "0") == 0;
+      return strcmp(t, in->value.v_bool ? "true" : "false") == 0;
+    if (indexes__integer(in, &i)) {
+      snprintf(digits, sizeof digits, "%" PRId64, i);
+      return strcmp(t, digits) == 0;
+    }
     if (!indexes__number(in, &a) || !*t)
       return false;
     errno = 0;
     b = strtod(t, &end);
     return !*end && !errno && a == b;
   }
-  if (in->value_type != dup->value_type)
-    return false;
-  if (in->value_type == BSON_TYPE_UTF8)
-    return in->value.v_utf8.len == dup->value.v_utf8.len &&
-           memcmp(in->value.v_utf8.str, dup->value.v_utf8.str,
-                  in->value.v_utf8.len) == 0;
-  /* Other types: equal when their BSON encodings are. */
-  bson_t x = BSON_INITIALIZER, y = BSON_INITIALIZER;
-  bson_append_value(&x, "v", 1, in);
-  bson_append_value(&y, "v", 1, dup);
-  bool same = x.len == y.len &&
-              memcmp(bson_get_data(&x), bson_get_data(&y), x.len) == 0;
-  bson_destroy(&x);
-  bson_destroy(&y);
-  return same;
+  return indexes__same_bytes(in, dup);
 }
 
 /* What a search for the lines of duplicate keys works on. */
@@ -232,6 +281,7 @@ typedef struct indexes_search {
   docb_t *builder;            /* CSV: the file's document builder */
   doc_spec_t *doc_spec;       /* CSV: its header compiled */
   const options_t *opts;      /* dialect and document options */
+  bool typed;                 /* the keys kept their BSON types (MongoDB) */
   bool failed;                /* out of memory, or a header refused */
   bson_error_t error;         /* why */
 } indexes_search_t;
@@ -253,7 +303,7 @@ static void indexes__match(indexes_search_t *s, const bson_t *doc,
                 bson_iter_find_descendant(&it, s->spec->keys[k].field, &found)
                     ? bson_iter_value(&found)
                     : &null,
-                bson_iter_value(&want));
+                bson_iter_value(&want), s->typed);
     }
     if (!all)
       continue;
@@ -303,10 +353,13 @@ static bool indexes__on_json(void *p, const json_value_t *v)
 /* Reads job's whole file and adds the lines of item's duplicate keys. */
 static void indexes__search_file(const indexes_spec_t *spec,
                                  indexes_item_t *item, const job_t *job,
-                                 const options_t *opts)
+                                 const options_t *opts, bool typed)
 {
-  indexes_search_t s = {
-      .spec = spec, .item = item, .path = job->path, .opts = opts};
+  indexes_search_t s = {.spec = spec,
+                        .item = item,
+                        .path = job->path,
+                        .opts = opts,
+                        .typed = typed};
   bson_error_t error;
   source_t *src = source_open(job->path, 0, &error);
   if (!src) {
@@ -394,7 +447,7 @@ static void indexes__find_duplicates(sink_t *sink, const sink_index_t *index,
     if (strcmp(job->path, "-") == 0)
       item->lines_unknown = true;
     else
-      indexes__search_file(spec, item, job, opts);
+      indexes__search_file(spec, item, job, opts, sink_index_keys_typed(sink));
   }
 }
 
@@ -416,7 +469,9 @@ static void indexes__one(sink_factory_t *sinks, const indexes_spec_t *spec,
     goto out;
   }
   bool ok = sink_index_create(sink, &index, &result, &item->error);
-  snprintf(item->name, sizeof item->name, "%s", result.name);
+  /* A default name too long to make leaves result.name empty. */
+  snprintf(item->name, sizeof item->name, "%s",
+           result.name[0] ? result.name : "-");
   if (ok) {
     item->status = result.created ? INDEXES_BUILT : INDEXES_EXISTS;
   } else {

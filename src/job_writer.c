@@ -106,10 +106,15 @@ static bool job__stop_on_error(job_ctx_t *ctx, job_slot_t *slot,
 {
   slot->stop_line = batch_line(slot->batch, e->index);
   bson_error_t error;
-  bson_set_error(&error, LOADER_ERROR_INPUT, (uint32_t)e->code,
-                 "stopped at line %llu (--stop-on-error): the server "
-                 "refused it (code %d)",
-                 (unsigned long long)slot->stop_line, e->code);
+  if (e->code)
+    bson_set_error(&error, LOADER_ERROR_INPUT, (uint32_t)e->code,
+                   "stopped at line %llu (--stop-on-error): the server "
+                   "refused it (code %d)",
+                   (unsigned long long)slot->stop_line, e->code);
+  else /* the sink's own check: an upsert field missing */
+    bson_set_error(&error, LOADER_ERROR_INPUT, 0,
+                   "stopped at line %llu (--stop-on-error): %s",
+                   (unsigned long long)slot->stop_line, e->message);
   return job_fail_with(ctx, &error);
 }
 
@@ -181,8 +186,11 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
       continue;
     }
     char reason[sizeof e->message + 48];
-    snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
-             e->code, e->message);
+    if (e->code) /* else the sink's own check (a key field missing) */
+      snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
+               e->code, e->message);
+    else
+      snprintf(reason, sizeof reason, "%s", e->message);
     size_t raw_len;
     const char *raw = batch_raw(batch, e->index, &raw_len);
     slot->server_rejected++;

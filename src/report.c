@@ -138,7 +138,7 @@ static void report__indexes_problems(FILE *err, const indexes_outcome_t *ix)
                 dup->lines[l].line);
       if (dup->more_lines)
         fprintf(err, " and %" PRIu64 " more", dup->more_lines);
-      if (!dup->n_lines)
+      if (!dup->n_lines && !it->lines_unknown)
         fprintf(err, "; no line of the input holds it");
       fputc('\n', err);
     }
@@ -201,7 +201,7 @@ void report_text(FILE *out, const plan_t *plan, const run_t *runs,
                         group, e, sizeof e));
     for (size_t i = 0; i < run->n_jobs; i++) {
       const job_result_t *res = &run->results[i];
-      if (res->deleted || res->unmatched) /* --mode delete */
+      if (run->deleting || res->deleted || res->unmatched)
         fprintf(out, "%s: deleted %s, matched nothing %s\n",
                 report__file(&plan->jobs[i], fb, sizeof fb),
                 report__num(res->deleted, group, a, sizeof a),
@@ -327,7 +327,7 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
                        res->unmatched + res->rejected + res->unwritten;
       if (res->processed != dealt) {
         char deletes[96] = "", unwritten[48] = "";
-        if (res->deleted || res->unmatched)
+        if (run->deleting || res->deleted || res->unmatched)
           snprintf(deletes, sizeof deletes,
                    " + deleted %" PRIu64 " + matched nothing %" PRIu64,
                    res->deleted, res->unmatched);
@@ -356,7 +356,8 @@ void report_problems(FILE *err, const plan_t *plan, const run_t *runs,
                    res->deleted);
         /* A delete sent again finds gone what its first attempt deleted:
          * counted as matched nothing, not deleted. */
-        if ((res->deleted || res->unmatched) && (res->retries || res->resumed))
+        if ((run->deleting || res->deleted || res->unmatched) &&
+            (res->retries || res->resumed))
           snprintf(why, sizeof why,
                    "a retried or resumed delete counts what its first "
                    "attempt deleted as matched nothing");
@@ -495,7 +496,7 @@ static void report__json(FILE *out, const plan_t *plan, const run_t *runs,
               res->processed, res->prior, res->post, res->inserted,
               res->updated, res->rejected, res->retries, res->wc_errors,
               res->bytes, res->elapsed_s, res->ok ? "true" : "false");
-      if (res->deleted || res->unmatched)
+      if (run->deleting || res->deleted || res->unmatched)
         fprintf(out, ", \"deleted\": %" PRIu64 ", \"unmatched\": %" PRIu64,
                 res->deleted, res->unmatched);
       if (res->stop_line)

@@ -383,3 +383,8 @@ bool sink_index_duplicates(sink_t *s, const sink_index_t *index, size_t max,
   }
   return s->ops->index_duplicates(s->state, index, max, dups, error);
 }
+
+bool sink_index_keys_typed(const sink_t *s)
+{
+  return s->ops->index_keys_typed;
+}

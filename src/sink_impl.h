@@ -61,6 +61,9 @@ typedef struct sink_ops {
   /* Reads the duplicate keys of a unique index (sink_index_duplicates()). */
   bool (*index_duplicates)(void *sink, const sink_index_t *index, size_t max,
                            bson_t *dups, bson_error_t *error);
+  /* Whether those keys keep the types the documents held (MongoDB: 1,
+   * true and "1" are three keys) rather than a column's (SQL). */
+  bool index_keys_typed;
 } sink_ops_t;
 
 extern const sink_ops_t sink_mongo_ops;

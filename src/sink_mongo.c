@@ -1060,4 +1060,5 @@ const sink_ops_t sink_mongo_ops = {
     .find_ids = sink_mongo__find_ids,
     .index_create = sink_mongo__index_create,
     .index_duplicates = sink_mongo__index_duplicates,
+    .index_keys_typed = true,
 };

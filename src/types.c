@@ -100,9 +100,14 @@ bool types_parse(const char *spec, size_t len, types_type_t *type,
   type->kind = names[k].kind;
   if (type->kind == TYPES_DATE) {
     if (arg_len == 0) {
+      bool oracle = name_len == 11 && memcmp(spec, "date_oracle", 11) == 0;
+      bool ms = name_len == 7 && memcmp(spec, "date_ms", 7) == 0;
       bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                     "%.*s() needs a layout, e.g. date(2006-01-02)",
-                     (int)name_len, spec);
+                     "%.*s() needs a layout, e.g. %.*s(%s)", (int)name_len,
+                     spec, (int)name_len, spec,
+                     oracle ? "YYYY-MM-DD"
+                     : ms   ? "yyyy-MM-dd"
+                            : "2006-01-02");
       return false;
     }
     if (name_len == 11 && memcmp(spec, "date_oracle", 11) == 0)

@@ -290,4 +290,10 @@ bool sink_index_create(sink_t *sink, const sink_index_t *index,
 bool sink_index_duplicates(sink_t *sink, const sink_index_t *index, size_t max,
                            bson_t *dups, bson_error_t *error);
 
+/* Whether the keys sink_index_duplicates() reads keep the BSON types the
+ * documents held, as the index compares them (MongoDB: numbers compare by
+ * value, but 1, true and "1" are three keys); false: SQL values, in their
+ * column's type (a boolean is 1 or "true", a number may be text). */
+bool sink_index_keys_typed(const sink_t *sink);
+
 #endif

@@ -180,6 +180,40 @@ def compound(cli, db, uri, p):
     check(rc == 0 and cli[db].codes.index_information().get(
         "code_1", {}).get("sparse") is True,
         "mongo: unique sparse over missing keys: exit %d" % rc)
+    mixed_types(cli, db, uri)
+
+
+def mixed_types(cli, db, uri):
+    """MongoDB's index tells 1, true and "1" apart (and counts 1 and 1.0
+    as one key): each duplicate key is traced to the lines holding that
+    key, not to those holding an equal number of another type."""
+    objs = [{"code": 1}, {"code": True}, {"code": "1"}, {"code": 1.0},
+            {"code": True}, {"code": "1"}, {"code": 2},
+            {"code": {"$numberLong": "1"}}, {"code": "2"}]
+
+    def kind(v):  # the index's view of a value
+        if isinstance(v, bool):
+            return ("bool", v)
+        if isinstance(v, dict):
+            return ("number", float(v["$numberLong"]))
+        if isinstance(v, (int, float)):
+            return ("number", float(v))
+        return ("text", v)
+    want = {}
+    for n, o in enumerate(objs, 1):
+        want.setdefault(kind(o["code"]), []).append(n)
+    want = {k: v for k, v in want.items() if len(v) > 1}
+    j = path("mixed.ndjson")
+    with open(j, "w") as f:
+        f.write("".join(json.dumps(o) + "\n" for o in objs))
+    rc, out, err = run(["--uri", uri, "--db", db, "--drop",
+                        "--index", "code:1,unique", "--report-json",
+                        path("x.json"), "-q", "codes=" + j])
+    it = report(path("x.json"))["indexes"]["items"][0]
+    got = {kind(d["key"]["code"]): [ln["line"] for ln in d["lines"]]
+           for d in it.get("duplicates", [])}
+    check(rc == 1 and got == want,
+          "mongo mixed types: exit %d, lines %r, want %r" % (rc, got, want))
 
 
 def sqlite():
@@ -237,7 +271,43 @@ def sqlite():
     rc, out, err = run(["--uri", "sqlite:" + db, "--index", "a:1,on=nope",
                         "people=" + p])
     check(rc == 2 and "on=nope" in err, "sqlite: on=nope: exit %d" % rc)
+    # Standard input cannot be read again: its lines are unknown, which
+    # is not the same as no line holding the key.
+    with open(p, "rb") as f:
+        rc, out, err = run(["--uri", "sqlite:" + path("s.db"), "--index",
+                            "customer_id:1,unique", "-q", "people=-"],
+                           stdin=f)
+    check(rc == 1 and "lines of some duplicate keys are unknown" in err and
+          "no line of the input holds it" not in err,
+          "sqlite: standard input: exit %d, %r" % (rc, err))
     sqlite_json_and_skipped()
+    sqlite_text_column()
+
+
+def sqlite_text_column():
+    """A column of mixed values is TEXT: true is stored as "true", not
+    "1", so the lines of the key "1" are those of 1, "1" and 1.0, and the
+    lines of "true" those of true. The oracle is what sqlite3 reads back,
+    row by row (one object per line, loaded in file order)."""
+    db = path("t.db")
+    p = path("mixed.ndjson")
+    objs = [{"k": 1}, {"k": True}, {"k": "1"}, {"k": 1}, {"k": True},
+            {"k": "1"}, {"k": "01"}, {"k": 1.0}, {"k": "x"}]
+    with open(p, "w") as f:
+        f.write("".join(json.dumps(o) + "\n" for o in objs))
+    rc, out, err = run(["--uri", "sqlite:" + db, "--index", "k:1,unique",
+                        "--report-json", path("t.json"), "-q", "t=" + p])
+    c = sqlite3.connect(db)
+    want = {}
+    for line, k in c.execute("SELECT rowid, k FROM t ORDER BY rowid"):
+        want.setdefault(k, []).append(line)
+    c.close()
+    want = {k: v for k, v in want.items() if len(v) > 1}
+    it = report(path("t.json"))["indexes"]["items"][0]
+    got = {d["key"]["k"]: [ln["line"] for ln in d["lines"]]
+           for d in it.get("duplicates", [])}
+    check(rc == 1 and len(want) == 2 and got == want,
+          "sqlite text column: exit %d, lines %r, want %r" % (rc, got, want))
 
 
 def sqlite_json_and_skipped():

@@ -12,8 +12,9 @@
   stop      a unique index and duplicates: --stop-on-error (and
             --maintain-insertion-order) land exactly the rows before the
             first duplicate, in file order, reject that one and write
-            nothing after it; without the flag every row but the
-            duplicates lands
+            nothing after it; a --resume that drops --stop-on-error or
+            adds --bypass-document-validation is refused (exit 2); without
+            the flag every row but the duplicates lands
   retry     --stop-on-error through a lost reply (retryWrites=false, so
             the loader retries itself): the ordered retry goes on past the
             duplicate _ids of what landed, and every row lands once
@@ -31,6 +32,7 @@ pymongo (natural order for "in file order") or sqlite3. Uses $MONGODB_URI
 when set (a database of its own), else a private mongo-test-server; retry
 needs the private server's faults and skips under $MONGODB_URI."""
 import csv
+import json
 import os
 import sqlite3
 
@@ -154,8 +156,17 @@ def delete():
         rj = rejects(path("rj.csv"))
         check(rc == 1 and j.get("deleted") == 1 and j["rejected"] == 1 and
               [r["line"] for r in rj] == ["3"] and
-              "upsert field \"_id\" is missing" in rj[0]["reason"],
+              "upsert field \"_id\" is missing" in rj[0]["reason"] and
+              "server" not in rj[0]["reason"],
               "delete without the key: %r %r" % (j, rj))
+        # A delete that deletes nothing still says so: deleted 0 and
+        # unmatched 0 are in the JSON and the text report.
+        ho = write_csv("ho.csv", [["_id"]])
+        rc, out, err = t.load("--mode", "delete", "c=" + ho)
+        j = job(report(path("r.json")))
+        check(rc == 0 and j.get("deleted") == 0 and j.get("unmatched") == 0
+              and "%s: deleted 0, matched nothing 0" % ho in out,
+              "delete of a header-only file: %r %r" % (j, out))
     finally:
         t.close()
 
@@ -302,6 +313,35 @@ def stop():
               [int(r["line"]) for r in rj] == [first_dup] and
               [d["_id"] for d in t.db.u.find({})] == list(range(1, 12)),
               "--resume of a stopped load: %r %r" % (j, rj))
+        # Both flags decide which rows land: a --resume that drops or adds
+        # one is refused before anything is written.
+        n = t.db.u.count_documents({})
+        for flags, name in ((ck[1:], "--stop-on-error"),
+                            (["--bypass-document-validation"] + ck,
+                             "--bypass-document-validation")):
+            rc, out, err = t.load("--resume", *flags)
+            check(rc == 2 and "%s changed since the checkpoint" % name in err
+                  and t.db.u.count_documents({}) == n,
+                  "--resume with %s changed: exit %d, %r" % (name, rc, err))
+        # A checkpoint written before these settings existed (and before
+        # --infer-as and --array-index-fields) resumes with them off.
+        old = ["--batch-size", "5", "--checkpoint", path("cp_old"),
+               "v=" + src]
+        rc, out, err = t.load(*old)
+        with open(path("cp_old")) as f:
+            cp = json.load(f)
+        for k in ("--infer-as", "--array-index-fields", "--stop-on-error",
+                  "--bypass-document-validation"):
+            cp["plan"]["settings"].pop(k, None)
+        with open(path("cp_old"), "w") as f:
+            json.dump(cp, f)
+        rc, out, err = t.load("--resume", *old)
+        check(rc == 0 and t.db.v.count_documents({}) == len(lines),
+              "--resume of a checkpoint without the new settings: exit %d, "
+              "%r" % (rc, err))
+        rc, out, err = t.load("--resume", "--stop-on-error", *old)
+        check(rc == 2 and "--stop-on-error changed" in err,
+              "--resume of it with --stop-on-error: exit %d" % rc)
         # Without it: unordered, batches in flight side by side; one row
         # of each duplicate pair lands (which one is not fixed), the load
         # goes on.
@@ -316,6 +356,18 @@ def stop():
               and all(len(p & set(rj)) == 1 for p in pairs) and
               t.db.u.count_documents({}) == 28,
               "without --stop-on-error: %r %r" % (j, rj))
+        # A row without its upsert field stops an ordered upsert at its
+        # line, as the loader's own check, not the server's.
+        mk = write_csv("mk.csv", [["_id", "x"], ["1", "a"], ["", "b"],
+                                  ["3", "c"]])
+        rc, out, err = t.load("--mode", "upsert", "--ignore-blanks",
+                              "--stop-on-error", "k=" + mk)
+        j = job(report(path("r.json")))
+        check(rc == 1 and j.get("stopped_at_line") == 3 and
+              j["inserted"] == 1 and j["rejected"] == 1 and
+              "stopped at line 3 (--stop-on-error): upsert field" in err and
+              "code 0" not in err,
+              "ordered upsert without its key: %r %r" % (j, err))
         # One writer, in file order: not with --split.
         rc, out, err = t.load("--stop-on-error", "--split", "2", "u=" + src)
         check(rc == 2 and "--split" in err, "--stop-on-error --split: %d"

@@ -161,6 +161,42 @@ static char *build_json(const record_t *header, const record_t *row,
   return json;
 }
 
+/* A name of 100 parts nests 100 levels; one more is a header error, not
+ * a recursion as deep as the name is long (50,000 parts overflowed a
+ * worker's stack). */
+static void test_nesting_depth(void **state)
+{
+  (void)state;
+  static char name[2 * 50000 + 1];
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  for (int arrays = 0; arrays < 2; arrays++) {
+    o.array_index_fields = arrays;
+    for (size_t parts = 100; parts <= 101; parts++) {
+      for (size_t i = 0; i < parts; i++)
+        memcpy(name + 2 * i, arrays && i ? "0." : "a.", 2);
+      name[2 * parts - 1] = '\0';
+      const char *hv[] = {name}, *rv[] = {"x"};
+      make_rec(&h, 1, hv);
+      make_rec(&r, 1, rv);
+      if (parts == 100) {
+        char *json = build_json(&h.r, &r.r, &o);
+        assert_non_null(strstr(json, "\"x\""));
+        bson_free(json);
+      } else {
+        want_header_error_with(&h.r, &o, "column 1",
+                               "more than 100 name parts");
+      }
+    }
+    for (size_t i = 0; i < 50000; i++)
+      memcpy(name + 2 * i, "a.", 2);
+    name[2 * 50000 - 1] = '\0';
+    const char *hv[] = {name};
+    want_header_error_with(make_rec(&h, 1, hv), &o, "column 1",
+                           "more than 100 name parts");
+  }
+}
+
 static void test_nesting(void **state)
 {
   (void)state;
@@ -741,6 +777,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_header_errors),
+      cmocka_unit_test(test_nesting_depth),
       cmocka_unit_test(test_spec_columns_and_destroy),
       cmocka_unit_test(test_nesting),
       cmocka_unit_test(test_infer_integers),

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ static void test_parse_plain(void **state)
 static void test_parse_refused(void **state)
 {
   (void)state;
-  static const char *const bad[] = {
+  const char *bad[] = {
       "",         "email",
       "email:2",  "email:",
       ":1",       "unique",
@@ -65,7 +66,12 @@ static void test_parse_refused(void **state)
       "a:1,on=",  "a:1,a:-1",
       "$a:1",     "a:1,name=x,name=y",
       "a:+1",     "a:1,Unique",
+      NULL, /* the long name below */
   };
+  /* A name no target takes is refused before the load, not after it. */
+  char long_name[160];
+  snprintf(long_name, sizeof long_name, "a:1,name=%0128d", 0);
+  bad[sizeof bad / sizeof bad[0] - 1] = long_name;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     indexes_spec_t s;
     bson_error_t error;
@@ -77,6 +83,13 @@ static void test_parse_refused(void **state)
       fail_msg("\"%s\": %s", bad[i], error.message);
     indexes_spec_cleanup(&s);
   }
+  /* 127 bytes is the longest name MongoDB and the SQL targets are given. */
+  indexes_spec_t s;
+  bson_error_t error;
+  long_name[strlen(long_name) - 1] = '\0';
+  assert_true(indexes_spec_parse(long_name, &s, &error));
+  assert_int_equal(strlen(s.name), 127);
+  indexes_spec_cleanup(&s);
 }
 
 int main(void)

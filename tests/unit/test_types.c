@@ -1111,7 +1111,9 @@ static void test_type_specs(void **state)
       {"int32(x)", "takes no argument"},
       {"binary()", "binary() takes hex, base64 or base32"},
       {"binary(b64)", "binary() takes hex, base64 or base32"},
-      {"date_oracle()", "needs a layout"},
+      {"date_oracle()", "needs a layout, e.g. date_oracle(YYYY-MM-DD)"},
+      {"date_ms()", "e.g. date_ms(yyyy-MM-dd)"},
+      {"date_go()", "e.g. date_go(2006-01-02)"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     types_type_t t;
