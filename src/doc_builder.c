@@ -379,13 +379,25 @@ static bool docb__append_inner(docb_t *b, const record_t *rec, size_t c,
   return true;
 }
 
-/* Appends the elements of array node, numbered by what was appended: a
- * value left out leaves no hole. */
+/* The first column under node (an element of an array), for messages. */
+static size_t docb__first_column(const doc_spec_t *spec, size_t node)
+{
+  while (spec->nodes[node].column == DOCB_NONE &&
+         spec->nodes[node].first_child != DOCB_NONE)
+    node = spec->nodes[node].first_child;
+  return spec->nodes[node].column;
+}
+
+/* Appends the elements of array node. An element left out (a blank under
+ * --ignore-blanks, a bad value under skip-field) at the end shortens the
+ * array; one left out before an element that is there would move that
+ * element to another index, so the row is refused (mongoimport stops the
+ * whole import there). */
 static bool docb__append_elements(docb_t *b, const record_t *rec, size_t node,
                                   doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
-  size_t index = 0;
+  size_t index = 0, hole = DOCB_NONE;
   char key[24];
   for (size_t c = spec->nodes[node].first_child; c != DOCB_NONE;
        c = spec->nodes[c].next_sibling) {
@@ -397,7 +409,22 @@ static bool docb__append_elements(docb_t *b, const record_t *rec, size_t node,
     } else if (!docb__append_inner(b, rec, c, key, klen, why)) {
       return false;
     }
-    index += b->len != before;
+    if (b->len == before) {
+      if (hole == DOCB_NONE)
+        hole = c;
+      continue;
+    }
+    if (hole != DOCB_NONE) {
+      size_t at = docb__first_column(spec, c);
+      why->column = at + 1;
+      snprintf(why->reason, sizeof why->reason,
+               "column \"%s\": an array element after \"%s\", left out, "
+               "would move up to its index",
+               docb__name(spec, at),
+               docb__name(spec, docb__first_column(spec, hole)));
+      return false;
+    }
+    index++;
   }
   return true;
 }

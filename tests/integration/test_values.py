@@ -151,13 +151,12 @@ def want_arrays(ignore_blanks):
              "items": [{"sku": "", "qty": ""}, {"sku": "", "qty": ""}],
              "x": {"01": ""}, "m": [["", ""], [""]]},
         ]
-    # Left out, and the elements after a blank move up; empty ones go.
+    # Trailing blanks left out, empty documents and arrays gone; row 3 has
+    # a blank before a value in its arrays (it would move up): rejected.
     return [
         want_arrays(False)[0],
         {"id": 2, "tags": ["a"], "items": [{"sku": "s1"}], "x": {"01": "z"},
          "m": [["p"]]},
-        {"id": 3, "tags": ["b"], "items": [{"sku": "s2", "qty": "007"}],
-         "m": [["q"], ["r"]]},
         {"id": 4},
     ]
 
@@ -168,8 +167,14 @@ def test_arrays():
         src = write("arrays.csv", ARRAYS)
         load(t, "arr", src, "--array-index-fields")
         expect("arrays", docs(t.db.arr), want_arrays(False))
-        load(t, "arr_ib", src, "--array-index-fields", "--ignore-blanks")
+        err = load(t, "arr_ib", src, "--array-index-fields",
+                   "--ignore-blanks", want_rc=1)
         expect("arrays --ignore-blanks", docs(t.db.arr_ib), want_arrays(True))
+        # Row id 3 is physical line 4; its first element after a blank is
+        # tags.1 (column 3), after the blank tags.0.
+        check(":4:3: " in err and '"tags.1"' in err and '"tags.0"' in err
+              and "move up" in err,
+              "the row with a blank before a value is named: %r" % err)
         # Without the option, numbers are keys of documents.
         load(t, "arr_off", src)
         d = t.db.arr_off.find_one({"id": 1})
