@@ -508,7 +508,10 @@ def hole6_rejects_enospc():
         base = ["--uri", srv.uri, "--db", "h6", "--batch-size", "50", "-q",
                 "--checkpoint", cp, "--rejects", rej]
         p = spawn(base + ["c=" + src_b])
-        wait_mid_load(p, cp, lambda: mc.h6.c.count_documents({}),
+        # Rows land before their batch is settled and its rejects written:
+        # wait for both (a kill between the two left no rejects under ASan).
+        wait_mid_load(p, cp, lambda: mc.h6.c.count_documents({})
+                      if on_disk(rej).count(b"\n") > 1 else 0,
                       len(good_b), "hole 6b")
         before = on_disk(rej)
         require(before.count(b"\n") > 1, "the first run wrote no rejects "
