@@ -4,6 +4,7 @@
  * allocates nothing. JSON documents get their _id here too. */
 #include "doc_spec.h"
 #include "loader/error.h"
+#include "loader/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,16 +69,6 @@ void docb_destroy(docb_t *b)
 
 /* Returns true when s[0..len) has no byte >= 0x80, eight bytes at a time:
  * one pass over the record instead of a UTF-8 validation per field. */
-/* Returns true when s[0..len) is valid UTF-8. NUL bytes are data (BSON
- * strings carry a length), but libbson's validator, asked to allow them,
- * also takes the overlong C0 80 of "modified UTF-8" for one: no valid UTF-8
- * holds a C0 (or C1) byte, so those are refused first. */
-static bool docb__valid_utf8(const char *s, size_t len)
-{
-  return !memchr(s, 0xC0, len) && !memchr(s, 0xC1, len) &&
-         bson_utf8_validate(s, len, true);
-}
-
 static bool docb__is_ascii(const char *s, size_t len)
 {
   uint64_t acc = 0;
@@ -287,8 +278,7 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
       ok = docb__utf8(b, key, klen, "", 0);
     else
       ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
-  } else if (!b->ascii && !docb__is_ascii(f->data, f->len) &&
-             !docb__valid_utf8(f->data, f->len)) {
+  } else if (!b->ascii && !util_utf8_valid(f->data, f->len)) {
     why->column = column + 1;
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));
