@@ -25,8 +25,9 @@ struct docb {
   uint32_t oid_time;       /* the seconds part, refreshed now and then */
   uint64_t oid_count;      /* ObjectIds made */
   uint32_t id_seed;        /* the file's identity, for --id-from line */
-  bool ascii;              /* the record being built is pure ASCII: its
-                              fields need no UTF-8 validation */
+  bool utf8_checked;       /* the record being built is ASCII, or valid
+                              UTF-8 split at ASCII bytes only: its fields
+                              need no UTF-8 validation */
 };
 
 docb_t *docb_new(const doc_spec_t *spec)
@@ -278,7 +279,7 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
       ok = docb__utf8(b, key, klen, "", 0);
     else
       ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
-  } else if (!b->ascii && !util_utf8_valid(f->data, f->len)) {
+  } else if (!b->utf8_checked && !util_utf8_valid(f->data, f->len)) {
     why->column = column + 1;
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));
@@ -428,9 +429,13 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
              spec->n_columns, rec->n_fields);
     return false;
   }
-  /* Every field's bytes come from the raw record; a record without raw
-   * bytes (built by a caller) is validated field by field. */
-  b->ascii = rec->raw_len > 0 && docb__is_ascii(rec->raw, rec->raw_len);
+  /* Every field's bytes come from the raw record: one check of it instead
+   * of one per field (a record without raw bytes, built by a caller, or
+   * one that is not valid UTF-8 is validated field by field). */
+  b->utf8_checked =
+      rec->raw_len > 0 &&
+      (rec->fields_from_raw ? util_utf8_valid(rec->raw, rec->raw_len)
+                            : docb__is_ascii(rec->raw, rec->raw_len));
   b->len = 0;
   size_t top;
   if (!docb__open(b, NULL, 0, &top))
