@@ -1,6 +1,8 @@
 #!/bin/sh
 # bench/run.sh: build the loader in Release into build-bench/, then run the
-# benchmark (bench/bench.py): prints a table, writes bench/results.json.
+# benchmark (bench/bench.py): prints a table, writes bench/results.json,
+# then rewrites the README's Performance table and the charts from it
+# (bench/report.py).
 #
 #   bench/run.sh                    the full run (a few minutes)
 #   bench/run.sh --quick            tiny sizes, one repetition: a smoke test
@@ -47,4 +49,12 @@ if grep -q '^LOADER_BUILD_TESTS:BOOL=ON' "$build_dir/CMakeCache.txt"; then
     echo "bench: warning: mongo-test-server did not build;" \
       "the end-to-end part will be skipped" >&2
 fi
-exec python3 bench/bench.py --build-dir "$build_dir" "$@"
+python3 bench/bench.py --build-dir "$build_dir" "$@"
+# A full run into bench/results.json: the README's table and the charts
+# follow it (bench/report.py; the charts need gnuplot).
+for arg in "$@"; do
+  case $arg in
+  --quick | --out | --out=*) exit 0 ;;
+  esac
+done
+python3 bench/report.py
