@@ -69,7 +69,9 @@ struct csvr {
   size_t arena_len;         /* bytes used in arena */
   size_t arena_cap;         /* bytes allocated for arena */
   size_t *field_at;         /* arena offset of each field, SIZE_MAX: NULL */
-  size_t *field_len;        /* length of each field */
+  bool arena_moved;         /* the arena moved during this record: the
+                               fields' pointers are set again from
+                               field_at */
   csv_field_t *fields;      /* the fields as delivered */
   size_t n_fields;          /* fields in the current record */
   size_t fields_cap;        /* entries allocated in the arrays above */
@@ -162,7 +164,7 @@ out_oom:
   return NULL;
 }
 
-/* Makes room for n fields in the three per-field arrays. */
+/* Makes room for n fields in the two per-field arrays. */
 static bool csvr__reserve_fields(csvr_t *r, size_t n)
 {
   if (n <= r->fields_cap)
@@ -174,10 +176,6 @@ static bool csvr__reserve_fields(csvr_t *r, size_t n)
   if (!at)
     return false;
   r->field_at = at;
-  size_t *len = realloc(r->field_len, cap * sizeof *len);
-  if (!len)
-    return false;
-  r->field_len = len;
   csv_field_t *fields = realloc(r->fields, cap * sizeof *fields);
   if (!fields)
     return false;
@@ -197,7 +195,7 @@ static void csvr__on_field(void *data, size_t len, void *ctx)
   }
   if (!data) {
     r->field_at[i] = SIZE_MAX;
-    r->field_len[i] = 0;
+    r->fields[i] = (csv_field_t){NULL, 0};
   } else {
     /* The arena keeps CSVR_COPY_SLACK bytes spare, so that short fields are
      * copied as one fixed-size block (two vector moves, no call, no loop):
@@ -205,10 +203,13 @@ static void csvr__on_field(void *data, size_t len, void *ctx)
      * KiB), and the bytes copied past len are overwritten by the next
      * field. */
     size_t need = r->arena_len + len + 1 + CSVR_COPY_SLACK;
-    if (need > r->arena_cap &&
-        !csvr__grow((void **)&r->arena, &r->arena_cap, need, 1)) {
-      r->oom = true;
-      return;
+    if (need > r->arena_cap) {
+      char *was = r->arena;
+      if (!csvr__grow((void **)&r->arena, &r->arena_cap, need, 1)) {
+        r->oom = true;
+        return;
+      }
+      r->arena_moved |= r->arena != was;
     }
     char *dst = r->arena + r->arena_len;
     if (len <= CSVR_COPY_SLACK && r->parser.entry_size >= CSVR_COPY_SLACK)
@@ -217,7 +218,7 @@ static void csvr__on_field(void *data, size_t len, void *ctx)
       memcpy(dst, data, len);
     dst[len] = '\0';
     r->field_at[i] = r->arena_len;
-    r->field_len[i] = len;
+    r->fields[i] = (csv_field_t){dst, len};
     r->arena_len += len + 1;
   }
   r->n_fields = i + 1;
@@ -243,11 +244,10 @@ static void csvr__deliver(csvr_t *r, const char *problem)
   while (raw_len > 0 &&
          (r->raw[raw_len - 1] == '\n' || r->raw[raw_len - 1] == '\r'))
     raw_len--;
-  for (size_t i = 0; i < r->n_fields; i++) {
-    r->fields[i].data =
-        r->field_at[i] == SIZE_MAX ? NULL : r->arena + r->field_at[i];
-    r->fields[i].len = r->field_len[i];
-  }
+  if (r->arena_moved)
+    for (size_t i = 0; i < r->n_fields; i++)
+      if (r->field_at[i] != SIZE_MAX)
+        r->fields[i].data = r->arena + r->field_at[i];
   rec.fields = r->fields;
   rec.n_fields = problem ? 0 : r->n_fields;
   rec.line = r->rec_line;
@@ -263,6 +263,7 @@ static void csvr__deliver(csvr_t *r, const char *problem)
     r->stop = true;
   r->n_fields = 0;
   r->arena_len = 0;
+  r->arena_moved = false;
   r->in_record = false;
 }
 
@@ -338,10 +339,12 @@ static bool csvr__parse(csvr_t *r, const char *p, size_t len)
  * that touch a delimiter, a quote, a line end or an end of the piece, which
  * are parsed with it. (A run next to a quote only matters after a closing
  * quote and before a delimiter or line end, which the test catches anyway;
- * quotes count as edges all the same, to be safe.) A delimiter or quote
- * that is itself a space or tab keeps the function everywhere; so does
- * --trim, which wants libcsv's own trimming. test_csv_reader compares the
- * two ways on random text. */
+ * quotes count as edges all the same, to be safe.) Such a run that starts
+ * inside a quoted field (libcsv's state once the bytes before it are
+ * parsed) needs no function either: there spaces are data and change no
+ * state. A delimiter or quote that is itself a space or tab keeps the
+ * function everywhere; so does --trim, which wants libcsv's own trimming.
+ * test_csv_reader compares the two ways on random text. */
 
 static bool csvr__blank(unsigned char c)
 {
@@ -429,10 +432,17 @@ static bool csvr__parse_piece(csvr_t *r, const char *p, size_t len)
       i--;
     while (j < len && csvr__blank((unsigned char)p[j]))
       j++;
-    if (!csvr__parse_as(r, p + seg, i - seg, false) ||
-        !csvr__parse_as(r, p + i, j - i, true))
+    if (!csvr__parse_as(r, p + seg, i - seg, false))
       return false;
-    seg = j;
+    seg = i;
+    /* Inside a quoted field (libcsv's state where the run starts) spaces
+     * and tabs are data either way and change no state: the run stays in
+     * the next part. */
+    if (r->parser.pstate != LIBCSV_FIELD_BEGUN || !r->parser.quoted) {
+      if (!csvr__parse_as(r, p + i, j - i, true))
+        return false;
+      seg = j;
+    }
     k = csvr__next_touching(r, p, j, len);
   }
   return csvr__parse_as(r, p + seg, len - seg, false);
@@ -449,6 +459,7 @@ static void csvr__begin_record(csvr_t *r)
   r->raw_len = 0;
   r->n_fields = 0;
   r->arena_len = 0;
+  r->arena_moved = false;
 }
 
 /* Feeds one piece (a line, or the part of it in this block) to libcsv. */
@@ -634,7 +645,6 @@ void csvr_destroy(csvr_t *r)
   free(r->raw);
   free(r->arena);
   free(r->field_at);
-  free(r->field_len);
   free(r->fields);
   free(r);
 }
