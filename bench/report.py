@@ -203,7 +203,7 @@ def peers_chart(res, sql):
                          ("sqlite3 .import", sq.get("import_rows_per_s")),
                          ("MariaDB: loader",
                           my.get("one_worker_rows_per_s")),
-                         ("loader --split 2", my.get("split2_rows_per_s")),
+                         ("MariaDB: --split 2", my.get("split2_rows_per_s")),
                          ("LOAD DATA LOCAL",
                           my.get("load_data_rows_per_s"))):
             if v:

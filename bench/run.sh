@@ -9,23 +9,50 @@
 #   bench/run.sh --build-dir build  use binaries already built there
 #
 # Other options go to bench/bench.py: bench/run.sh --help lists them.
+# Then bench/sql.py measures the SQL targets against sqlite3 .import and
+# LOAD DATA LOCAL INFILE (writes bench/sql-results.json; its MariaDB part
+# skips itself when there is no server to start).
 # Needs cmake, a C compiler, the project's libraries and python3.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-command -v python3 >/dev/null 2>&1 || {
-  echo "bench: python3 is needed to run the benchmark" >&2
-  exit 2
+# Runs bench.py with "$@", then sql.py on the binaries of build directory
+# $1 (--quick passed on), then bench/report.py unless --quick or --out;
+# exits non-zero when one failed.
+run_both() {
+  dir=$1
+  shift
+  rc=0
+  python3 bench/bench.py "$@" || rc=$?
+  quick=""
+  for arg in "$@"; do
+    [ "$arg" = --quick ] && quick=--quick
+  done
+  python3 bench/sql.py --build-dir "$dir" $quick || rc=$?
+  # A full run into bench/results.json: the README's table and the charts
+  # follow it (bench/report.py; the charts need gnuplot).
+  report=yes
+  for arg in "$@"; do
+    case $arg in
+    --quick | --out | --out=*) report="" ;;
+    esac
+  done
+  [ "$rc" -ne 0 ] || [ -z "$report" ] || python3 bench/report.py || rc=$?
+  exit "$rc"
 }
 
 # With --build-dir, the caller built the binaries: build nothing.
+given="" prev=""
 for arg in "$@"; do
   case $arg in
-  --build-dir | --build-dir=* | -h | --help)
-    exec python3 bench/bench.py "$@" ;;
+  -h | --help) exec python3 bench/bench.py "$@" ;;
+  --build-dir=*) given=${arg#--build-dir=} ;;
   esac
+  [ "$prev" = --build-dir ] && given=$arg
+  prev=$arg
 done
+[ -z "$given" ] || run_both "$given" "$@"
 
 build_dir=${BENCH_BUILD_DIR:-build-bench}
 jobs=${BENCH_BUILD_JOBS:-2}
@@ -49,12 +76,4 @@ if grep -q '^LOADER_BUILD_TESTS:BOOL=ON' "$build_dir/CMakeCache.txt"; then
     echo "bench: warning: mongo-test-server did not build;" \
       "the end-to-end part will be skipped" >&2
 fi
-python3 bench/bench.py --build-dir "$build_dir" "$@"
-# A full run into bench/results.json: the README's table and the charts
-# follow it (bench/report.py; the charts need gnuplot).
-for arg in "$@"; do
-  case $arg in
-  --quick | --out | --out=*) exit 0 ;;
-  esac
-done
-python3 bench/report.py
+run_both "$build_dir" --build-dir "$build_dir" "$@"

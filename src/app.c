@@ -3,6 +3,7 @@
 #include "loader/checkpoint.h"
 #include "loader/cli.h"
 #include "loader/error.h"
+#include "loader/indexes.h"
 #include "loader/infer.h"
 #include "loader/plan.h"
 #include "loader/progress.h"
@@ -11,6 +12,7 @@
 #include "loader/run.h"
 #include "loader/sink.h"
 #include "loader/util.h"
+#include "loader/verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -210,7 +212,7 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                       [CLI_INPUT_JSON] = "json"};
   static const char *const graces[] = {"stop", "skip-row", "skip-field",
                                        "as-string"};
-  static const char *const modes[] = {"insert", "upsert", "merge"};
+  static const char *const modes[] = {"insert", "upsert", "merge", "delete"};
   static const char *const ids[] = {"objectid", "line", "fields"};
   char buf[4096], c[8], c2[8];
   char *target = app__bare_target(o->uri ? o->uri : "");
@@ -239,12 +241,23 @@ static void app__plan_settings(const options_t *o, const sink_factory_t *sinks,
                                : NULL; /* "" and none differ */
   app__setting(doc, "--null-values", nulls);
   bson_free(nulls);
+  /* Settings added after version 2 of the file are "" at their default,
+   * as a file that predates them reads: its load resumes. */
+  app__setting(doc, "--infer-as",
+               o->doc.infer_as == DOCB_INFER_MONGOIMPORT ? "mongoimport" : "");
+  app__setting(doc, "--array-index-fields",
+               o->doc.array_index_fields ? "yes" : "");
   app__setting(doc, "--id-from",
                !o->doc.add_id                     ? "none"
                : o->doc.id_from == DOCB_ID_FIELDS ? o->id_fields
                                                   : ids[o->doc.id_from]);
   app__setting(doc, "--parse-grace", graces[o->doc.grace]);
   app__setting(doc, "--mode", modes[o->mode_write]);
+  /* Both decide which rows land: ordered writes stop at the first refused
+   * row, and a validator refuses rows only without the bypass. */
+  app__setting(doc, "--stop-on-error", o->stop_on_error ? "yes" : "");
+  app__setting(doc, "--bypass-document-validation",
+               o->bypass_validation ? "yes" : "");
   app__setting(
       doc, "--upsert-fields",
       app__join(o->upsert_fields, o->n_upsert_fields, buf, sizeof buf));
@@ -309,6 +322,9 @@ typedef struct app {
   throttle_t *throttle;     /* --max-rate, or NULL */
   run_t runs[2];            /* the runs made (two with --compare) */
   size_t n_runs;            /* how many */
+  verify_report_t verify;   /* --verify / --verify-only: what it found */
+  bool verified;            /* verify holds a report */
+  indexes_outcome_t ix;     /* --index: the phase after the last run */
 } app_t;
 
 /* A step's result that means "go on to the next step". */
@@ -326,6 +342,10 @@ static int app__parse(app_t *a, int argc, char **argv)
     return status == CLI_EXIT ? LOADER_EXIT_OK : LOADER_EXIT_USAGE;
   }
   if (!plan_build(&a->opts, &a->plan, &error)) {
+    app__usage_error(&error);
+    return LOADER_EXIT_USAGE;
+  }
+  if (!indexes_check(a->opts.indexes, a->opts.n_indexes, &a->plan, &error)) {
     app__usage_error(&error);
     return LOADER_EXIT_USAGE;
   }
@@ -358,16 +378,19 @@ static int app__connect(app_t *a)
   mongoc_init();
   a->mongoc = true;
   a->shown_uri = util_redact_uri(o->uri);
-  sink_config_t config = {.uri = o->uri,
-                          .password = o->password_file ? password : NULL,
-                          .db = o->db,
-                          .write_concern = o->write_concern,
-                          .dry_run = o->dry_run,
-                          .workers = (unsigned)(a->workers * o->inflight),
-                          .mode = o->mode_write,
-                          .upsert_fields =
-                              (const char *const *)o->upsert_fields,
-                          .n_upsert_fields = o->n_upsert_fields};
+  sink_config_t config = {
+      .uri = o->uri,
+      .password = o->password_file ? password : NULL,
+      .db = o->db,
+      .write_concern = o->write_concern,
+      .dry_run = o->dry_run,
+      .workers = (unsigned)(a->workers * o->inflight) +
+                 (o->verify || o->verify_only ? VERIFY_SCAN_PARTS : 0u),
+      .mode = o->mode_write,
+      .upsert_fields = (const char *const *)o->upsert_fields,
+      .n_upsert_fields = o->n_upsert_fields,
+      .ordered = o->stop_on_error,
+      .bypass_validation = o->bypass_validation};
   a->sinks = sink_factory_new(&config, &error);
   explicit_bzero(password, sizeof password);
   if (!a->sinks) {
@@ -399,7 +422,7 @@ static int app__prepare(app_t *a)
     for (size_t i = 0; i < o->n_fields; i++)
       a->fields[i] = (field_t){o->fields[i], strlen(o->fields[i])};
   }
-  if (o->checkpoint) {
+  if (o->checkpoint && !o->verify_only) {
     bson_t settings;
     app__plan_settings(o, a->sinks, &settings);
     a->checkpoint = checkpoint_open(o->checkpoint, &settings, a->plan.jobs,
@@ -416,7 +439,7 @@ static int app__prepare(app_t *a)
                                                 : LOADER_EXIT_PARTIAL;
     }
   }
-  if (o->rejects) {
+  if (o->rejects && !o->verify_only) {
     a->rejects = rejects_open(
         o->rejects, o->resume && a->checkpoint ? checkpoint_covers : NULL,
         a->checkpoint, &error);
@@ -430,19 +453,18 @@ static int app__prepare(app_t *a)
   return APP_GO_ON;
 }
 
-/* Runs the plan: linearly, in parallel, or both (--compare), each after
- * --drop. Returns the exit code the runs earn. */
-static int app__run(app_t *a)
+/* What every job of a run shares, from the options and what the earlier
+ * steps opened. */
+static job_env_t app__job_env(const app_t *a)
 {
-  bson_error_t error;
   const options_t *o = &a->opts;
-  app__install_signals();
   job_env_t env = {.sinks = a->sinks,
                    .throttle = a->throttle,
                    .checkpoint = a->checkpoint,
                    .resuming = o->resume,
                    .rejects = a->rejects,
                    .max_errors = o->max_errors,
+                   .stop_on_error = o->stop_on_error,
                    .max_errors_ratio = o->max_errors_ratio,
                    .retries = o->retries,
                    .retry_max_wait_ms = o->retry_max_wait_ms,
@@ -454,6 +476,17 @@ static int app__run(app_t *a)
                    .batch_bytes = o->batch_bytes,
                    .inflight = sink_factory_inflight(a->sinks, o->inflight),
                    .stop = &app__stop};
+  return env;
+}
+
+/* Runs the plan: linearly, in parallel, or both (--compare), each after
+ * --drop. Returns the exit code the runs earn. */
+static int app__run(app_t *a)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  app__install_signals();
+  job_env_t env = app__job_env(a);
   if (a->checkpoint) {
     /* How far past its mark a job of this run may write, and how far one
      * of the run resumed may have (a file that does not say comes from a
@@ -489,7 +522,7 @@ static int app__run(app_t *a)
       fprintf(stderr, "loader: %s\n", error.message);
       return LOADER_EXIT_PARTIAL;
     }
-    a->n_runs++;
+    a->runs[a->n_runs++].deleting = o->mode_write == SINK_MODE_DELETE;
   }
   int code = LOADER_EXIT_OK;
   for (size_t r = 0; r < a->n_runs; r++) {
@@ -500,6 +533,70 @@ static int app__run(app_t *a)
   }
   if (atomic_load(&app__stop))
     code = LOADER_EXIT_INTERRUPTED;
+  return code;
+}
+
+/* --index: builds the indexes once the last run is over, unless it did not
+ * finish (a job failed, or interrupted: each index is then reported as not
+ * built). A dry run builds none. Returns code, made worse when an index
+ * could not be built. */
+static int app__index(app_t *a, int code)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (!o->n_indexes || a->n_runs == 0 || o->dry_run)
+    return code;
+  run_t *last = &a->runs[a->n_runs - 1];
+  bool finished = code != LOADER_EXIT_INTERRUPTED;
+  for (size_t i = 0; i < last->n_jobs && finished; i++)
+    finished = last->results[i].ok;
+  if (!indexes_build(o->indexes, o->n_indexes, &a->plan, o, a->sinks, !finished,
+                     &a->ix, &error)) {
+    fprintf(stderr, "loader: --index: %s\n", error.message);
+    return code == LOADER_EXIT_OK ? LOADER_EXIT_PARTIAL : code;
+  }
+  last->indexes = &a->ix;
+  if (!indexes_ok(&a->ix) &&
+      (code == LOADER_EXIT_OK || code == LOADER_EXIT_NOT_DURABLE))
+    code = indexes_lost_connection(&a->ix) ? LOADER_EXIT_CONNECT
+                                           : LOADER_EXIT_PARTIAL;
+  return code;
+}
+
+/* --verify after the load, or --verify-only in its place: reads every
+ * job's input again and compares it with what the target holds (verify.c).
+ * Returns code, made worse (1) when something differs or could not be
+ * verified. */
+static int app__verify(app_t *a, int code)
+{
+  bson_error_t error;
+  const options_t *o = &a->opts;
+  if (!(o->verify || o->verify_only) || !a->sinks)
+    return code;
+  if (o->verify_only)
+    app__install_signals();
+  else if (a->n_runs != 1 ||
+           (code != LOADER_EXIT_OK && code != LOADER_EXIT_PARTIAL &&
+            code != LOADER_EXIT_NOT_DURABLE))
+    return code;
+  job_env_t env = app__job_env(a); /* verify_run() leaves out what
+                                        writes beside the target */
+  verify_config_t cfg = {.sinks = a->sinks,
+                         .plan = &a->plan,
+                         .env = &env,
+                         .workers = a->workers,
+                         .load = o->verify_only ? NULL : a->runs[0].results,
+                         .run = o->verify_only ? NULL : &a->runs[0]};
+  if (!verify_run(&cfg, &a->verify, &error)) {
+    fprintf(stderr, "loader: --verify: %s\n", error.message);
+    return code == LOADER_EXIT_OK ? LOADER_EXIT_PARTIAL : code;
+  }
+  a->verified = true;
+  if (atomic_load(&app__stop))
+    return LOADER_EXIT_INTERRUPTED;
+  if (!verify_is_clean(&a->verify) &&
+      (code == LOADER_EXIT_OK || code == LOADER_EXIT_NOT_DURABLE))
+    code = LOADER_EXIT_PARTIAL;
   return code;
 }
 
@@ -518,8 +615,18 @@ static int app__report(app_t *a, int code)
       fflush(stdout);
     }
     report_problems(stderr, &a->plan, a->runs, a->n_runs);
-    if (o->report_json && !report_json_write(o->report_json, &a->plan, a->runs,
-                                             a->n_runs, &error)) {
+  }
+  if (a->verified) {
+    if (!o->quiet) {
+      report_verify_text(stdout, &a->plan, &a->verify, isatty(STDOUT_FILENO));
+      fflush(stdout);
+    }
+    report_verify_problems(stderr, &a->plan, &a->verify);
+  }
+  if (a->n_runs > 0 || a->verified) {
+    if (o->report_json &&
+        !report_json_write_verify(o->report_json, &a->plan, a->runs, a->n_runs,
+                                  a->verified ? &a->verify : NULL, &error)) {
       fprintf(stderr, "loader: --report-json: %s\n", error.message);
       if (code == LOADER_EXIT_OK)
         code = LOADER_EXIT_PARTIAL;
@@ -540,6 +647,8 @@ static int app__finish(app_t *a, int code)
   bson_error_t error;
   for (size_t r = 0; r < a->n_runs; r++)
     run_cleanup(&a->runs[r]);
+  verify_report_cleanup(&a->verify);
+  indexes_outcome_cleanup(&a->ix);
   throttle_destroy(a->throttle);
   checkpoint_destroy(a->checkpoint);
   if (!rejects_close(a->rejects, &error)) {
@@ -567,7 +676,9 @@ int app_main(int argc, char **argv)
   if (code == APP_GO_ON)
     code = app__prepare(&a);
   if (code == APP_GO_ON)
-    code = app__run(&a);
+    code = a.opts.verify_only ? LOADER_EXIT_OK : app__run(&a);
+  code = app__index(&a, code);
+  code = app__verify(&a, code);
   code = app__report(&a, code);
   return app__finish(&a, code);
 }

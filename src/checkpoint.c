@@ -7,7 +7,8 @@
  *                       "mtime_ns", "head_hash"}, ...]},
  *    "window": N,
  *    "marks": [{"job", "offset", "line", "processed", "inserted",
- *               "updated", "rejected", "prior", "done"}, ...]}
+ *               "updated", ["deleted", "unmatched",] "rejected", "prior",
+ *               "done"}, ...]}
  * "end" is -1 for a job that reads to the end of its file. "window" is how
  * many documents past its mark a job may have sent (absent in files of
  * loaders that sent one batch at a time). */
@@ -298,6 +299,8 @@ static bool checkpoint__load(checkpoint_t *cp, bson_error_t *error)
                    .processed = (uint64_t)checkpoint__i64(&e, "processed"),
                    .inserted = (uint64_t)checkpoint__i64(&e, "inserted"),
                    .updated = (uint64_t)checkpoint__i64(&e, "updated"),
+                   .deleted = (uint64_t)checkpoint__i64(&e, "deleted"),
+                   .unmatched = (uint64_t)checkpoint__i64(&e, "unmatched"),
                    .rejected = (uint64_t)checkpoint__i64(&e, "rejected"),
                    .prior = checkpoint__i64(&e, "prior"),
                    .done = checkpoint__bool(&e, "done")};
@@ -427,6 +430,10 @@ static bool checkpoint__write(checkpoint_t *cp, bson_error_t *error)
     BSON_APPEND_INT64(&e, "processed", (int64_t)m->processed);
     BSON_APPEND_INT64(&e, "inserted", (int64_t)m->inserted);
     BSON_APPEND_INT64(&e, "updated", (int64_t)m->updated);
+    if (m->deleted || m->unmatched) { /* --mode delete only */
+      BSON_APPEND_INT64(&e, "deleted", (int64_t)m->deleted);
+      BSON_APPEND_INT64(&e, "unmatched", (int64_t)m->unmatched);
+    }
     BSON_APPEND_INT64(&e, "rejected", (int64_t)m->rejected);
     BSON_APPEND_INT64(&e, "prior", m->prior);
     BSON_APPEND_BOOL(&e, "done", m->done);

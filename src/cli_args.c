@@ -158,6 +158,8 @@ bool cli__store(options_t *opts, const cli_option_t *o, const char *arg,
     return true;
   case CLI_ARG_HANDLER:
   case CLI_ARG_PRINT:
+  case CLI_ARG_STATE_STRING:
+  case CLI_ARG_STATE_BOOL:
     break;
   }
   return CLI_REFUSE(error, "--%s: not a stored option", o->name);

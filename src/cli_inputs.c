@@ -160,7 +160,15 @@ bool cli__add_input(options_t *opts, const char *arg, bson_error_t *error)
     free(name);
     return ok;
   }
-  if (strcmp(arg, "-") == 0)
-    return CLI_REFUSE(error, "standard input needs a collection name: name=-");
-  return cli__add_expanded(opts, NULL, arg, error);
+  return cli__add_path(opts, NULL, arg, error);
+}
+
+bool cli__add_path(options_t *opts, const char *collection, const char *path,
+                   bson_error_t *error)
+{
+  if (strcmp(path, "-") == 0)
+    return collection ? cli__push_file(opts, collection, path, error)
+                      : CLI_REFUSE(error, "standard input needs a collection "
+                                          "name: name=- (or -c NAME)");
+  return cli__add_expanded(opts, collection, path, error);
 }

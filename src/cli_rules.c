@@ -16,10 +16,21 @@ static bool cli__stdin_twice(const options_t *opts)
          (stdin_inputs && (opts->checkpoint || opts->mode == CLI_MODE_COMPARE));
 }
 
+void cli__imply_mode(cli_state_t *st)
+{
+  /* Fields to upsert by say what to do with them, as in mongoimport. */
+  if (!st->mode_given && st->opts->n_upsert_fields)
+    st->opts->mode_write = SINK_MODE_UPSERT;
+}
+
 bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
 {
   const options_t *opts = st->opts;
   bool compare = opts->mode == CLI_MODE_COMPARE;
+  if (opts->n_upsert_fields && opts->mode_write == SINK_MODE_INSERT)
+    return CLI_REFUSE(error, "--upsert-fields cannot be used with --mode "
+                             "insert (it names the documents to upsert, "
+                             "merge or delete)");
   if (st->header_line && opts->n_fields)
     return CLI_REFUSE(
         error, "--header-line and --fields/--field-file exclude each other");
@@ -36,8 +47,38 @@ bool cli__check_rules(const cli_state_t *st, bson_error_t *error)
     return CLI_REFUSE(error,
                       "standard input can be read once: one name=- input, and "
                       "no --checkpoint or --compare with it");
+  if (opts->stop_on_error && (opts->split || opts->split_auto))
+    return CLI_REFUSE(error, "--stop-on-error writes each file in order, from "
+                             "one writer: not with --split");
   if (opts->n_inputs == 0)
     return CLI_REFUSE(error, "no input files (see --help)");
+  if (opts->verify || opts->verify_only) {
+    const char *v = opts->verify_only ? "--verify-only" : "--verify";
+    for (size_t i = 0; i < opts->n_inputs; i++)
+      if (strcmp(opts->inputs[i].path, "-") == 0)
+        return CLI_REFUSE(error,
+                          "%s reads the input again: standard input can be "
+                          "read once (load from a file to verify)",
+                          v);
+    if (opts->mode_write != SINK_MODE_INSERT)
+      return CLI_REFUSE(error,
+                        "%s is for --mode insert: with upsert or merge a "
+                        "later row replaces an earlier one, and delete "
+                        "leaves nothing to compare",
+                        v);
+    if (compare)
+      return CLI_REFUSE(error, "%s cannot be combined with --compare", v);
+    if (opts->dry_run)
+      return CLI_REFUSE(error, "%s cannot be combined with --dry-run", v);
+  }
+  /* A table has no column for an array: every row would be refused. */
+  if (opts->doc.array_index_fields && (strncmp(opts->uri, "sqlite:", 7) == 0 ||
+                                       strncmp(opts->uri, "mysql:", 6) == 0 ||
+                                       strncmp(opts->uri, "mariadb:", 8) == 0))
+    return CLI_REFUSE(error,
+                      "--array-index-fields builds arrays, which SQL tables "
+                      "cannot hold: without it, tags.0 and tags.1 stay "
+                      "columns of their own");
   /* A MongoDB insert that may write a batch twice (a retry, a resume after
    * a crash) relies on the same _id coming back as a duplicate: ids made
    * anew on every attempt would double the rows instead. Without
@@ -65,6 +106,11 @@ void cli__imply(const cli_state_t *st)
    * clash with the _id of the document they match. */
   if (opts->mode_write != SINK_MODE_INSERT && !st->id_given)
     opts->doc.add_id = false;
+  /* mongoimport's CSV reader strips spaces around unquoted fields (its
+   * TSV reader does not). */
+  if (opts->doc.infer_as == DOCB_INFER_MONGOIMPORT &&
+      opts->dialect.delimiter != '\t')
+    opts->dialect.trim = true;
   opts->doc.types = opts->types;
   opts->doc.null_values = opts->null_values;
   opts->doc.id_fields = opts->id_fields;

@@ -155,12 +155,14 @@ static bool docb__utf8(docb_t *b, const char *key, size_t klen, const char *s,
   return true;
 }
 
-/* Starts an embedded document (or the top one, with key NULL); returns the
- * offset of its length, to close it with docb__close(). */
-static bool docb__open(docb_t *b, const char *key, size_t klen, size_t *at)
+/* Starts an embedded document or array (type), or the top document (key
+ * NULL); returns the offset of its length, to close it with
+ * docb__close(). */
+static bool docb__open(docb_t *b, uint8_t type, const char *key, size_t klen,
+                       size_t *at)
 {
   if (key) {
-    if (!docb__elem(b, BSON_TYPE_DOCUMENT, key, klen, 0))
+    if (!docb__elem(b, type, key, klen, 0))
       return false;
   }
   if (!docb__room(b, 4))
@@ -179,14 +181,16 @@ static bool docb__close(docb_t *b, size_t at)
   return true;
 }
 
-/* Appends an inferred value. */
+/* Appends an inferred value: by mongoimport's rules when mongoimport, else
+ * by the loader's. */
 static bool docb__inferred(docb_t *b, const char *key, size_t klen,
-                           const char *s, size_t len)
+                           const char *s, size_t len, bool mongoimport)
 {
   int64_t i;
   double d;
   uint8_t *v;
-  switch (types_infer(s, len, &i, &d)) {
+  switch (mongoimport ? types_infer_mongoimport(s, len, &i, &d)
+                      : types_infer(s, len, &i, &d)) {
   case TYPES_INFERRED_INT32:
     if (!(v = docb__elem(b, BSON_TYPE_INT32, key, klen, 4)))
       return false;
@@ -275,7 +279,8 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
     if (spec->options.ignore_blanks)
       return DOCB_PUT_SKIP;
     /* A blank in a typed column is a missing value, not a bad one. */
-    if (type->kind == TYPES_AUTO || type->kind == TYPES_STRING)
+    if (type->kind == TYPES_AUTO || type->kind == TYPES_STRING ||
+        type->kind == TYPES_AUTO_MONGOIMPORT)
       ok = docb__utf8(b, key, klen, "", 0);
     else
       ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
@@ -284,8 +289,9 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));
     return DOCB_PUT_REJECT;
-  } else if (type->kind == TYPES_AUTO) {
-    ok = docb__inferred(b, key, klen, f->data, f->len);
+  } else if (type->kind == TYPES_AUTO || type->kind == TYPES_AUTO_MONGOIMPORT) {
+    ok = docb__inferred(b, key, klen, f->data, f->len,
+                        type->kind == TYPES_AUTO_MONGOIMPORT);
   } else if (type->kind == TYPES_STRING) {
     ok = docb__utf8(b, key, klen, f->data, f->len);
   } else {
@@ -309,7 +315,12 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
         why->skipped++;
         return DOCB_PUT_SKIP;
       case DOCB_GRACE_AS_STRING:
-        ok = docb__utf8(b, key, klen, f->data, f->len);
+        /* mongoimport's autoCast types it as an untyped value. */
+        if (spec->options.infer_as == DOCB_INFER_MONGOIMPORT)
+          ok = docb__typed(b, key, klen, &spec->auto_mi, f->data, f->len,
+                           bad_why, sizeof bad_why, &bad);
+        else
+          ok = docb__utf8(b, key, klen, f->data, f->len);
         break;
       }
     }
@@ -322,11 +333,73 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
   return DOCB_PUT_REJECT;
 }
 
+/* Writes index as an array key into key; returns its length. */
+static size_t docb__index_key(size_t index, char key[24])
+{
+  char digits[24];
+  size_t n = 0;
+  do {
+    digits[n++] = (char)('0' + index % 10);
+    index /= 10;
+  } while (index);
+  for (size_t i = 0; i < n; i++)
+    key[i] = digits[n - 1 - i];
+  return n;
+}
+
+static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
+                              doc_reject_t *why);
+
+/* Appends inner node c under key: its document or array. Under
+ * --ignore-blanks one left empty is taken out again, as mongoimport never
+ * creates it. */
+static bool docb__append_inner(docb_t *b, const record_t *rec, size_t c,
+                               const char *key, size_t klen, doc_reject_t *why)
+{
+  size_t before = b->len, at;
+  uint8_t type = b->spec->nodes[c].array ? BSON_TYPE_ARRAY : BSON_TYPE_DOCUMENT;
+  if (!docb__open(b, type, key, klen, &at) ||
+      !docb__append_node(b, rec, c, why) || !docb__close(b, at)) {
+    if (!why->reason[0])
+      snprintf(why->reason, sizeof why->reason,
+               "document exceeds the maximum BSON size");
+    return false;
+  }
+  if (b->spec->options.ignore_blanks && b->len == at + 5)
+    b->len = before;
+  return true;
+}
+
+/* Appends the elements of array node, numbered by what was appended: a
+ * value left out leaves no hole. */
+static bool docb__append_elements(docb_t *b, const record_t *rec, size_t node,
+                                  doc_reject_t *why)
+{
+  const doc_spec_t *spec = b->spec;
+  size_t index = 0;
+  char key[24];
+  for (size_t c = spec->nodes[node].first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling) {
+    size_t klen = docb__index_key(index, key), before = b->len;
+    size_t column = spec->nodes[c].column;
+    if (column != DOCB_NONE) {
+      if (docb__append_value(b, rec, column, key, klen, why) == DOCB_PUT_REJECT)
+        return false;
+    } else if (!docb__append_inner(b, rec, c, key, klen, why)) {
+      return false;
+    }
+    index += b->len != before;
+  }
+  return true;
+}
+
 /* Appends the children of node. */
 static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
                               doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
+  if (spec->nodes[node].array)
+    return docb__append_elements(b, rec, node, why);
   for (size_t c = spec->nodes[node].first_child; c != DOCB_NONE;
        c = spec->nodes[c].next_sibling) {
     const docb_node_t *n = &spec->nodes[c];
@@ -336,14 +409,8 @@ static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
         return false;
       continue;
     }
-    size_t at;
-    if (!docb__open(b, n->key, n->key_len, &at) ||
-        !docb__append_node(b, rec, c, why) || !docb__close(b, at)) {
-      if (!why->reason[0])
-        snprintf(why->reason, sizeof why->reason,
-                 "document exceeds the maximum BSON size");
+    if (!docb__append_inner(b, rec, c, n->key, n->key_len, why))
       return false;
-    }
   }
   return true;
 }
@@ -397,7 +464,7 @@ static bool docb__append_id(docb_t *b, const record_t *rec, doc_reject_t *why)
       return false;
     }
     size_t at;
-    if (!docb__open(b, "_id", 3, &at))
+    if (!docb__open(b, BSON_TYPE_DOCUMENT, "_id", 3, &at))
       return false;
     for (size_t i = 0; i < spec->n_id_columns; i++) {
       size_t c = spec->id_columns[i];
@@ -438,7 +505,7 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
                             : docb__is_ascii(rec->raw, rec->raw_len));
   b->len = 0;
   size_t top;
-  if (!docb__open(b, NULL, 0, &top))
+  if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))
     goto out_memory;
   if (spec->options.add_id && !spec->has_id && !docb__append_id(b, rec, why)) {
     if (!why->reason[0])

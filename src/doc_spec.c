@@ -21,6 +21,8 @@ void docb_options_default(doc_options_t *options)
   options->id_from = DOCB_ID_OBJECTID;
   options->id_fields = NULL;
   options->null_values = NULL;
+  options->infer_as = DOCB_INFER_LOADER;
+  options->array_index_fields = false;
 }
 
 /* Calls fn for each "name:TYPE(ARG)" entry of a --types list. Commas inside
@@ -130,7 +132,7 @@ static size_t docb__add_child(doc_spec_t *spec, size_t parent, const char *key,
 {
   size_t i = spec->n_nodes++;
   spec->nodes[i] =
-      (docb_node_t){key, len, column, DOCB_NONE, DOCB_NONE, DOCB_NONE};
+      (docb_node_t){key, len, column, DOCB_NONE, DOCB_NONE, DOCB_NONE, false};
   docb_node_t *p = &spec->nodes[parent];
   if (p->last_child == DOCB_NONE)
     p->first_child = i;
@@ -148,14 +150,83 @@ static size_t docb__some_column(const doc_spec_t *spec, size_t node)
   return spec->nodes[node].column;
 }
 
-/* Adds column's dotted name to the tree. Fails on an empty segment or a
- * path that is both a value and a document. */
+/* Returns true when seg[0..len) is an array index as mongoimport's
+ * isNatNum() has it: a natural number without a leading zero, within
+ * int64; stores it in *index. */
+static bool docb__is_index(const char *seg, size_t len, uint64_t *index)
+{
+  if (seg[0] == '0' && len > 1)
+    return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (seg[i] < '0' || seg[i] > '9')
+      return false;
+    uint64_t digit = (uint64_t)(seg[i] - '0');
+    if (v > ((uint64_t)INT64_MAX - digit) / 10)
+      return false;
+    v = v * 10 + digit;
+  }
+  *index = v;
+  return true;
+}
+
+/* Checks the array index part seg[0..len) of column's name, under node:
+ * node is an array when its first part is an index, and then every part
+ * under it is, each new one the next index. Returns false and fills error
+ * naming the columns otherwise. */
+static bool docb__check_index(doc_spec_t *spec, size_t column, size_t node,
+                              const char *seg, size_t len, bson_error_t *error)
+{
+  const char *name = docb__name(spec, column);
+  uint64_t index = 0;
+  bool is_index = docb__is_index(seg, len, &index);
+  docb_node_t *n = &spec->nodes[node];
+  if (n->first_child == DOCB_NONE) {
+    n->array = is_index;
+    if (!is_index || index == 0)
+      return true;
+    bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                   "header: column %zu \"%s\": array index %.*s, expected 0 "
+                   "(array indexes start at 0 and increase by one, in column "
+                   "order)",
+                   column + 1, name, (int)len, seg);
+    return false;
+  }
+  size_t other = docb__some_column(spec, n->last_child);
+  if (n->array != is_index) {
+    bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                   "header: column %zu \"%s\" conflicts with column %zu "
+                   "\"%s\" (\"%.*s\" cannot be both an array and a document)",
+                   column + 1, name, other + 1, docb__name(spec, other),
+                   (int)(seg - name - 1), name);
+    return false;
+  }
+  if (!is_index || docb__find_child(spec, node, seg, len) != DOCB_NONE)
+    return true;
+  size_t count = 0;
+  for (size_t c = n->first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling)
+    count++;
+  if (index == count)
+    return true;
+  bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                 "header: column %zu \"%s\": array index %.*s after column "
+                 "%zu \"%s\", expected %zu (array indexes start at 0 and "
+                 "increase by one, in column order)",
+                 column + 1, name, (int)len, seg, other + 1,
+                 docb__name(spec, other), count);
+  return false;
+}
+
+/* Adds column's dotted name to the tree. Fails on an empty segment, a path
+ * that is both a value and a document, or (--array-index-fields) an array
+ * index out of order or a path both an array and a document. */
 static bool docb__insert(doc_spec_t *spec, size_t column, bson_error_t *error)
 {
   const char *name = docb__name(spec, column);
   size_t node = 0;
   const char *seg = name;
-  for (;;) {
+  for (size_t depth = 1;; depth++) {
     const char *dot = strchr(seg, '.');
     size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
     if (len == 0) {
@@ -164,6 +235,19 @@ static bool docb__insert(doc_spec_t *spec, size_t column, bson_error_t *error)
                      column + 1, name);
       return false;
     }
+    /* Documents are built by recursion over this tree: its depth is
+     * bounded, here, by what MongoDB stores. */
+    if (depth > DOCB_MAX_DEPTH) {
+      bson_set_error(error, LOADER_ERROR_INPUT, 0,
+                     "header: column %zu \"%.40s...\" has more than %d "
+                     "name parts (MongoDB nests at most %d levels)",
+                     column + 1, name, DOCB_MAX_DEPTH, DOCB_MAX_DEPTH);
+      return false;
+    }
+    /* The first part is a key of the document even when it is a number. */
+    if (spec->options.array_index_fields && node != 0 &&
+        !docb__check_index(spec, column, node, seg, len, error))
+      return false;
     size_t child = docb__find_child(spec, node, seg, len);
     if (child != DOCB_NONE) {
       bool child_is_leaf = spec->nodes[child].column != DOCB_NONE;
@@ -273,7 +357,7 @@ doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
   if (!spec->names || !spec->name_at || !spec->nodes)
     goto out_oom;
   spec->nodes[0] =
-      (docb_node_t){"", 0, DOCB_NONE, DOCB_NONE, DOCB_NONE, DOCB_NONE};
+      (docb_node_t){"", 0, DOCB_NONE, DOCB_NONE, DOCB_NONE, DOCB_NONE, false};
   spec->n_nodes = 1;
 
   spec->types = calloc(n_names ? n_names : 1, sizeof *spec->types);
@@ -315,6 +399,12 @@ doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
   if (options->types &&
       !docb__each_type(options->types, docb__apply_one, spec, error))
     goto out_fail;
+  /* --infer-as mongoimport: untyped and auto() columns follow its rules. */
+  spec->auto_mi.kind = TYPES_AUTO_MONGOIMPORT;
+  for (size_t i = 0; i < n_names; i++)
+    if (options->infer_as == DOCB_INFER_MONGOIMPORT &&
+        spec->types[i].kind == TYPES_AUTO)
+      spec->types[i].kind = TYPES_AUTO_MONGOIMPORT;
   for (size_t i = 0; i < n_names; i++) {
     if (!docb__insert(spec, i, error))
       goto out_fail;

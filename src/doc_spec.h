@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #define DOCB_NONE SIZE_MAX
+/* Most parts a dotted column name may have: MongoDB nests documents and
+ * arrays at most 100 levels deep. */
+#define DOCB_MAX_DEPTH 100
 
 /* One node of the field tree. */
 typedef struct docb_node {
@@ -23,6 +26,8 @@ typedef struct docb_node {
   size_t first_child;  /* index of the first child, or DOCB_NONE */
   size_t last_child;   /* index of the last child, or DOCB_NONE */
   size_t next_sibling; /* index of the next sibling, or DOCB_NONE */
+  bool array;          /* an inner node whose children are array indexes
+                          0, 1, ... (--array-index-fields) */
 } docb_node_t;
 
 struct doc_spec {
@@ -34,6 +39,9 @@ struct doc_spec {
   size_t n_nodes;        /* nodes used */
   bool has_id;           /* a top-level "_id" column exists */
   types_type_t *types;   /* each column's type */
+  types_type_t auto_mi;  /* auto() by mongoimport's rules: what
+                            --parse-grace as-string stores with --infer-as
+                            mongoimport */
   size_t *id_columns;    /* columns making up _id (--id-from FIELDS) */
   size_t n_id_columns;   /* how many */
   field_t *nulls;        /* the --null-values texts (into null_text) */

@@ -77,24 +77,26 @@ static void infer__value(infer_ctx_t *c, infer_col_t *col, const char *s,
   }
   if (len < col->min_len)
     col->min_len = len;
-  bson_t doc = BSON_INITIALIZER;
-  types_append_inferred(&doc, "v", 1, s, len);
-  bson_iter_t it;
-  bson_iter_init_find(&it, &doc, "v");
-  switch (bson_iter_type(&it)) {
-  case BSON_TYPE_INT32:
+  /* What a load would store, by the rules --infer-as names. */
+  int64_t i;
+  double d;
+  types_inferred_t kind = c->opts->doc.infer_as == DOCB_INFER_MONGOIMPORT
+                              ? types_infer_mongoimport(s, len, &i, &d)
+                              : types_infer(s, len, &i, &d);
+  switch (kind) {
+  case TYPES_INFERRED_INT32:
     col->n[IN_INT32]++;
     break;
-  case BSON_TYPE_INT64:
+  case TYPES_INFERRED_INT64:
     col->n[IN_INT64]++;
     break;
-  case BSON_TYPE_DOUBLE:
+  case TYPES_INFERRED_DOUBLE:
     col->n[IN_DOUBLE]++;
     break;
-  case BSON_TYPE_BOOL:
+  case TYPES_INFERRED_BOOL:
     col->n[IN_BOOL]++;
     break;
-  default:
+  case TYPES_INFERRED_STRING:
     col->n[IN_STRING]++;
     if (infer__numeric_text(s, len)) {
       if (!col->leading_zero++)
@@ -107,7 +109,6 @@ static void infer__value(infer_ctx_t *c, infer_col_t *col, const char *s,
         col->date_hits[l]++;
     }
   }
-  bson_destroy(&doc);
 }
 
 static bool infer__on_record(void *p, const csv_record_t *rec)

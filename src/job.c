@@ -162,6 +162,8 @@ static bool job__resume(job_ctx_t *ctx, uint64_t *start, uint64_t *line)
   res->processed = m.processed;
   res->inserted = m.inserted;
   res->updated = m.updated;
+  res->deleted = m.deleted;
+  res->unmatched = m.unmatched;
   res->rejected = m.rejected;
   res->prior = m.prior;
   ctx->base = m;
@@ -239,6 +241,12 @@ out:
          res->error.domain == LOADER_ERROR_IO ||
          res->error.domain == LOADER_ERROR_INTERRUPTED))
       sink_count(ctx.sink, &res->post, &(bson_error_t){0});
+  }
+  if (res->stop_line) {
+    /* --stop-on-error: rows read past the refused one were not written. */
+    uint64_t dealt = res->inserted + res->updated + res->deleted +
+                     res->unmatched + res->rejected;
+    res->unwritten = res->processed > dealt ? res->processed - dealt : 0;
   }
   progress_update(progress_slot(env->progress, job->index),
                   job_progress_bytes(&ctx, ctx.next_offset, ctx.end_position),

@@ -39,6 +39,10 @@ typedef struct job_slot {
                                it may be committed */
   uint64_t inserted;        /* documents that landed */
   uint64_t updated;         /* documents that replaced existing ones */
+  uint64_t deleted;         /* documents deleted (--mode delete) */
+  uint64_t unmatched;       /* rows that deleted nothing */
+  uint64_t stop_line;       /* the line of the refused row that stopped an
+                               ordered write (--stop-on-error), or 0 */
   uint64_t server_rejected; /* documents the target refused */
   uint64_t retries;         /* attempts after transient failures */
   uint64_t wc_errors;       /* writes acknowledged with a writeConcernError */

@@ -39,8 +39,10 @@
  * rejected count covers exactly the rows rejected below that offset, so a
  * resumed run (which first drops the rejects above every mark) neither
  * loses nor repeats a row. Targets whose writes are committed with the
- * mark (SQL), and upsert and merge (rows with the same key apply in file
- * order), run with one batch in flight. */
+ * mark (SQL), upsert, merge and delete (rows with the same key apply in
+ * file order) and --stop-on-error (ordered writes: nothing may land after
+ * the first refused row, which stops the job) run with one batch in
+ * flight. */
 #include "job_impl.h"
 #include "loader/checkpoint.h"
 #include "loader/error.h"
@@ -71,6 +73,8 @@ bool job_commit(job_ctx_t *ctx, sink_t *sink, uint64_t offset, uint64_t line,
               .processed = processed,
               .inserted = r->inserted,
               .updated = r->updated,
+              .deleted = r->deleted,
+              .unmatched = r->unmatched,
               .rejected =
                   ctx->base.rejected + parse_rejected + ctx->server_rejected,
               .prior = r->prior,
@@ -94,6 +98,26 @@ static bool job__is_dup_id(const sink_doc_error_t *e)
   return e->code == 11000 && e->dup_on_id;
 }
 
+/* --stop-on-error: the target refused the document at e (the ordered write
+ * sent nothing after it): records its line and stops the job. Returns
+ * false. */
+static bool job__stop_on_error(job_ctx_t *ctx, job_slot_t *slot,
+                               const sink_doc_error_t *e)
+{
+  slot->stop_line = batch_line(slot->batch, e->index);
+  bson_error_t error;
+  if (e->code)
+    bson_set_error(&error, LOADER_ERROR_INPUT, (uint32_t)e->code,
+                   "stopped at line %llu (--stop-on-error): the server "
+                   "refused it (code %d)",
+                   (unsigned long long)slot->stop_line, e->code);
+  else /* the sink's own check: an upsert field missing */
+    bson_set_error(&error, LOADER_ERROR_INPUT, 0,
+                   "stopped at line %llu (--stop-on-error): %s",
+                   (unsigned long long)slot->stop_line, e->message);
+  return job_fail_with(ctx, &error);
+}
+
 /* Sends slot's batch through w's sink. A transient failure (connection
  * lost, primary stepped down) is retried with exponential backoff on a
  * fresh connection; the batch's documents carry their _id from the first
@@ -112,11 +136,17 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   bson_error_t error;
   unsigned attempt = 0;
   throttle_take(env->throttle, batch_count(batch), env->stop);
-  while (!sink_write(*w->sink, batch, wres, &error)) {
+  bool maybe_landed = slot->first_doc < ctx->resume_window;
+  for (;;) {
+    wres->replay = maybe_landed || attempt > 0;
+    if (sink_write(*w->sink, batch, wres, &error))
+      break;
     if (attempt >= env->retries || !sink_is_transient(*w->sink, &error) ||
         atomic_load_explicit(env->stop, memory_order_relaxed)) {
       slot->inserted = wres->inserted;
       slot->updated = wres->updated;
+      slot->deleted = wres->deleted;
+      slot->unmatched = wres->unmatched;
       if (attempt > 0) {
         char msg[sizeof error.message];
         snprintf(msg, sizeof msg, "%s", error.message);
@@ -139,13 +169,16 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   }
   slot->inserted = wres->inserted;
   slot->updated = wres->updated;
+  slot->deleted = wres->deleted;
+  slot->unmatched = wres->unmatched;
   if (wres->wc_error) {
     slot->wc_errors++;
     snprintf(slot->wc_message, sizeof slot->wc_message, "code %d: %.100s",
              wres->wc_code, wres->wc_message);
   }
+  maybe_landed = wres->replay;
   bool ok = true;
-  bool maybe_landed = attempt > 0 || slot->first_doc < ctx->resume_window;
+  const sink_doc_error_t *stop = NULL;
   for (size_t i = 0; i < wres->n_errors; i++) {
     const sink_doc_error_t *e = &wres->errors[i];
     if (maybe_landed && job__is_dup_id(e)) {
@@ -153,14 +186,21 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
       continue;
     }
     char reason[sizeof e->message + 48];
-    snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
-             e->code, e->message);
+    if (e->code) /* else the sink's own check (a key field missing) */
+      snprintf(reason, sizeof reason, "refused by the server (code %d): %s",
+               e->code, e->message);
+    else
+      snprintf(reason, sizeof reason, "%s", e->message);
     size_t raw_len;
     const char *raw = batch_raw(batch, e->index, &raw_len);
     slot->server_rejected++;
     ok &= job_reject(ctx, true, batch_line(batch, e->index),
                      batch_offset(batch, e->index), 0, reason, raw, raw_len);
+    if (env->stop_on_error && !stop)
+      stop = e;
   }
+  if (stop)
+    return job__stop_on_error(ctx, slot, stop);
   return ok;
 }
 
@@ -172,7 +212,11 @@ static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
   job_result_t *res = ctx->res;
   res->inserted += slot->inserted;
   res->updated += slot->updated;
+  res->deleted += slot->deleted;
+  res->unmatched += slot->unmatched;
   res->retries += slot->retries;
+  if (slot->stop_line && !res->stop_line)
+    res->stop_line = slot->stop_line;
   if (slot->wc_errors && !res->wc_errors)
     snprintf(res->wc_message, sizeof res->wc_message, "%s", slot->wc_message);
   res->wc_errors += slot->wc_errors;
@@ -185,6 +229,8 @@ static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
                   slot->parse_rejected, false)) {
     res->inserted -= slot->inserted; /* SQL targets rolled it back */
     res->updated -= slot->updated;
+    res->deleted -= slot->deleted;
+    res->unmatched -= slot->unmatched;
     ctx->broken = true;
     return;
   }
@@ -304,6 +350,7 @@ bool job_flush(job_ctx_t *ctx)
   slot->position = job_position(ctx);
   slot->first_doc = ctx->docs_handed;
   slot->inserted = slot->updated = slot->server_rejected = 0;
+  slot->deleted = slot->unmatched = slot->stop_line = 0;
   slot->retries = slot->wc_errors = 0;
   ctx->docs_handed += batch_count(ctx->batch);
   pthread_mutex_lock(&ctx->lock);

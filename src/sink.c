@@ -8,14 +8,21 @@
 #include <string.h>
 
 struct sink_factory {
-  const sink_ops_t *ops; /* the implementation */
-  void *state;           /* its shared state */
-  sink_mode_t mode;      /* insert, upsert or merge */
+  const sink_ops_t *ops;   /* the implementation */
+  void *state;             /* its shared state */
+  sink_mode_t mode;        /* insert, upsert, merge or delete */
+  bool ordered;            /* --stop-on-error: ordered writes */
+  sink_factory_t *checked; /* a checker's target (its ops and state are
+                              the target's, not its own), or NULL */
+  sink_check_fn check;     /* a checker's check, or NULL */
+  void *check_ctx;         /* and what it is passed */
 };
 
 struct sink {
   const sink_ops_t *ops; /* the implementation */
   void *state;           /* this sink's state */
+  sink_check_fn check;   /* opened from a checker: what replaces writes */
+  void *check_ctx;       /* and what it is passed */
 };
 
 /* The implementations this build has, by URI scheme prefix. */
@@ -82,7 +89,21 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
                    "--write-concern is for MongoDB targets, not %s", ops->name);
     return NULL;
   }
-  if (config->mode != SINK_MODE_INSERT && !ops->supports_upsert) {
+  const char *refused =
+      config->mode == SINK_MODE_DELETE && !ops->supports_delete
+          ? "--mode delete"
+      : config->ordered && !ops->supports_ordered ? "--stop-on-error"
+      : config->bypass_validation && !ops->supports_bypass
+          ? "--bypass-document-validation"
+          : NULL;
+  if (refused && !config->dry_run) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "%s is for MongoDB targets, not %s (yet)", refused,
+                   ops->name);
+    return NULL;
+  }
+  if (config->mode != SINK_MODE_INSERT && config->mode != SINK_MODE_DELETE &&
+      !ops->supports_upsert) {
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "--mode upsert/merge is not supported for %s targets",
                    ops->name);
@@ -95,6 +116,7 @@ sink_factory_t *sink_factory_new(const sink_config_t *config,
   }
   f->ops = ops;
   f->mode = config->mode;
+  f->ordered = config->ordered;
   f->state = ops->factory_new(config, error);
   if (!f->state) {
     free(f);
@@ -115,8 +137,9 @@ bool sink_factory_is_null(const sink_factory_t *f)
 
 unsigned sink_factory_inflight(const sink_factory_t *f, unsigned requested)
 {
-  /* Upserts and merges keep rows with the same key in file order. */
-  if (!f->ops->parallel_writes || f->mode != SINK_MODE_INSERT)
+  /* Upserts, merges and deletes keep rows with the same key in file order;
+   * an ordered load lets nothing land after the first refused row. */
+  if (!f->ops->parallel_writes || f->mode != SINK_MODE_INSERT || f->ordered)
     return 1;
   return requested ? requested : 1;
 }
@@ -130,7 +153,8 @@ void sink_factory_destroy(sink_factory_t *f)
 {
   if (!f)
     return;
-  f->ops->factory_destroy(f->state);
+  if (!f->checked) /* a checker borrows its target's state */
+    f->ops->factory_destroy(f->state);
   free(f);
 }
 
@@ -143,6 +167,8 @@ sink_t *sink_open(sink_factory_t *f, const char *collection,
     return NULL;
   }
   s->ops = f->ops;
+  s->check = f->check;
+  s->check_ctx = f->check_ctx;
   s->state = f->ops->open(f->state, collection, error);
   if (!s->state) {
     free(s);
@@ -166,8 +192,17 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
 {
   result->inserted = 0;
   result->updated = 0;
+  result->deleted = 0;
+  result->unmatched = 0;
   result->n_errors = 0;
   result->wc_error = false;
+  result->stopped = false;
+  if (s->check) {
+    if (!s->check(s->check_ctx, s, batch, error))
+      return false;
+    result->inserted = batch_count(batch);
+    return true;
+  }
   if (s->ops->write(s->state, batch, result, error))
     return true;
   if (s->ops->commit) {
@@ -175,6 +210,8 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
      * is there. */
     result->inserted = 0;
     result->updated = 0;
+    result->deleted = 0;
+    result->unmatched = 0;
   }
   return false;
 }
@@ -182,7 +219,8 @@ bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
 bool sink_commit(sink_t *s, const char *key, const mark_t *mark,
                  bson_error_t *error)
 {
-  return !s->ops->commit || s->ops->commit(s->state, key, mark, error);
+  return s->check || !s->ops->commit ||
+         s->ops->commit(s->state, key, mark, error);
 }
 
 bool sink_mark_get(sink_t *s, const char *key, mark_t *mark, bool *found,
@@ -230,4 +268,123 @@ void sink_write_result_cleanup(sink_write_result_t *r)
   free(r->errors);
   r->errors = NULL;
   r->n_errors = r->cap_errors = 0;
+}
+
+bool sink_canon(sink_t *s, const bson_t *doc, const sink_feed_t *feed,
+                bool *fits, bson_error_t *error)
+{
+  *fits = false;
+  if (!s->ops->canon) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--verify: %s targets cannot be read back", s->ops->name);
+    return false;
+  }
+  return s->ops->canon(s->state, doc, feed, fits, error);
+}
+
+bool sink_scan(sink_t *s, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error)
+{
+  if (!s->ops->scan) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--verify: %s targets cannot be read back", s->ops->name);
+    return false;
+  }
+  return s->ops->scan(s->state, part, parts ? parts : 1, feed, error);
+}
+
+unsigned sink_scan_parts(const sink_t *s, unsigned max)
+{
+  unsigned n = s->ops->scan_parts ? s->ops->scan_parts : 1;
+  return n < max ? n : max;
+}
+
+bool sink_can_find_ids(const sink_t *s)
+{
+  return s->ops->find_ids != NULL;
+}
+
+bool sink_find_ids(sink_t *s, const bson_t *ids, sink_found_fn found, void *ctx,
+                   bson_error_t *error)
+{
+  if (!s->ops->find_ids) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "--verify: %s targets have no _id to look up", s->ops->name);
+    return false;
+  }
+  return s->ops->find_ids(s->state, ids, found, ctx, error);
+}
+
+sink_factory_t *sink_factory_checker(sink_factory_t *target,
+                                     sink_check_fn check, void *ctx,
+                                     bson_error_t *error)
+{
+  sink_factory_t *f = calloc(1, sizeof *f);
+  if (!f) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return NULL;
+  }
+  *f = *target;
+  f->checked = target;
+  f->check = check;
+  f->check_ctx = ctx;
+  return f;
+}
+
+bool sink_index_default_name(const sink_index_t *index, char *buf, size_t cap)
+{
+  size_t at = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < index->n_keys; i++) {
+    int n = snprintf(buf + at, cap - at, "%s%s_%d", i ? "_" : "",
+                     index->keys[i].field, index->keys[i].direction);
+    if (n < 0 || (size_t)n >= cap - at)
+      return false;
+    at += (size_t)n;
+  }
+  return true;
+}
+
+bool sink_index_create(sink_t *s, const sink_index_t *index,
+                       sink_index_result_t *result, bson_error_t *error)
+{
+  memset(result, 0, sizeof *result);
+  if (!s->ops->index_create) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "%s targets do not build indexes", s->ops->name);
+    return false;
+  }
+  if (index->name) {
+    if (strlen(index->name) >= sizeof result->name) {
+      bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                     "index name longer than %zu bytes: \"%s\"",
+                     sizeof result->name - 1, index->name);
+      return false;
+    }
+    snprintf(result->name, sizeof result->name, "%s", index->name);
+  } else if (!sink_index_default_name(index, result->name,
+                                      sizeof result->name)) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "the index's default name is longer than %zu bytes: give "
+                   "it one with name=NAME",
+                   sizeof result->name - 1);
+    return false;
+  }
+  return s->ops->index_create(s->state, index, result, error);
+}
+
+bool sink_index_duplicates(sink_t *s, const sink_index_t *index, size_t max,
+                           bson_t *dups, bson_error_t *error)
+{
+  if (!s->ops->index_duplicates) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0,
+                   "%s targets do not build indexes", s->ops->name);
+    return false;
+  }
+  return s->ops->index_duplicates(s->state, index, max, dups, error);
+}
+
+bool sink_index_keys_typed(const sink_t *s)
+{
+  return s->ops->index_keys_typed;
 }

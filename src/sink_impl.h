@@ -32,12 +32,38 @@ typedef struct sink_ops {
   bool (*is_transient)(const bson_error_t *error);
   /* Whether SINK_MODE_UPSERT and SINK_MODE_MERGE are supported. */
   bool supports_upsert;
+  /* Whether SINK_MODE_DELETE, ordered writes and bypassing document
+   * validation are supported (sink_config_t.ordered, bypass_validation). */
+  bool supports_delete;
+  bool supports_ordered;
+  bool supports_bypass;
   /* Whether a job's batches may be written over several sinks at once
    * (--inflight): each acknowledged write stands on its own, no mark is
    * committed with it. */
   bool parallel_writes;
   /* Whether sink_config_t.write_concern means something. */
   bool supports_write_concern;
+  /* --verify (see sink.h): the canonical form of a built document and
+   * of every stored one; NULL for sinks that cannot be read back. */
+  bool (*canon)(void *sink, const bson_t *doc, const sink_feed_t *feed,
+                bool *fits, bson_error_t *error);
+  bool (*scan)(void *sink, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error);
+  /* Parts a scan is best read in at once (0: 1). */
+  unsigned scan_parts;
+  /* Looks documents up by _id; NULL when the target cannot. */
+  bool (*find_ids)(void *sink, const bson_t *ids, sink_found_fn found,
+                   void *ctx, bson_error_t *error);
+  /* Creates an index (sink_index_create(), result->name already holds the
+   * name to give it); NULL: indexes are not built (the null sink). */
+  bool (*index_create)(void *sink, const sink_index_t *index,
+                       sink_index_result_t *result, bson_error_t *error);
+  /* Reads the duplicate keys of a unique index (sink_index_duplicates()). */
+  bool (*index_duplicates)(void *sink, const sink_index_t *index, size_t max,
+                           bson_t *dups, bson_error_t *error);
+  /* Whether those keys keep the types the documents held (MongoDB: 1,
+   * true and "1" are three keys) rather than a column's (SQL). */
+  bool index_keys_typed;
 } sink_ops_t;
 
 extern const sink_ops_t sink_mongo_ops;
@@ -57,8 +83,14 @@ extern const sink_ops_t sink_mysql_ops;
 void sink_register_test_ops(const sink_ops_t *ops);
 #endif
 
+/* Writes into buf (cap bytes) MongoDB's default name of index: each
+ * key's field and direction, joined by '_' ("last_1_first_-1"). Returns
+ * false when it does not fit. */
+bool sink_index_default_name(const sink_index_t *index, char *buf, size_t cap);
+
 /* Appends one per-document error to result. Returns false when out of
  * memory. */
+
 bool sink_result_add_error(sink_write_result_t *result, size_t index,
                            int32_t code, const char *message);
 

@@ -2,10 +2,13 @@
  *
  * The factory owns one mongoc_client_pool_t; every sink pops its own client
  * from it, so workers never share a connection or a lock on the hot path.
- * Batches go out as one unordered bulk insert: documents the server refuses
- * one by one (duplicate _id, validation) come back as writeErrors with their
- * index in the batch; a failure of the whole batch (connection lost, server
- * error) fails the write with the server's code. */
+ * Batches go out as one unordered bulk write (inserts, replacements,
+ * updates or deletes, by --mode): documents the server refuses one by one
+ * (duplicate _id, validation) come back as writeErrors with their index in
+ * the batch; a failure of the whole batch (connection lost, server error)
+ * fails the write with the server's code. With --stop-on-error the bulk is
+ * ordered: the server stops at the first refused document and the rest of
+ * the batch is not sent (result->stopped). */
 #include "loader/error.h"
 #include "loader/util.h"
 #include "sink_impl.h"
@@ -18,6 +21,8 @@
 /* Without these, a server that isn't there costs 30 s per attempt. */
 #define SINK_MONGO_SELECTION_TIMEOUT_MS 5000
 #define SINK_MONGO_CONNECT_TIMEOUT_MS 5000
+/* Longest "$field" path an index's duplicate search groups by. */
+#define SINK_MONGO_PATH_MAX 1100
 
 typedef struct sink_mongo_factory {
   mongoc_uri_t *uri;          /* parsed target URI */
@@ -27,13 +32,15 @@ typedef struct sink_mongo_factory {
   char **upsert_fields;       /* fields that select the document to replace
                                  or update (owned) */
   size_t n_upsert_fields;     /* how many (at least 1: _id by default) */
+  bool ordered;               /* ordered bulks (--stop-on-error) */
+  bool bypass;                /* bypassDocumentValidation on every write */
 } sink_mongo_factory_t;
 
 typedef struct sink_mongo {
   sink_mongo_factory_t *factory; /* where the client came from */
   mongoc_client_t *client;       /* this sink's own client */
   mongoc_collection_t *coll;     /* the target collection */
-  bson_t bulk_opts;              /* {ordered: false} */
+  bson_t bulk_opts;              /* {ordered: false}, or true */
   bson_t insert_opts;            /* {validate: false}: documents were built
                                     and checked by the loader */
   bson_t upsert_opts;            /* {upsert: true, validate: false} */
@@ -246,6 +253,8 @@ static void *sink_mongo__factory_new(const sink_config_t *config,
     db = "loader";
   f->db = strdup(db);
   f->mode = config->mode;
+  f->ordered = config->ordered;
+  f->bypass = config->bypass_validation;
   size_t n = config->n_upsert_fields ? config->n_upsert_fields : 1;
   f->upsert_fields = calloc(n, sizeof *f->upsert_fields);
   if (!f->db || !f->upsert_fields) {
@@ -313,7 +322,7 @@ static void *sink_mongo__open(void *state, const char *collection,
   s->client = mongoc_client_pool_pop(f->pool);
   s->coll = mongoc_client_get_collection(s->client, f->db, collection);
   bson_init(&s->bulk_opts);
-  BSON_APPEND_BOOL(&s->bulk_opts, "ordered", false);
+  BSON_APPEND_BOOL(&s->bulk_opts, "ordered", f->ordered);
   bson_init(&s->insert_opts);
   BSON_APPEND_BOOL(&s->insert_opts, "validate", false);
   bson_init(&s->upsert_opts);
@@ -404,6 +413,19 @@ static bool sink_mongo__selector(const sink_mongo_factory_t *f,
   return true;
 }
 
+/* Returns a new bulk operation on s's collection: ordered or not, and
+ * bypassing document validation when asked (libmongoc then sends
+ * bypassDocumentValidation: true with each of its insert, update and
+ * delete commands). */
+static mongoc_bulk_operation_t *sink_mongo__bulk(sink_mongo_t *s)
+{
+  mongoc_bulk_operation_t *bulk =
+      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
+  if (s->factory->bypass)
+    mongoc_bulk_operation_set_bypass_document_validation(bulk, true);
+  return bulk;
+}
+
 /* Adds one document to the bulk operation, as the mode wants. Returns
  * false with error when libmongoc refuses it. */
 static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
@@ -422,6 +444,10 @@ static bool sink_mongo__add(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
     bson_destroy(&update);
     return ok;
   }
+  case SINK_MODE_DELETE:
+    /* As mongoimport: deleteOne with the upsert fields as the filter. */
+    return mongoc_bulk_operation_remove_one_with_opts(bulk, selector, NULL,
+                                                      error);
   default:
     return mongoc_bulk_operation_insert_with_opts(bulk, doc, &s->insert_opts,
                                                   error);
@@ -452,15 +478,24 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
   bson_t reply;
   bool ok = false;
   bool executed = mongoc_bulk_operation_execute(bulk, &reply, error) != 0;
-  bool upsert = s->factory->mode != SINK_MODE_INSERT;
+  sink_mode_t mode = s->factory->mode;
+  bool upsert = mode == SINK_MODE_UPSERT || mode == SINK_MODE_MERGE;
   bson_iter_t it, errs, one;
-  if (bson_iter_init_find(&it, &reply, upsert ? "nUpserted" : "nInserted") &&
+  uint64_t removed = 0;
+  if (mode != SINK_MODE_DELETE &&
+      bson_iter_init_find(&it, &reply, upsert ? "nUpserted" : "nInserted") &&
       BSON_ITER_HOLDS_NUMBER(&it))
     result->inserted += (uint64_t)bson_iter_as_int64(&it);
   if (upsert && bson_iter_init_find(&it, &reply, "nMatched") &&
       BSON_ITER_HOLDS_NUMBER(&it))
     result->updated += (uint64_t)bson_iter_as_int64(&it);
+  if (mode == SINK_MODE_DELETE &&
+      bson_iter_init_find(&it, &reply, "nRemoved") &&
+      BSON_ITER_HOLDS_NUMBER(&it))
+    removed = (uint64_t)bson_iter_as_int64(&it);
+  result->deleted += removed;
   size_t errors_before = result->n_errors;
+  size_t attempted = n_ops; /* an ordered bulk stops at its first error */
   if (bson_iter_init_find(&it, &reply, "writeErrors") &&
       BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &errs)) {
     while (bson_iter_next(&errs)) {
@@ -490,6 +525,11 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
         }
         result->errors[result->n_errors - 1].dup_on_id =
             code == 11000 && on_id == 1;
+        if (s->factory->ordered) {
+          result->stopped = true;
+          result->stopped_at = op_doc[index];
+          attempted = (size_t)index + 1;
+        }
       }
     }
   }
@@ -521,6 +561,12 @@ static bool sink_mongo__execute(sink_mongo_t *s, mongoc_bulk_operation_t *bulk,
     /* Documents refused, or a write concern not satisfied: the rest of the
      * batch landed. Anything else failed the batch as a whole. */
     ok = result->n_errors > errors_before || wc_msg;
+  }
+  if (mode == SINK_MODE_DELETE && ok) {
+    /* Deletes that removed nothing: nRemoved counts the others, and the
+     * refused ones are listed. */
+    uint64_t settled = removed + (result->n_errors - errors_before);
+    result->unmatched += attempted > settled ? attempted - settled : 0;
   }
   if (ok && wc_msg && !result->wc_error) {
     result->wc_error = true;
@@ -556,41 +602,32 @@ static bool sink_mongo__add_key(uint64_t *keys, size_t cap, uint64_t h)
   }
 }
 
-static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
-                                    sink_write_result_t *result,
-                                    bson_error_t *error)
+/* Whether the write must go on after an ordered bulk stopped: the
+ * document it stopped at is a duplicate _id of a batch that may have landed
+ * before (result->replay), which the job counts as this load's own. */
+static bool sink_mongo__go_on(const sink_write_result_t *result)
+{
+  return result->stopped && result->replay && result->n_errors > 0 &&
+         result->errors[result->n_errors - 1].dup_on_id;
+}
+
+/* Writes the documents of batch from index from on: one bulk, and for
+ * upserts, merges and deletes a new one wherever a key repeats, so that
+ * rows with the same key apply in file order. Sets *next to the index to
+ * go on from after an ordered bulk stopped at a duplicate _id of a replay
+ * (sink_mongo__go_on), else to SIZE_MAX: done. */
+static bool sink_mongo__write_from(sink_mongo_t *s, const batch_t *batch,
+                                   size_t from, size_t key_cap,
+                                   sink_write_result_t *result,
+                                   bson_error_t *error, size_t *next)
 {
   size_t len;
   const uint8_t *data = batch_data(batch, &len);
-  size_t n_docs = batch_count(batch);
-  if (n_docs > s->op_cap) {
-    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
-    if (!p) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      return false;
-    }
-    s->op_doc = p;
-    s->op_cap = n_docs;
-  }
-  bool upsert = s->factory->mode != SINK_MODE_INSERT;
-  size_t key_cap = 16;
-  while (upsert && key_cap < 2 * n_docs)
-    key_cap *= 2;
-  if (upsert && key_cap > s->key_cap) {
-    uint64_t *k = realloc(s->keys, key_cap * sizeof *k);
-    if (!k) {
-      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-      return false;
-    }
-    s->keys = k;
-    s->key_cap = key_cap;
-  }
-  if (upsert)
+  bool keyed = s->factory->mode != SINK_MODE_INSERT;
+  *next = SIZE_MAX;
+  if (keyed)
     memset(s->keys, 0, key_cap * sizeof *s->keys);
-  /* One unordered bulk per batch; for upserts, a new one wherever a key
-   * repeats, so that rows with the same key apply in file order. */
-  mongoc_bulk_operation_t *bulk =
-      mongoc_collection_create_bulk_operation_with_opts(s->coll, &s->bulk_opts);
+  mongoc_bulk_operation_t *bulk = sink_mongo__bulk(s);
   size_t n_ops = 0;
   size_t pos = 0;
   for (size_t i = 0; pos + 4 <= len; i++) {
@@ -605,16 +642,39 @@ static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
       return false;
     }
     pos += doc_len;
+    if (i < from)
+      continue;
     bson_t selector = BSON_INITIALIZER;
-    if (s->factory->mode != SINK_MODE_INSERT) {
+    if (keyed) {
       char missing[160];
       if (!sink_mongo__selector(s->factory, &doc, &selector, missing,
                                 sizeof missing)) {
         bson_destroy(&selector);
+        if (s->factory->ordered) {
+          /* Ordered: what comes before it is sent, nothing after it. */
+          bool sent =
+              n_ops == 0 ||
+              sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
+          if (n_ops == 0)
+            mongoc_bulk_operation_destroy(bulk);
+          if (!sent)
+            return false;
+          if (result->stopped) {
+            if (sink_mongo__go_on(result)) {
+              result->stopped = false;
+              *next = result->stopped_at + 1;
+            }
+            return true;
+          }
+          if (!sink_result_add_error(result, i, 0, missing))
+            goto out_of_memory;
+          result->stopped = true;
+          result->stopped_at = i;
+          return true;
+        }
         if (!sink_result_add_error(result, i, 0, missing)) {
-          bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
           mongoc_bulk_operation_destroy(bulk);
-          return false;
+          goto out_of_memory;
         }
         continue;
       }
@@ -624,8 +684,15 @@ static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
           bson_destroy(&selector);
           return false;
         }
-        bulk = mongoc_collection_create_bulk_operation_with_opts(s->coll,
-                                                                 &s->bulk_opts);
+        if (result->stopped) {
+          bson_destroy(&selector);
+          if (sink_mongo__go_on(result)) {
+            result->stopped = false;
+            *next = result->stopped_at + 1;
+          }
+          return true;
+        }
+        bulk = sink_mongo__bulk(s);
         n_ops = 0; /* op_doc and the key set restart with the new bulk */
         memset(s->keys, 0, key_cap * sizeof *s->keys);
         sink_mongo__add_key(s->keys, key_cap, h);
@@ -643,7 +710,50 @@ static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
     mongoc_bulk_operation_destroy(bulk);
     return true;
   }
-  return sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error);
+  if (!sink_mongo__execute(s, bulk, n_ops, s->op_doc, result, error))
+    return false;
+  if (sink_mongo__go_on(result)) {
+    result->stopped = false;
+    *next = result->stopped_at + 1;
+  }
+  return true;
+
+out_of_memory:
+  bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+  return false;
+}
+
+static bool sink_mongo__write_batch(sink_mongo_t *s, const batch_t *batch,
+                                    sink_write_result_t *result,
+                                    bson_error_t *error)
+{
+  size_t n_docs = batch_count(batch);
+  if (n_docs > s->op_cap) {
+    size_t *p = realloc(s->op_doc, n_docs * sizeof *p);
+    if (!p) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    s->op_doc = p;
+    s->op_cap = n_docs;
+  }
+  bool keyed = s->factory->mode != SINK_MODE_INSERT;
+  size_t key_cap = 16;
+  while (keyed && key_cap < 2 * n_docs)
+    key_cap *= 2;
+  if (keyed && key_cap > s->key_cap) {
+    uint64_t *k = realloc(s->keys, key_cap * sizeof *k);
+    if (!k) {
+      bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+      return false;
+    }
+    s->keys = k;
+    s->key_cap = key_cap;
+  }
+  for (size_t from = 0; from != SIZE_MAX;)
+    if (!sink_mongo__write_from(s, batch, from, key_cap, result, error, &from))
+      return false;
+  return true;
 }
 
 static bool sink_mongo__write(void *sink, const batch_t *batch,
@@ -671,6 +781,262 @@ static void sink_mongo__close(void *sink)
   free(s);
 }
 
+/* --verify: a document's canonical form is its fields but the top-level
+ * _id, each as its raw BSON element (type, name, value), in order: the
+ * bytes the server keeps as they were sent. */
+static void sink_mongo__feed_doc(const bson_t *doc, const sink_feed_t *feed)
+{
+  bson_iter_t it;
+  if (!bson_iter_init(&it, doc))
+    return;
+  const uint8_t *raw = bson_get_data(doc);
+  while (bson_iter_next(&it)) {
+    if (strcmp(bson_iter_key(&it), "_id") == 0)
+      continue;
+    feed->bytes(feed->ctx, raw + it.off, it.next_off - it.off);
+  }
+}
+
+static bool sink_mongo__canon(void *sink, const bson_t *doc,
+                              const sink_feed_t *feed, bool *fits,
+                              bson_error_t *error)
+{
+  (void)sink;
+  (void)error;
+  sink_mongo__feed_doc(doc, feed);
+  *fits = true;
+  return true;
+}
+
+/* Writes "_id: VALUE" (relaxed extended JSON, cut short) of doc to out. */
+static void sink_mongo__label(const bson_t *doc, char *out, size_t cap)
+{
+  bson_iter_t it;
+  bson_t one = BSON_INITIALIZER;
+  snprintf(out, cap, "a document without _id");
+  if (bson_iter_init_find(&it, doc, "_id") &&
+      bson_append_iter(&one, "_id", 3, &it)) {
+    char *json = bson_as_relaxed_extended_json(&one, NULL);
+    if (json)
+      snprintf(out, cap, "%s", json);
+    bson_free(json);
+  }
+  bson_destroy(&one);
+}
+
+/* Runs find(filter) on the sink's collection and calls fn for each
+ * document; fn returns false to stop. */
+static bool sink_mongo__each(sink_mongo_t *s, const bson_t *filter,
+                             bool (*fn)(void *ctx, const bson_t *doc),
+                             void *ctx, bson_error_t *error)
+{
+  bson_t opts = BSON_INITIALIZER;
+  BSON_APPEND_INT32(&opts, "batchSize", 10000);
+  mongoc_cursor_t *cur =
+      mongoc_collection_find_with_opts(s->coll, filter, &opts, NULL);
+  bson_destroy(&opts);
+  const bson_t *doc;
+  bool go_on = true;
+  while (go_on && mongoc_cursor_next(cur, &doc))
+    go_on = fn(ctx, doc);
+  bool ok = !mongoc_cursor_error(cur, error);
+  mongoc_cursor_destroy(cur);
+  if (!ok)
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  return ok;
+}
+
+/* One stored document of a scan into its feed. */
+static bool sink_mongo__scan_one(void *ctx, const bson_t *doc)
+{
+  const sink_feed_t *feed = ctx;
+  char label[160] = "";
+  sink_mongo__feed_doc(doc, feed);
+  if (feed->want_labels)
+    sink_mongo__label(doc, label, sizeof label);
+  return feed->end(feed->ctx, label);
+}
+
+/* One reader per collection: a cursor the server streams. (Ranges of _id
+ * read at once were tried: against the test server, which scans the
+ * collection for every query, four readers took 3x as long as one.) */
+static bool sink_mongo__scan(void *sink, unsigned part, unsigned parts,
+                             const sink_feed_t *feed, bson_error_t *error)
+{
+  (void)parts;
+  if (part > 0)
+    return true;
+  bson_t filter = BSON_INITIALIZER;
+  bool ok = sink_mongo__each(sink, &filter, sink_mongo__scan_one, (void *)feed,
+                             error);
+  bson_destroy(&filter);
+  return ok;
+}
+
+static bool sink_mongo__find_ids(void *sink, const bson_t *ids,
+                                 sink_found_fn found, void *ctx,
+                                 bson_error_t *error)
+{
+  bson_t filter = BSON_INITIALIZER, id, in;
+  BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &id);
+  BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
+  bson_iter_t it;
+  if (bson_iter_init(&it, ids))
+    while (bson_iter_next(&it))
+      bson_append_iter(&in, bson_iter_key(&it), -1, &it);
+  bson_append_array_end(&id, &in);
+  bson_append_document_end(&filter, &id);
+  bool ok = sink_mongo__each(sink, &filter, found, ctx, error);
+  bson_destroy(&filter);
+  return ok;
+}
+
+/* Appends index's key pattern {field: direction, ...} to doc under name. */
+static void sink_mongo__key_pattern(bson_t *doc, const char *name,
+                                    const sink_index_t *index)
+{
+  bson_t key;
+  bson_append_document_begin(doc, name, -1, &key);
+  for (size_t i = 0; i < index->n_keys; i++)
+    BSON_APPEND_INT32(&key, index->keys[i].field, index->keys[i].direction);
+  bson_append_document_end(doc, &key);
+}
+
+/* createIndexes with one index; mongod answers an index that is already
+ * there (same name, same keys and options) with "all indexes already
+ * exist" and numIndexesAfter == numIndexesBefore. */
+static bool sink_mongo__index_create(void *sink, const sink_index_t *index,
+                                     sink_index_result_t *result,
+                                     bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bson_t cmd = BSON_INITIALIZER, list, spec, reply;
+  BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(s->coll));
+  BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+  BSON_APPEND_DOCUMENT_BEGIN(&list, "0", &spec);
+  sink_mongo__key_pattern(&spec, "key", index);
+  BSON_APPEND_UTF8(&spec, "name", result->name);
+  if (index->unique)
+    BSON_APPEND_BOOL(&spec, "unique", true);
+  if (index->sparse)
+    BSON_APPEND_BOOL(&spec, "sparse", true);
+  bson_append_document_end(&list, &spec);
+  bson_append_array_end(&cmd, &list);
+  bool ok = mongoc_collection_write_command_with_opts(s->coll, &cmd, NULL,
+                                                      &reply, error);
+  if (ok) {
+    bson_iter_t before, after;
+    result->created =
+        !bson_iter_init_find(&before, &reply, "numIndexesBefore") ||
+        !bson_iter_init_find(&after, &reply, "numIndexesAfter") ||
+        bson_iter_as_int64(&after) > bson_iter_as_int64(&before);
+  } else {
+    result->duplicates = error->code == 11000;
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  }
+  bson_destroy(&reply);
+  bson_destroy(&cmd);
+  return ok;
+}
+
+/* The keys of index held by more than one document: an aggregation
+ * grouping by the key (on disk if need be), its first max groups of two or
+ * more. A sparse index leaves out documents without any of its fields. */
+static bool sink_mongo__index_duplicates(void *sink, const sink_index_t *index,
+                                         size_t max, bson_t *dups,
+                                         bson_error_t *error)
+{
+  sink_mongo_t *s = sink;
+  bson_t pipeline = BSON_INITIALIZER, stage, op, id, arr, cond, exists, gt;
+  char key[24], path[SINK_MONGO_PATH_MAX];
+  size_t n_stages = 0;
+  BSON_APPEND_ARRAY_BEGIN(&pipeline, "pipeline", &arr);
+  if (index->sparse) {
+    snprintf(key, sizeof key, "%zu", n_stages++);
+    bson_t any;
+    bson_append_document_begin(&arr, key, -1, &stage);
+    BSON_APPEND_DOCUMENT_BEGIN(&stage, "$match", &op);
+    BSON_APPEND_ARRAY_BEGIN(&op, "$or", &any);
+    for (size_t i = 0; i < index->n_keys; i++) {
+      char k[24];
+      snprintf(k, sizeof k, "%zu", i);
+      bson_append_document_begin(&any, k, -1, &cond);
+      bson_append_document_begin(&cond, index->keys[i].field, -1, &exists);
+      BSON_APPEND_BOOL(&exists, "$exists", true);
+      bson_append_document_end(&cond, &exists);
+      bson_append_document_end(&any, &cond);
+    }
+    bson_append_array_end(&op, &any);
+    bson_append_document_end(&stage, &op);
+    bson_append_document_end(&arr, &stage);
+  }
+  snprintf(key, sizeof key, "%zu", n_stages++);
+  bson_append_document_begin(&arr, key, -1, &stage);
+  BSON_APPEND_DOCUMENT_BEGIN(&stage, "$group", &op);
+  BSON_APPEND_DOCUMENT_BEGIN(&op, "_id", &id);
+  for (size_t i = 0; i < index->n_keys; i++) {
+    char k[24];
+    snprintf(k, sizeof k, "k%zu", i);
+    snprintf(path, sizeof path, "$%s", index->keys[i].field);
+    BSON_APPEND_UTF8(&id, k, path);
+  }
+  bson_append_document_end(&op, &id);
+  BSON_APPEND_DOCUMENT_BEGIN(&op, "n", &cond);
+  BSON_APPEND_INT32(&cond, "$sum", 1);
+  bson_append_document_end(&op, &cond);
+  bson_append_document_end(&stage, &op);
+  bson_append_document_end(&arr, &stage);
+  snprintf(key, sizeof key, "%zu", n_stages++);
+  bson_append_document_begin(&arr, key, -1, &stage);
+  BSON_APPEND_DOCUMENT_BEGIN(&stage, "$match", &op);
+  BSON_APPEND_DOCUMENT_BEGIN(&op, "n", &gt);
+  BSON_APPEND_INT32(&gt, "$gt", 1);
+  bson_append_document_end(&op, &gt);
+  bson_append_document_end(&stage, &op);
+  bson_append_document_end(&arr, &stage);
+  snprintf(key, sizeof key, "%zu", n_stages++);
+  bson_append_document_begin(&arr, key, -1, &stage);
+  BSON_APPEND_INT64(&stage, "$limit", (int64_t)max);
+  bson_append_document_end(&arr, &stage);
+  bson_append_array_end(&pipeline, &arr);
+
+  bson_t opts = BSON_INITIALIZER;
+  BSON_APPEND_BOOL(&opts, "allowDiskUse", true);
+  mongoc_cursor_t *cursor = mongoc_collection_aggregate(
+      s->coll, MONGOC_QUERY_NONE, &pipeline, &opts, NULL);
+  const bson_t *doc;
+  size_t n = 0;
+  while (mongoc_cursor_next(cursor, &doc)) {
+    bson_t one, kv;
+    bson_iter_t it, g;
+    snprintf(key, sizeof key, "%zu", n++);
+    bson_append_document_begin(dups, key, -1, &one);
+    BSON_APPEND_DOCUMENT_BEGIN(&one, "key", &kv);
+    for (size_t i = 0; i < index->n_keys; i++) {
+      char k[24];
+      snprintf(k, sizeof k, "k%zu", i);
+      if (bson_iter_init_find(&it, doc, "_id") &&
+          BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &g) &&
+          bson_iter_find(&g, k))
+        bson_append_value(&kv, index->keys[i].field, -1, bson_iter_value(&g));
+      else
+        bson_append_null(&kv, index->keys[i].field, -1); /* missing */
+    }
+    bson_append_document_end(&one, &kv);
+    BSON_APPEND_INT64(
+        &one, "count",
+        bson_iter_init_find(&it, doc, "n") ? bson_iter_as_int64(&it) : 0);
+    bson_append_document_end(dups, &one);
+  }
+  bool ok = !mongoc_cursor_error(cursor, error);
+  if (!ok)
+    sink_mongo__scrub(error, mongoc_uri_get_string(s->factory->uri));
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(&opts);
+  bson_destroy(&pipeline);
+  return ok;
+}
+
 const sink_ops_t sink_mongo_ops = {
     .name = "mongodb",
     .factory_new = sink_mongo__factory_new,
@@ -684,6 +1050,15 @@ const sink_ops_t sink_mongo_ops = {
     .close = sink_mongo__close,
     .is_transient = sink_mongo__is_transient,
     .supports_upsert = true,
+    .supports_delete = true,
+    .supports_ordered = true,
+    .supports_bypass = true,
     .parallel_writes = true,
     .supports_write_concern = true,
+    .canon = sink_mongo__canon,
+    .scan = sink_mongo__scan,
+    .find_ids = sink_mongo__find_ids,
+    .index_create = sink_mongo__index_create,
+    .index_duplicates = sink_mongo__index_duplicates,
+    .index_keys_typed = true,
 };

@@ -68,6 +68,8 @@ typedef struct sink_mysql {
   bool have_progress;      /* _loader_progress is known to exist */
   MYSQL_BIND *binds;       /* parameters of a statement */
   size_t binds_cap;        /* allocated entries of binds */
+  sink_mysql_bulk_t bulk;  /* LOAD DATA LOCAL from memory (its handler's
+                              data: the sink stays where it is) */
 } sink_mysql_t;
 
 /* The sink whose sql_sink_t is b. */
@@ -136,6 +138,7 @@ static void sink_mysql__close(void *sink)
   if (s->mark_store)
     mysql_stmt_close(s->mark_store);
   mysql_close(s->conn);
+  sink_mysql_bulk_free(&s->bulk);
   free(s->binds);
   free(s);
 }
@@ -154,6 +157,7 @@ static void *sink_mysql__open(void *state, const char *collection,
     sink_mysql__close(s);
     return NULL;
   }
+  sink_mysql_bulk_attach(s->conn, &s->bulk);
   return s;
 }
 
@@ -239,9 +243,13 @@ static bool sink_mysql__load_columns(sql_sink_t *b, bson_error_t *error)
     return false;
   MYSQL_ROW row;
   bool ok = true;
-  while (ok && res && (row = mysql_fetch_row(res)))
-    ok = sql_table_add(&s->base.cols, row[0] ? row[0] : "",
-                       sink_mysql__class(row[1] ? row[1] : ""));
+  s->bulk.cols_ok = true;
+  while (ok && res && (row = mysql_fetch_row(res))) {
+    const char *type = row[1] ? row[1] : "";
+    sql_class_t cls = sink_mysql__class(type);
+    ok = sql_table_add(&s->base.cols, row[0] ? row[0] : "", cls);
+    s->bulk.cols_ok = s->bulk.cols_ok && sink_mysql_bulk_type(type, cls);
+  }
   mysql_free_result(res);
   if (!ok)
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
@@ -392,6 +400,29 @@ static sql_step_t sink_mysql__run(sql_sink_t *b, void *stmt, size_t first,
   return sink_mysql__retry_error(code) ? SQL_STEP_RETRY : SQL_STEP_FAIL;
 }
 
+/* The batch's rows in one LOAD DATA LOCAL INFILE (see sink_mysql_bulk.c),
+ * when the table's columns allow it and the server has not refused it. A
+ * load that is not clean (a row skipped or changed) is SQL_STEP_ROW: the
+ * caller rolls it back and takes the INSERTs. A server that refuses LOCAL
+ * INFILE, or any error that is not a retry, turns the bulk path off for
+ * this sink (the INSERTs then say what is wrong, if anything is). */
+static sql_step_t sink_mysql__bulk(sql_sink_t *b, bson_error_t *error)
+{
+  sink_mysql_t *s = sink_mysql__of(b);
+  if (s->bulk.off || !s->bulk.cols_ok)
+    return SQL_STEP_ROW;
+  int rc = sink_mysql_bulk_load(s->conn, &s->bulk, b, error);
+  if (rc == 0)
+    return SQL_STEP_OK;
+  if (rc == -2)
+    return SQL_STEP_FAIL;
+  if (rc > 0 && sink_mysql__retry_error((unsigned)rc))
+    return SQL_STEP_RETRY;
+  if (rc > 0 && !sink_mysql__row_error((unsigned)rc))
+    s->bulk.off = true;
+  return SQL_STEP_ROW;
+}
+
 /* Stores mark under key in _loader_progress. Call in the transaction. */
 static bool sink_mysql__store_mark(sql_sink_t *b, const char *key,
                                    const mark_t *mark, bson_error_t *error)
@@ -472,6 +503,58 @@ out:
   return ok;
 }
 
+/* --index: runs a query and hands each row over as text. */
+static bool sink_mysql__query(sql_sink_t *b, const char *sql,
+                              sql_text_row_fn row, void *ctx,
+                              bson_error_t *error)
+{
+  MYSQL *m = sink_mysql__of(b)->conn;
+  if (mysql_query(m, sql) != 0) {
+    sink_mysql_error(m, b->table, error);
+    return false;
+  }
+  MYSQL_RES *res = mysql_store_result(m);
+  if (!res && mysql_errno(m)) {
+    sink_mysql_error(m, b->table, error);
+    return false;
+  }
+  size_t n = res ? mysql_num_fields(res) : 0;
+  MYSQL_ROW r;
+  while (res && (r = mysql_fetch_row(res)))
+    if (!row(ctx, (const char *const *)r, n))
+      break;
+  mysql_free_result(res);
+  return true;
+}
+
+/* Longest index key InnoDB takes, in characters of utf8mb4 (3072 bytes). */
+#define SINK_MYSQL_KEY_CHARS 768
+
+/* --index: a text or blob column is indexed by a prefix (MySQL needs a
+ * length), its share of InnoDB's longest key. */
+static bool sink_mysql__index_key(sql_sink_t *b, const char *column,
+                                  size_t n_keys, sql_buf_t *q,
+                                  bson_error_t *error)
+{
+  MYSQL_RES *res;
+  MYSQL_ROW row;
+  bool prefix = false;
+  if (!sink_mysql__table_query(sink_mysql__of(b), "SHOW COLUMNS FROM ", &res,
+                               error))
+    return false;
+  while (res && (row = mysql_fetch_row(res)))
+    if (row[0] && strcmp(row[0], column) == 0 && row[1])
+      prefix = strstr(row[1], "text") || strstr(row[1], "blob");
+  mysql_free_result(res);
+  char len[32];
+  snprintf(len, sizeof len, "(%zu)", SINK_MYSQL_KEY_CHARS / n_keys);
+  if (!sql_buf_ident(q, column, '`') || (prefix && !sql_buf_addz(q, len))) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return false;
+  }
+  return true;
+}
+
 static const sql_driver_t sink_mysql__driver = {
     .d = &sink_mysql__dialect,
     .mismatch = ER_TRUNCATED_WRONG_VALUE_FOR_FIELD,
@@ -482,10 +565,103 @@ static const sql_driver_t sink_mysql__driver = {
     .finalize = sink_mysql__finalize,
     .chunk = sink_mysql__chunk,
     .run = sink_mysql__run,
+    .bulk = sink_mysql__bulk,
     .begin = sink_mysql__begin,
     .store_mark = sink_mysql__store_mark,
     .end = sink_mysql__end,
+    .query = sink_mysql__query,
+    .index_key = sink_mysql__index_key,
+    .index_list = "SHOW INDEX FROM ",
+    .index_list_end = "",
+    .index_list_name = 2,
+    .duplicate = ER_DUP_ENTRY,
 };
+
+/* --verify: one value the server returned as text, taken by its column's
+ * class (a column the loader does not check: an integer, a number or
+ * bytes, whichever reads it whole). */
+static void sink_mysql__canon_text(const sink_feed_t *feed, sql_class_t cls,
+                                   const char *v, size_t len)
+{
+  char num[64], *end;
+  bool short_num = len > 0 && len < sizeof num;
+  if (short_num) {
+    memcpy(num, v, len);
+    num[len] = '\0';
+  }
+  if (cls == SQL_INTEGER || (cls == SQL_ANY && short_num)) {
+    long long i = short_num ? strtoll(num, &end, 10) : 0;
+    if (short_num && *end == '\0') {
+      sql_canon_put(feed, cls, SQLV_INT, i, 0, NULL, 0);
+      return;
+    }
+  }
+  if (cls == SQL_REAL || (cls == SQL_ANY && short_num)) {
+    double d = short_num ? strtod(num, &end) : 0;
+    if (short_num && *end == '\0') {
+      sql_canon_put(feed, cls, SQLV_DOUBLE, 0, d, NULL, 0);
+      return;
+    }
+  }
+  sql_canon_put(feed, cls, SQLV_TEXT, 0, 0, v, len);
+}
+
+/* --verify: every row of the table, streamed (mysql_use_result), value by
+ * value in canonical form, named by its first values; all in part 0. */
+static bool sink_mysql__scan(void *sink, unsigned part, unsigned parts,
+                             const sink_feed_t *feed, bson_error_t *error)
+{
+  sink_mysql_t *s = sink;
+  (void)parts;
+  if (part > 0)
+    return true; /* a table without a key to split by: all in part 0 */
+  const sql_table_t *t = &s->base.cols;
+  sql_buf_t q = {0};
+  MYSQL_RES *res = NULL;
+  bool ok = false;
+  if (!sql_scan_stmt(&s->base, "", &q, error))
+    goto out;
+  if (!q.len) {
+    ok = true; /* no table */
+    goto out;
+  }
+  if (mysql_real_query(s->conn, q.s, q.len) != 0 ||
+      !(res = mysql_use_result(s->conn))) {
+    sink_mysql_error(s->conn, s->base.table, error);
+    goto out;
+  }
+  MYSQL_ROW row;
+  bool go_on = true;
+  while (go_on && (row = mysql_fetch_row(res))) {
+    unsigned long *lens = mysql_fetch_lengths(res);
+    char label[160] = "";
+    size_t at = 0;
+    for (size_t c = 0; c < t->n; c++) {
+      sql_class_t cls = t->cols[c].cls;
+      if (!row[c])
+        sql_canon_put(feed, cls, SQLV_NULL, 0, 0, NULL, 0);
+      else if (cls == SQL_TEXT || cls == SQL_BLOB)
+        sql_canon_put(feed, cls, SQLV_TEXT, 0, 0, row[c], lens[c]);
+      else
+        sink_mysql__canon_text(feed, cls, row[c], lens[c]);
+      if (feed->want_labels && c < 3 && at < sizeof label)
+        at += (size_t)snprintf(label + at, sizeof label - at, "%s%s=%.*s",
+                               c ? ", " : "row ", t->cols[c].name,
+                               row[c] ? (int)(lens[c] > 30 ? 30 : lens[c]) : 4,
+                               row[c] ? row[c] : "NULL");
+    }
+    go_on = feed->end(feed->ctx, label);
+  }
+  if (go_on && mysql_errno(s->conn)) {
+    sink_mysql_error(s->conn, s->base.table, error);
+    goto out;
+  }
+  ok = true;
+out:
+  mysql_free_result(res);
+  sql_buf_free(&q);
+  return ok;
+}
 
 const sink_ops_t sink_mysql_ops = {
     .name = "mysql",
@@ -500,4 +676,8 @@ const sink_ops_t sink_mysql_ops = {
     .commit = sql_sink_commit,
     .mark_get = sink_mysql__mark_get,
     .close = sink_mysql__close,
+    .canon = sql_sink_canon,
+    .scan = sink_mysql__scan,
+    .index_create = sql_sink_index_create,
+    .index_duplicates = sql_sink_index_duplicates,
 };

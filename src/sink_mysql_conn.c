@@ -307,6 +307,11 @@ MYSQL *sink_mysql_connect(sink_mysql_factory_t *f, bson_error_t *error)
   unsigned timeout = f->timeout_s;
   mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  /* LOAD DATA LOCAL for the sink's bulk path; the handler feeds only the
+   * loader's own rows, never a file a server names */
+  unsigned local_infile = 1;
+  mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+  sink_mysql_bulk_attach(m, NULL);
   if (f->socket) {
     unsigned proto = MYSQL_PROTOCOL_SOCKET;
     mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
@@ -320,6 +325,7 @@ MYSQL *sink_mysql_connect(sink_mysql_factory_t *f, bson_error_t *error)
     mysql_close(m);
     return NULL;
   }
+  sink_mysql_bulk_attach(m, NULL); /* whatever connecting did to it */
   if (!sink_mysql_exec(m,
                        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,"
                        "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",

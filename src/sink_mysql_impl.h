@@ -7,6 +7,7 @@
 #include <mysql.h>
 
 #include "sink_impl.h"
+#include "sink_sql.h"
 
 typedef struct sink_mysql_factory {
   char *host;         /* host name or address; NULL: localhost */
@@ -40,5 +41,39 @@ void *sink_mysql_factory_new(const sink_config_t *config, bson_error_t *error);
 bool sink_mysql_factory_check(void *state, bson_error_t *error);
 const char *sink_mysql_factory_db(const void *state);
 void sink_mysql_factory_destroy(void *state);
+
+/* sink_mysql_bulk.c: a batch's rows through LOAD DATA LOCAL INFILE, fed
+ * from memory. One per sink, beside its connection. */
+typedef struct sink_mysql_bulk {
+  sql_buf_t text; /* the rows as LOAD DATA text (owned) */
+  sql_buf_t stmt; /* the LOAD DATA statement (owned) */
+  size_t pos;     /* bytes of text the server has read */
+  bool armed;     /* a LOAD DATA of the sink runs: the handler feeds text */
+  bool cols_ok;   /* every column of the table takes its values as text
+                     unchanged (see sink_mysql_bulk_type()) */
+  bool off;       /* not for this sink (the server refused LOCAL INFILE) */
+} sink_mysql_bulk_t;
+
+/* Installs the local-infile handler on m, feeding b's text while b is
+ * armed and refusing every other request (b may be NULL: refuse all). The
+ * handler never opens a file. Call before connecting and again when the
+ * sink has its b. */
+void sink_mysql_bulk_attach(MYSQL *m, sink_mysql_bulk_t *b);
+
+/* Returns whether a column of type (as SHOW COLUMNS gives it) and class cls
+ * stores LOAD DATA's text of a value exactly as the INSERTs' binary value. */
+bool sink_mysql_bulk_type(const char *type, sql_class_t cls);
+
+/* Loads the rows of s (its table's columns, every one named) with LOAD DATA
+ * LOCAL INFILE, in the open transaction. Returns 0 when every row landed
+ * with no warning; -1 when it cannot say so (a value that cannot go as
+ * text, a row the server skipped or changed): the caller rolls back and
+ * uses INSERTs; -2 when out of memory (error filled); or the error code of
+ * a failed statement (error filled). */
+int sink_mysql_bulk_load(MYSQL *m, sink_mysql_bulk_t *b, const sql_sink_t *s,
+                         bson_error_t *error);
+
+/* Frees what b holds. */
+void sink_mysql_bulk_free(sink_mysql_bulk_t *b);
 
 #endif

@@ -22,6 +22,7 @@ typedef struct sink_null_factory {
   pthread_mutex_t lock;    /* guards colls */
   sink_null_coll_t *colls; /* the collections seen */
   size_t n_colls;          /* how many */
+  bool deletes;            /* --mode delete: nothing is there to delete */
 } sink_null_factory_t;
 
 /* One sink: its factory and its collection. */
@@ -33,12 +34,12 @@ typedef struct sink_null {
 static void *sink_null__factory_new(const sink_config_t *config,
                                     bson_error_t *error)
 {
-  (void)config;
   sink_null_factory_t *f = calloc(1, sizeof *f);
   if (!f) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
     return NULL;
   }
+  f->deletes = config->mode == SINK_MODE_DELETE;
   pthread_mutex_init(&f->lock, NULL);
   return f;
 }
@@ -130,6 +131,11 @@ static bool sink_null__write(void *sink, const batch_t *batch,
                              sink_write_result_t *result, bson_error_t *error)
 {
   (void)error;
+  sink_null_t *s = sink;
+  if (s->factory->deletes) {
+    result->unmatched = batch_count(batch); /* an empty database */
+    return true;
+  }
   result->inserted = batch_count(batch);
   sink_null__add(sink, (int64_t)batch_count(batch), false);
   return true;
@@ -152,4 +158,7 @@ const sink_ops_t sink_null_ops = {
     .write = sink_null__write,
     .close = sink_null__close,
     .supports_upsert = true,
+    .supports_delete = true,
+    .supports_ordered = true,
+    .supports_bypass = true,
 };

@@ -44,6 +44,7 @@ void sql_sink_cleanup(sql_sink_t *s)
   sql_table_clear(&s->cols);
   sql_docs_cleanup(&s->docs);
   sql_rows_free(&s->rows);
+  free(s->canon_vals);
 }
 
 void *sql_sink_new(size_t size, const sql_driver_t *drv, const char *collection,
@@ -79,6 +80,16 @@ static void sql__unlock(sql_sink_t *s)
 {
   if (s->drv->unlock)
     s->drv->unlock(s);
+}
+
+void sql_sink_lock(sql_sink_t *s)
+{
+  sql__lock(s);
+}
+
+void sql_sink_unlock(sql_sink_t *s)
+{
+  sql__unlock(s);
 }
 
 /* Makes sure the table exists, creating it from the batch's documents, and
@@ -182,6 +193,25 @@ static sql_step_t sql__attempt(sql_sink_t *s, uint64_t *landed,
   return out;
 }
 
+/* One attempt at the batch's transaction through the driver's bulk path:
+ * SQL_STEP_OK with every row in and the transaction open for the commit;
+ * otherwise the transaction is rolled back, and SQL_STEP_ROW means the
+ * rows are to go through sql__attempt(). */
+static sql_step_t sql__attempt_bulk(sql_sink_t *s, uint64_t *landed,
+                                    bson_error_t *error)
+{
+  const sql_driver_t *drv = s->drv;
+  *landed = 0;
+  if (!drv->begin(s, error))
+    return SQL_STEP_FAIL;
+  sql_step_t out = drv->bulk(s, error);
+  if (out == SQL_STEP_OK)
+    *landed = s->rows.n;
+  else
+    drv->end(s, false, NULL);
+  return out;
+}
+
 bool sql_sink_write(void *sink, const batch_t *batch,
                     sink_write_result_t *result, bson_error_t *error)
 {
@@ -204,7 +234,10 @@ bool sql_sink_write(void *sink, const batch_t *batch,
   size_t kept = result->n_errors; /* the loader's own refusals */
   for (int attempt = 1;; attempt++) {
     uint64_t landed;
-    sql_step_t out = sql__attempt(s, &landed, result, error);
+    sql_step_t out =
+        drv->bulk ? sql__attempt_bulk(s, &landed, error) : SQL_STEP_ROW;
+    if (out == SQL_STEP_ROW)
+      out = sql__attempt(s, &landed, result, error);
     if (out == SQL_STEP_OK) {
       if (s->delay_ms)
         sql_sleep_ms(s->delay_ms);

@@ -62,8 +62,12 @@ typedef struct sql_table {
 /* Appends a column; returns false when out of memory. */
 bool sql_table_add(sql_table_t *t, const char *name, sql_class_t cls);
 
-/* Returns the index of column name, or -1. */
+/* Returns the index of column name, or -1. sql_table_find_from() tries
+ * column hint first: a document's fields usually come in the table's order,
+ * so passing the column after the last one found makes a row's lookups one
+ * comparison each. */
 long sql_table_find(const sql_table_t *t, const char *name);
+long sql_table_find_from(const sql_table_t *t, const char *name, size_t hint);
 
 /* Frees the columns; the table is empty afterwards. */
 void sql_table_clear(sql_table_t *t);
@@ -109,6 +113,19 @@ bool sql_table_check(const sql_table_t *t, const sql_docs_t *docs,
                      const char *table, bson_error_t *error);
 
 /* sink_sql_row.c -------------------------------------------------------- */
+
+/* Writes x in decimal and a NUL at buf (24 bytes are enough); returns the
+ * length. */
+size_t sql_int_text(int64_t x, char *buf);
+
+/* Write text that reads back as d (cap bytes at buf) and return its
+ * length. sql_double_text(): the shortest of printf's %.15g, %.16g, %.17g
+ * that does, the text a double is stored as in a text column ("1e-05").
+ * sql_double_number_text(): for a number column, where only the value
+ * counts: a short decimal without printf when there is one ("0.00001";
+ * needs cap >= 32), else as sql_double_text(). */
+size_t sql_double_text(double d, char *buf, size_t cap);
+size_t sql_double_number_text(double d, char *buf, size_t cap);
 
 /* How a value is sent. */
 typedef enum sql_kind {
@@ -243,6 +260,10 @@ void sql_mark_from_ints(mark_t *mark, const int64_t *ints);
 
 typedef struct sql_sink sql_sink_t;
 
+/* Called for each row of a query with its n values as text (NULL for
+ * NULL); returns false to stop. */
+typedef bool (*sql_text_row_fn)(void *ctx, const char *const *vals, size_t n);
+
 /* How one INSERT statement ended. */
 typedef enum sql_step {
   SQL_STEP_OK,    /* its rows went in (in the open transaction) */
@@ -286,6 +307,13 @@ typedef struct sql_driver {
    * s->rows; on SQL_STEP_ROW fills why. */
   sql_step_t (*run)(sql_sink_t *s, void *stmt, size_t first, size_t k,
                     sql_refusal_t *why, bson_error_t *error);
+  /* Optional (NULL: none): inserts all of s->rows at once by the
+   * database's own bulk path, in the open transaction. SQL_STEP_OK only when
+   * every row landed unchanged; SQL_STEP_ROW when it cannot say so (a row
+   * refused or changed, or a batch the path does not take): the caller
+   * rolls the transaction back and inserts the rows with run(), which
+   * finds the refused ones. SQL_STEP_RETRY, SQL_STEP_FAIL as run(). */
+  sql_step_t (*bulk)(sql_sink_t *s, bson_error_t *error);
   /* Begins a transaction (SQLite: taking the file's mutex) and sets
    * s->in_txn. */
   bool (*begin)(sql_sink_t *s, bson_error_t *error);
@@ -296,6 +324,23 @@ typedef struct sql_driver {
    * COMMIT failed) ROLLBACK; clears s->in_txn. Fills error when the COMMIT
    * failed. */
   bool (*end)(sql_sink_t *s, bool commit, bson_error_t *error);
+  /* --index (sink_sql_index.c): runs sql, a query, and calls row for each
+   * row it returns, its n values as text (NULL for NULL), until row
+   * returns false. Fills error as exec() does. */
+  bool (*query)(sql_sink_t *s, const char *sql, sql_text_row_fn row, void *ctx,
+                bson_error_t *error);
+  /* Appends the key part of column (one of n_keys) to an index's column
+   * list: the column quoted and, where the database needs one, a prefix
+   * length (MySQL's text and blob columns). NULL: the column quoted. */
+  bool (*index_key)(sql_sink_t *s, const char *column, size_t n_keys,
+                    sql_buf_t *b, bson_error_t *error);
+  const char *index_list;     /* the statement listing the table's indexes,
+                                 before the quoted table ("PRAGMA index_list(",
+                                 "SHOW INDEX FROM ") */
+  const char *index_list_end; /* and after it (")", "") */
+  size_t index_list_name;     /* the column of that list holding the name */
+  int32_t duplicate;          /* the code of a unique index refused because
+                                 rows share a key */
 } sql_driver_t;
 
 /* What every SQL sink holds, whatever its database: the first member of
@@ -314,6 +359,8 @@ struct sql_sink {
   sql_rows_t rows;         /* the batch's rows that fit the table */
   unsigned delay_ms;       /* test only: sleep inside each batch
                               transaction (SQLite with LOADER_TEST_HOOKS) */
+  sql_value_t *canon_vals; /* --verify: one row's values (owned) */
+  size_t canon_cap;        /* allocated entries of canon_vals */
 };
 
 /* Returns a new zeroed sink state of size bytes (a driver's struct, which
@@ -322,6 +369,11 @@ struct sql_sink {
  * memory. The caller frees it with sql_sink_cleanup() and free(). */
 void *sql_sink_new(size_t size, const sql_driver_t *drv, const char *collection,
                    bson_error_t *error);
+
+/* Takes / releases what guards a statement outside a transaction (the
+ * driver's lock and unlock, when it has them). */
+void sql_sink_lock(sql_sink_t *s);
+void sql_sink_unlock(sql_sink_t *s);
 
 /* Rolls back an open transaction, finalizes the cached statements and
  * frees what s holds (not s itself, nor its connection). */
@@ -337,6 +389,18 @@ bool sql_sink_commit(void *sink, const char *key, const mark_t *mark,
                      bson_error_t *error);
 bool sql_sink_drop(void *sink, bson_error_t *error);
 
+/* sink_sql_index.c ------------------------------------------------------ */
+
+/* sink_ops_t's index_create and index_duplicates of a SQL sink: CREATE
+ * [UNIQUE] INDEX on the table's columns (each checked to be one) once the
+ * load is over, unless the table has an index of that name; and the first
+ * keys that more than one row holds (rows with a NULL key part left out:
+ * they never clash). */
+bool sql_sink_index_create(void *sink, const sink_index_t *index,
+                           sink_index_result_t *result, bson_error_t *error);
+bool sql_sink_index_duplicates(void *sink, const sink_index_t *index,
+                               size_t max, bson_t *dups, bson_error_t *error);
+
 #ifdef LOADER_TEST_HOOKS
 /* Returns the milliseconds in $LOADER_TEST_SQLITE_DELAY_MS (test only), or 0.
  * name is the environment variable. Only in builds with LOADER_TEST_HOOKS. */
@@ -345,5 +409,37 @@ unsigned sql_test_delay_ms(const char *name);
 
 /* Sleeps ms milliseconds. */
 void sql_sleep_ms(unsigned ms);
+
+/* sink_sql_read.c ------------------------------------------------------- */
+
+/* Feeds one value of a row in canonical form, taken by its column's class:
+ * kind with i, d or p/len as in sql_value_t (text and blobs alike are
+ * bytes; an integer in a SQL_REAL column is a double). */
+void sql_canon_put(const sink_feed_t *feed, sql_class_t cls, sql_kind_t kind,
+                   int64_t i, double d, const void *p, size_t len);
+
+/* Loads the table's columns into s->cols unless they are known; have_cols
+ * stays false when there is no table. Returns false and fills error when
+ * they cannot be read. */
+bool sql_sink_columns(sql_sink_t *s, bson_error_t *error);
+
+/* sink_ops_t's canon of a SQL sink: the row doc would be, value by value
+ * (the table's columns are loaded first; *fits is false when doc does not
+ * fit them, or there is no table). */
+bool sql_sink_canon(void *sink, const bson_t *doc, const sink_feed_t *feed,
+                    bool *fits, bson_error_t *error);
+
+/* Appends SELECT lead, each column of t FROM qtable to b (lead: "" or
+ * what comes before the columns, e.g. "rowid"). Returns false when out of
+ * memory. */
+bool sql_select_stmt(sql_buf_t *b, const sql_dialect_t *d, const sql_table_t *t,
+                     const char *lead, const char *qtable);
+
+/* The statement a scan reads the table with, in q (SELECT lead, each
+ * column): the columns are loaded first; q stays empty when there is no
+ * table. Returns false and fills error when the columns cannot be read or
+ * out of memory. */
+bool sql_scan_stmt(sql_sink_t *s, const char *lead, sql_buf_t *q,
+                   bson_error_t *error);
 
 #endif

@@ -9,14 +9,83 @@
 #include <string.h>
 #include <time.h>
 
-/* Renders d as the shortest text that reads back as d. */
-static void sql__double_text(double d, char *buf, size_t cap)
+size_t sql_int_text(int64_t x, char *buf)
+{
+  char tmp[24];
+  size_t n = 0;
+  uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  size_t len = 0;
+  if (x < 0)
+    buf[len++] = '-';
+  while (n)
+    buf[len++] = tmp[--n];
+  buf[len] = '\0';
+  return len;
+}
+
+/* Writes d as a decimal with at most 9 digits after the point when one
+ * reads back as d: the integer i = d * 10^k and 10^k are exact doubles and
+ * IEEE division rounds to nearest, so i / 10^k == d says that the decimal
+ * i / 10^k, which strtod also rounds to nearest, is d. Returns its length,
+ * or 0 when there is no such decimal (or d is zero, whose sign it would
+ * lose). */
+static size_t sql__decimal_text(double d, char *buf)
+{
+  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4,
+                               1e5, 1e6, 1e7, 1e8, 1e9};
+  if (!(d > -1e15 && d < 1e15) || d == 0)
+    return 0;
+  for (int k = 0; k < (int)(sizeof p10 / sizeof p10[0]); k++) {
+    double t = d * p10[k];
+    if (!(t > -9e15 && t < 9e15))
+      return 0;
+    int64_t i = (int64_t)(t < 0 ? t - 0.5 : t + 0.5);
+    if ((double)i / p10[k] != d)
+      continue;
+    char digits[24];
+    size_t n = sql_int_text(i < 0 ? -i : i, digits), len = 0;
+    if (i < 0)
+      buf[len++] = '-';
+    if (n <= (size_t)k) { /* 0.0ddd */
+      buf[len++] = '0';
+      buf[len++] = '.';
+      for (size_t z = n; z < (size_t)k; z++)
+        buf[len++] = '0';
+      memcpy(buf + len, digits, n);
+      len += n;
+    } else {
+      memcpy(buf + len, digits, n - (size_t)k);
+      len += n - (size_t)k;
+      if (k) {
+        buf[len++] = '.';
+        memcpy(buf + len, digits + n - (size_t)k, (size_t)k);
+        len += (size_t)k;
+      }
+    }
+    buf[len] = '\0';
+    return len;
+  }
+  return 0;
+}
+
+size_t sql_double_text(double d, char *buf, size_t cap)
 {
   for (int prec = 15; prec <= 17; prec++) {
     snprintf(buf, cap, "%.*g", prec, d);
     if (strtod(buf, NULL) == d)
-      return;
+      break;
   }
+  return strlen(buf);
+}
+
+size_t sql_double_number_text(double d, char *buf, size_t cap)
+{
+  size_t n = cap >= 32 ? sql__decimal_text(d, buf) : 0;
+  return n ? n : sql_double_text(d, buf, cap);
 }
 
 /* Renders ms since the epoch as ISO 8601 UTC with milliseconds. */
@@ -78,6 +147,7 @@ typedef struct sql_row_ctx {
   sql_value_t *vals;    /* the row being filled */
   char *why;            /* where to say why a document does not fit */
   size_t cap;           /* bytes at why */
+  size_t next;          /* the column after the last leaf's: tried first */
 } sql_row_ctx_t;
 
 /* Says that the value at it does not fit column c. */
@@ -110,14 +180,9 @@ static bool sql__buf_text(sql_value_t *v)
 
 /* An integer, a boolean or a date: a number, or its text in a text
  * column (true/false, ISO 8601 for a date). */
-static bool sql__int_value(const sql_column_t *c, const bson_iter_t *it,
+static bool sql__int_value(const sql_column_t *c, bson_type_t type, int64_t x,
                            sql_value_t *v)
 {
-  bson_type_t type = bson_iter_type(it);
-  int64_t x = type == BSON_TYPE_INT32   ? bson_iter_int32(it)
-              : type == BSON_TYPE_INT64 ? bson_iter_int64(it)
-              : type == BSON_TYPE_BOOL  ? (bson_iter_bool(it) ? 1 : 0)
-                                        : bson_iter_date_time(it);
   if (c->cls != SQL_TEXT) {
     v->kind = SQLV_INT;
     v->i = x;
@@ -128,24 +193,29 @@ static bool sql__int_value(const sql_column_t *c, const bson_iter_t *it,
   else if (type == BSON_TYPE_DATE_TIME)
     sql__date_text(x, v->buf, sizeof v->buf);
   else
-    snprintf(v->buf, sizeof v->buf, "%" PRId64, x);
+    sql_int_text(x, v->buf);
   return sql__buf_text(v);
 }
 
-/* A double: refused by an integer column, its text in a text column. */
-static bool sql__double_value(sql_row_ctx_t *ctx, const sql_column_t *c,
-                              const bson_iter_t *it, sql_value_t *v)
+/* A double (which an integer column refuses): a number, or its text in a
+ * text column. */
+static bool sql__double_fits(const sql_column_t *c, double d, sql_value_t *v)
 {
-  double d = bson_iter_double(it);
-  if (c->cls == SQL_INTEGER)
-    return sql__misfit(ctx, c, it);
   if (c->cls != SQL_TEXT) {
     v->kind = SQLV_DOUBLE;
     v->d = d;
     return true;
   }
-  sql__double_text(d, v->buf, sizeof v->buf);
+  sql_double_text(d, v->buf, sizeof v->buf);
   return sql__buf_text(v);
+}
+
+static bool sql__double_value(sql_row_ctx_t *ctx, const sql_column_t *c,
+                              const bson_iter_t *it, sql_value_t *v)
+{
+  if (c->cls == SQL_INTEGER)
+    return sql__misfit(ctx, c, it);
+  return sql__double_fits(c, bson_iter_double(it), v);
 }
 
 /* Text, a decimal128 or an ObjectId: text, refused by number columns. */
@@ -193,11 +263,12 @@ static bool sql__blob_value(sql_row_ctx_t *ctx, const sql_column_t *c,
 static bool sql__row_leaf(void *p, const char *name, const bson_iter_t *it)
 {
   sql_row_ctx_t *ctx = p;
-  long i = sql_table_find(ctx->t, name);
+  long i = sql_table_find_from(ctx->t, name, ctx->next);
   if (i < 0) {
     snprintf(ctx->why, ctx->cap, "field %s is not a column of the table", name);
     return false;
   }
+  ctx->next = (size_t)i + 1;
   const sql_column_t *c = &ctx->t->cols[i];
   sql_value_t *v = &ctx->vals[i];
   bson_type_t type = bson_iter_type(it);
@@ -206,10 +277,13 @@ static bool sql__row_leaf(void *p, const char *name, const bson_iter_t *it)
     v->kind = SQLV_NULL;
     return true;
   case BSON_TYPE_INT32:
+    return sql__int_value(c, type, bson_iter_int32(it), v);
   case BSON_TYPE_INT64:
+    return sql__int_value(c, type, bson_iter_int64(it), v);
   case BSON_TYPE_BOOL:
+    return sql__int_value(c, type, bson_iter_bool(it) ? 1 : 0, v);
   case BSON_TYPE_DATE_TIME:
-    return sql__int_value(c, it, v);
+    return sql__int_value(c, type, bson_iter_date_time(it), v);
   case BSON_TYPE_DOUBLE:
     return sql__double_value(ctx, c, it, v);
   case BSON_TYPE_UTF8:
@@ -226,9 +300,101 @@ static bool sql__row_leaf(void *p, const char *name, const bson_iter_t *it)
   }
 }
 
+/* Reads a little-endian integer of n bytes at p. */
+static int64_t sql__le(const uint8_t *p, size_t n)
+{
+  uint64_t x = 0;
+  for (size_t i = n; i-- > 0;)
+    x = x << 8 | p[i];
+  return n == 4 ? (int64_t)(int32_t)(uint32_t)x : (int64_t)x;
+}
+
+/* The fast path of sql_row_from_doc(), for what a flat file gives: fields
+ * at the top level, in the table's column order (gaps allowed), with
+ * nulls, integers, booleans, doubles and text that fit their columns. It
+ * reads the document's bytes (the batch's own, built by the loader) instead
+ * of walking it, and fills vals. Returns false, with nothing said, at the
+ * first thing it does not take: the walk then does the whole document and
+ * says why it does not fit, if it does not. */
+static bool sql__row_flat(const sql_table_t *t, const bson_t *doc,
+                          sql_value_t *vals)
+{
+  const uint8_t *p = bson_get_data(doc); /* (doc itself may be unaligned) */
+  const uint8_t *end = p + sql__le(p, 4) - 1;
+  size_t col = 0;
+  for (p += 4; p < end;) {
+    bson_type_t type = (bson_type_t)*p++;
+    const uint8_t *nul = memchr(p, 0, (size_t)(end - p));
+    if (!nul)
+      return false;
+    const char *key = (const char *)p;
+    p = nul + 1;
+    if (type == BSON_TYPE_OID && strcmp(key, "_id") == 0) {
+      p += 12; /* the loader's own _id */
+      continue;
+    }
+    while (col < t->n && strcmp(t->cols[col].name, key) != 0)
+      col++;
+    if (col == t->n)
+      return false;
+    const sql_column_t *c = &t->cols[col];
+    sql_value_t *v = &vals[col++];
+    size_t left = (size_t)(end - p);
+    switch (type) {
+    case BSON_TYPE_NULL:
+      v->kind = SQLV_NULL;
+      break;
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+    case BSON_TYPE_DATE_TIME: {
+      size_t n = type == BSON_TYPE_INT32 ? 4 : 8;
+      if (left < n || (type == BSON_TYPE_DATE_TIME && c->cls == SQL_TEXT))
+        return false;
+      sql__int_value(c, type, sql__le(p, n), v);
+      p += n;
+      break;
+    }
+    case BSON_TYPE_BOOL:
+      if (left < 1)
+        return false;
+      sql__int_value(c, type, *p++ ? 1 : 0, v);
+      break;
+    case BSON_TYPE_DOUBLE: {
+      if (left < 8 || c->cls == SQL_INTEGER)
+        return false;
+      uint64_t bits = (uint64_t)sql__le(p, 8);
+      double d;
+      memcpy(&d, &bits, sizeof d);
+      sql__double_fits(c, d, v);
+      p += 8;
+      break;
+    }
+    case BSON_TYPE_UTF8: {
+      if (left < 5 || c->cls == SQL_INTEGER || c->cls == SQL_REAL)
+        return false;
+      int64_t n = sql__le(p, 4);
+      if (n < 1 || (size_t)n > left - 4)
+        return false;
+      v->kind = SQLV_TEXT;
+      v->p = (const char *)p + 4;
+      v->len = (size_t)n - 1;
+      p += 4 + (size_t)n;
+      break;
+    }
+    default:
+      return false;
+    }
+  }
+  return true;
+}
+
 bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
                       sql_value_t *vals, char *why, size_t cap)
 {
+  for (size_t i = 0; i < t->n; i++)
+    vals[i].kind = SQLV_NULL;
+  if (sql__row_flat(t, doc, vals))
+    return true;
   for (size_t i = 0; i < t->n; i++)
     vals[i].kind = SQLV_NULL;
   sql_row_ctx_t ctx = {.t = t, .vals = vals, .why = why, .cap = cap};

@@ -46,6 +46,13 @@ bool sql_table_add(sql_table_t *t, const char *name, sql_class_t cls)
 
 long sql_table_find(const sql_table_t *t, const char *name)
 {
+  return sql_table_find_from(t, name, 0);
+}
+
+long sql_table_find_from(const sql_table_t *t, const char *name, size_t hint)
+{
+  if (hint < t->n && strcmp(t->cols[hint].name, name) == 0)
+    return (long)hint;
   for (size_t i = 0; i < t->n; i++)
     if (strcmp(t->cols[i].name, name) == 0)
       return (long)i;
@@ -220,13 +227,14 @@ static sql_class_t sql__widen(sql_class_t a, sql_class_t b)
 
 typedef struct sql_derive_ctx {
   sql_table_t *t; /* the table being derived */
+  size_t next;    /* the column after the last leaf's: tried first */
   bool oom;       /* an allocation failed */
 } sql_derive_ctx_t;
 
 static bool sql__derive_leaf(void *p, const char *name, const bson_iter_t *it)
 {
   sql_derive_ctx_t *ctx = p;
-  long i = sql_table_find(ctx->t, name);
+  long i = sql_table_find_from(ctx->t, name, ctx->next);
   if (i < 0) {
     if (!sql_table_add(ctx->t, name, SQL_NONE)) {
       ctx->oom = true;
@@ -234,6 +242,7 @@ static bool sql__derive_leaf(void *p, const char *name, const bson_iter_t *it)
     }
     i = (long)ctx->t->n - 1;
   }
+  ctx->next = (size_t)i + 1;
   sql_column_t *c = &ctx->t->cols[i];
   c->cls = sql__widen(c->cls, sql__natural(it));
   return true;
@@ -254,6 +263,7 @@ bool sql_table_derive(sql_table_t *t, const sql_docs_t *docs,
 typedef struct sql_check_ctx {
   const sql_table_t *t; /* the existing table */
   sql_table_t missing;  /* leaves that are not columns */
+  size_t next;          /* the column after the last leaf's: tried first */
   bool oom;             /* an allocation failed */
 } sql_check_ctx_t;
 
@@ -261,8 +271,12 @@ static bool sql__check_leaf(void *p, const char *name, const bson_iter_t *it)
 {
   (void)it;
   sql_check_ctx_t *ctx = p;
-  if (sql_table_find(ctx->t, name) >= 0 ||
-      sql_table_find(&ctx->missing, name) >= 0)
+  long i = sql_table_find_from(ctx->t, name, ctx->next);
+  if (i >= 0) {
+    ctx->next = (size_t)i + 1;
+    return true;
+  }
+  if (sql_table_find(&ctx->missing, name) >= 0)
     return true;
   if (!sql_table_add(&ctx->missing, name, SQL_NONE)) {
     ctx->oom = true;

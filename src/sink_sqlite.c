@@ -455,6 +455,35 @@ out:
   return ok;
 }
 
+/* --index: runs a query and hands each row over as text. */
+static bool sink_sqlite__query(sql_sink_t *b, const char *sql,
+                               sql_text_row_fn row, void *ctx,
+                               bson_error_t *error)
+{
+  sink_sqlite_t *s = sink_sqlite__of(b);
+  sqlite3_stmt *st = NULL;
+  const char *vals[64];
+  if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    sink_sqlite_error(s->db, b->table, error);
+    return false;
+  }
+  size_t n = (size_t)sqlite3_column_count(st);
+  int rc;
+  while (n <= 64 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (size_t i = 0; i < n; i++)
+      vals[i] = (const char *)sqlite3_column_text(st, (int)i);
+    if (!row(ctx, vals, n)) {
+      rc = SQLITE_DONE;
+      break;
+    }
+  }
+  bool ok = n <= 64 && rc == SQLITE_DONE;
+  if (!ok)
+    sink_sqlite_error(s->db, b->table, error);
+  sqlite3_finalize(st);
+  return ok;
+}
+
 static const sql_driver_t sink_sqlite__driver = {
     .d = &sink_sqlite__dialect,
     .mismatch = SQLITE_MISMATCH,
@@ -470,7 +499,120 @@ static const sql_driver_t sink_sqlite__driver = {
     .begin = sink_sqlite__begin,
     .store_mark = sink_sqlite__store_mark,
     .end = sink_sqlite__end,
+    .query = sink_sqlite__query,
+    .index_list = "PRAGMA index_list(",
+    .index_list_end = ")",
+    .index_list_name = 1,
+    .duplicate = SQLITE_CONSTRAINT_UNIQUE,
 };
+
+/* --verify: every row of one part of the table (a range of rowids), value
+ * by value in canonical form, named by its rowid. Reads without the file's
+ * mutex (a reader needs none). */
+/* Appends " WHERE rowid BETWEEN a AND b" to q, rowids [a, b] being part
+ * part of parts equal ranges from the table's least rowid to its greatest;
+ * *none is set when the part holds no rowid. */
+static bool sink_sqlite__part(sink_sqlite_t *s, unsigned part, unsigned parts,
+                              sql_buf_t *q, bool *none, bson_error_t *error)
+{
+  int64_t lo = 0, hi = -1;
+  char sql[64 + 2 * SQL_NAME_MAX];
+  snprintf(sql, sizeof sql, "SELECT MIN(rowid) FROM %s", s->base.qtable.s);
+  if (!sink_sqlite__int(s, sql, &lo, error))
+    return false;
+  snprintf(sql, sizeof sql, "SELECT MAX(rowid) FROM %s", s->base.qtable.s);
+  if (!sink_sqlite__int(s, sql, &hi, error))
+    return false;
+  uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
+  uint64_t width = span / parts + (span % parts != 0);
+  uint64_t from = (uint64_t)lo + part * width;
+  *none = hi < lo || part * width >= span;
+  if (*none)
+    return true;
+  uint64_t to = part * width + width >= span ? (uint64_t)hi : from + width - 1;
+  snprintf(sql, sizeof sql, " WHERE rowid BETWEEN %lld AND %lld",
+           (long long)from, (long long)to);
+  if (!sql_buf_addz(q, sql)) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
+    return false;
+  }
+  return true;
+}
+
+static bool sink_sqlite__scan(void *sink, unsigned part, unsigned parts,
+                              const sink_feed_t *feed, bson_error_t *error)
+{
+  sink_sqlite_t *s = sink;
+  const sql_table_t *t = &s->base.cols;
+  sql_buf_t q = {0};
+  sqlite3_stmt *st = NULL;
+  bool ok = false, none = false;
+  if (!sql_scan_stmt(&s->base, "rowid", &q, error))
+    goto out;
+  if (!q.len) {
+    ok = true; /* no table */
+    goto out;
+  }
+  if (!sink_sqlite__part(s, part, parts, &q, &none, error))
+    goto out;
+  if (none) {
+    ok = true;
+    goto out;
+  }
+  if (sqlite3_prepare_v2(s->db, q.s, (int)q.len, &st, NULL) != SQLITE_OK) {
+    sink_sqlite_error(s->db, s->base.table, error);
+    goto out;
+  }
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (size_t c = 0; c < t->n; c++) {
+      int col = (int)c + 1;
+      sql_class_t cls = t->cols[c].cls;
+      switch (sqlite3_column_type(st, col)) {
+      case SQLITE_NULL:
+        sql_canon_put(feed, cls, SQLV_NULL, 0, 0, NULL, 0);
+        break;
+      case SQLITE_INTEGER:
+        sql_canon_put(feed, cls, SQLV_INT, sqlite3_column_int64(st, col), 0,
+                      NULL, 0);
+        break;
+      case SQLITE_FLOAT:
+        sql_canon_put(feed, cls, SQLV_DOUBLE, 0, sqlite3_column_double(st, col),
+                      NULL, 0);
+        break;
+      case SQLITE_TEXT: {
+        const void *p = sqlite3_column_text(st, col);
+        sql_canon_put(feed, cls, SQLV_TEXT, 0, 0, p,
+                      (size_t)sqlite3_column_bytes(st, col));
+        break;
+      }
+      default: {
+        const void *p = sqlite3_column_blob(st, col);
+        sql_canon_put(feed, cls, SQLV_BLOB, 0, 0, p,
+                      (size_t)sqlite3_column_bytes(st, col));
+        break;
+      }
+      }
+    }
+    char label[48] = "";
+    if (feed->want_labels)
+      snprintf(label, sizeof label, "rowid %lld",
+               (long long)sqlite3_column_int64(st, 0));
+    if (!feed->end(feed->ctx, label)) {
+      rc = SQLITE_DONE;
+      break;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    sink_sqlite_error(s->db, s->base.table, error);
+    goto out;
+  }
+  ok = true;
+out:
+  sqlite3_finalize(st);
+  sql_buf_free(&q);
+  return ok;
+}
 
 const sink_ops_t sink_sqlite_ops = {
     .name = "sqlite",
@@ -485,4 +627,9 @@ const sink_ops_t sink_sqlite_ops = {
     .commit = sql_sink_commit,
     .mark_get = sink_sqlite__mark_get,
     .close = sink_sqlite__close,
+    .canon = sql_sink_canon,
+    .scan = sink_sqlite__scan,
+    .scan_parts = 4,
+    .index_create = sql_sink_index_create,
+    .index_duplicates = sql_sink_index_duplicates,
 };

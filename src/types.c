@@ -13,6 +13,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* Oracle's TO_DATE format elements and the Go layout elements mongoimport
+ * turns them into (its dateconv.FromOracle): the format is upper-cased,
+ * then at each position the first of these that matches, in this order,
+ * is replaced; any other byte stays as it is, and the result is read as a
+ * Go layout. */
+static const char *const types__oracle_words[][2] = {
+    {"AM", "PM"},     {"DAY", "Monday"},     {"DY", "Mon"},
+    {"DD", "02"},     {"HH12", "03"},        {"HH24", "15"},
+    {"HH", "03"},     {"MI", "04"},          {"MONTH", "January"},
+    {"MON", "Jan"},   {"MM", "01"},          {"SS", "05"},
+    {"TZD", "MST"},   {"TZH:TZM", "-07:00"}, {"TZH", "-07"},
+    {"YYYY", "2006"}, {"YY", "06"},
+};
+
+/* Compiles date_oracle(FORMAT): FORMAT rewritten into a Go layout as
+ * mongoimport rewrites it, then compiled as date() compiles one. */
+static bool types__oracle(types_type_t *type, const char *arg, size_t len,
+                          bson_error_t *error)
+{
+  char upper[256], layout[512];
+  size_t n = 0;
+  if (len >= sizeof upper) {
+    bson_set_error(error, LOADER_ERROR_USAGE, 0, "date layout too long");
+    return false;
+  }
+  for (size_t i = 0; i < len; i++)
+    upper[i] = arg[i] >= 'a' && arg[i] <= 'z' ? (char)(arg[i] - 32) : arg[i];
+  for (size_t i = 0; i < len;) {
+    size_t w,
+        n_words = sizeof types__oracle_words / sizeof *types__oracle_words;
+    for (w = 0; w < n_words; w++) {
+      size_t k = strlen(types__oracle_words[w][0]);
+      if (len - i >= k && memcmp(upper + i, types__oracle_words[w][0], k) == 0)
+        break;
+    }
+    const char *out = w < n_words ? types__oracle_words[w][1] : upper + i;
+    size_t out_len = w < n_words ? strlen(out) : 1;
+    memcpy(layout + n, out, out_len); /* at most 2 bytes out per byte in */
+    n += out_len;
+    i += w < n_words ? strlen(types__oracle_words[w][0]) : 1;
+  }
+  return types_date_compile(type, false, layout, n, error);
+}
 
 bool types_parse(const char *spec, size_t len, types_type_t *type,
                  bson_error_t *error)
@@ -32,12 +77,12 @@ bool types_parse(const char *spec, size_t len, types_type_t *type,
     const char *name;  /* as written */
     types_kind_t kind; /* what it is */
   } names[] = {
-      {"auto", TYPES_AUTO},         {"string", TYPES_STRING},
-      {"int32", TYPES_INT32},       {"int64", TYPES_INT64},
-      {"double", TYPES_DOUBLE},     {"decimal", TYPES_DECIMAL},
-      {"boolean", TYPES_BOOLEAN},   {"date", TYPES_DATE},
-      {"date_go", TYPES_DATE},      {"date_ms", TYPES_DATE},
-      {"binary", TYPES_BINARY_HEX},
+      {"auto", TYPES_AUTO},        {"string", TYPES_STRING},
+      {"int32", TYPES_INT32},      {"int64", TYPES_INT64},
+      {"double", TYPES_DOUBLE},    {"decimal", TYPES_DECIMAL},
+      {"boolean", TYPES_BOOLEAN},  {"date", TYPES_DATE},
+      {"date_go", TYPES_DATE},     {"date_ms", TYPES_DATE},
+      {"date_oracle", TYPES_DATE}, {"binary", TYPES_BINARY_HEX},
   };
   size_t k;
   for (k = 0; k < sizeof names / sizeof names[0]; k++)
@@ -48,28 +93,37 @@ bool types_parse(const char *spec, size_t len, types_type_t *type,
     bson_set_error(error, LOADER_ERROR_USAGE, 0,
                    "unknown type \"%.*s\" (known: auto, string, int32, "
                    "int64, double, decimal, boolean, date, date_go, "
-                   "date_ms, binary)",
+                   "date_ms, date_oracle, binary)",
                    (int)name_len, spec);
     return false;
   }
   type->kind = names[k].kind;
   if (type->kind == TYPES_DATE) {
     if (arg_len == 0) {
+      bool oracle = name_len == 11 && memcmp(spec, "date_oracle", 11) == 0;
+      bool ms = name_len == 7 && memcmp(spec, "date_ms", 7) == 0;
       bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                     "%.*s() needs a layout, e.g. date(2006-01-02)",
-                     (int)name_len, spec);
+                     "%.*s() needs a layout, e.g. %.*s(%s)", (int)name_len,
+                     spec, (int)name_len, spec,
+                     oracle ? "YYYY-MM-DD"
+                     : ms   ? "yyyy-MM-dd"
+                            : "2006-01-02");
       return false;
     }
+    if (name_len == 11 && memcmp(spec, "date_oracle", 11) == 0)
+      return types__oracle(type, arg, arg_len, error);
     bool java = name_len == 7 && memcmp(spec, "date_ms", 7) == 0;
     return types_date_compile(type, java, arg, arg_len, error);
   }
   if (type->kind == TYPES_BINARY_HEX) {
     if (arg_len == 6 && memcmp(arg, "base64", 6) == 0)
       type->kind = TYPES_BINARY_BASE64;
+    else if (arg_len == 6 && memcmp(arg, "base32", 6) == 0)
+      type->kind = TYPES_BINARY_BASE32;
     else if (!(arg_len == 3 && memcmp(arg, "hex", 3) == 0)) {
       bson_set_error(error, LOADER_ERROR_USAGE, 0,
-                     "binary() takes hex or base64, not \"%.*s\"", (int)arg_len,
-                     arg);
+                     "binary() takes hex, base64 or base32, not \"%.*s\"",
+                     (int)arg_len, arg);
       return false;
     }
     return true;
@@ -106,6 +160,9 @@ bool types_split_suffix(const char *name, size_t len, size_t *base_len,
   }
   return false;
 }
+
+static bool types__append_mongoimport(bson_t *doc, const char *key, int klen,
+                                      const char *s, size_t len);
 
 /* Go's strconv.ParseBool. */
 static int types__bool(const char *s, size_t len)
@@ -184,12 +241,73 @@ static long types__decode(const types_type_t *t, const char *s, size_t len,
   return (long)n;
 }
 
+/* Decodes base32 as Go's base32.StdEncoding.DecodeString() does (what
+ * mongoimport's binary(base32) calls): line breaks are dropped first; the
+ * alphabet is A-Z 2-7, upper case only; the text comes in blocks of 8
+ * characters, the last one padded with '=' to 8, and only 2, 4, 5 or 7
+ * data characters may precede the padding; whatever follows the padded
+ * block's 8 characters is ignored, as Go ignores it. Returns the length
+ * decoded into sc, or -1. */
+static long types__base32(const char *s, size_t len, types_scratch_t *sc)
+{
+  if (!types__grow(sc, len + 1))
+    return -1;
+  char *in = (char *)sc->buf; /* the text without line breaks, then the
+                                 bytes decoded over it: they never overtake
+                                 (5 bytes from each 8 characters) */
+  size_t n_in = 0;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != '\r' && s[i] != '\n')
+      in[n_in++] = s[i];
+  size_t at = 0, out = 0;
+  bool end = false;
+  while (at < n_in && !end) {
+    uint8_t v[8] = {0};
+    size_t dlen = 8;
+    for (size_t j = 0; j < 8;) {
+      if (at == n_in)
+        return -1; /* the last block is short of its padding */
+      char c = in[at++];
+      size_t left = n_in - at;
+      if (c == '=' && j >= 2 && left < 8) {
+        if (left + j < 7)
+          return -1; /* not enough padding */
+        for (size_t k = 0; k < 7 - j; k++)
+          if (k < left && in[at + k] != '=')
+            return -1;
+        dlen = j;
+        end = true;
+        if (dlen == 1 || dlen == 3 || dlen == 6)
+          return -1;
+        break;
+      }
+      if (c >= 'A' && c <= 'Z')
+        v[j] = (uint8_t)(c - 'A');
+      else if (c >= '2' && c <= '7')
+        v[j] = (uint8_t)(c - '2' + 26);
+      else
+        return -1;
+      j++;
+    }
+    uint8_t b[5] = {
+        (uint8_t)(v[0] << 3 | v[1] >> 2),
+        (uint8_t)(v[1] << 6 | v[2] << 1 | v[3] >> 4),
+        (uint8_t)(v[3] << 4 | v[4] >> 1),
+        (uint8_t)(v[4] << 7 | v[5] << 2 | v[6] >> 3),
+        (uint8_t)(v[6] << 5 | v[7]),
+    };
+    static const uint8_t bytes_of[9] = {0, 0, 1, 0, 2, 3, 0, 4, 5};
+    for (size_t k = 0; k < bytes_of[dlen]; k++)
+      sc->buf[out++] = b[k];
+  }
+  return (long)out;
+}
+
 bool types_append(bson_t *doc, const char *key, int key_len,
                   const types_type_t *t, const char *s, size_t len,
                   types_scratch_t *sc, char *why, size_t cap, bool *too_large)
 {
   bool ok;
-  char *end;
   *too_large = false;
   switch (t->kind) {
   case TYPES_AUTO:
@@ -198,11 +316,15 @@ bool types_append(bson_t *doc, const char *key, int key_len,
   case TYPES_STRING:
     ok = bson_append_utf8(doc, key, key_len, s, (int)len);
     break;
+  case TYPES_AUTO_MONGOIMPORT:
+    ok = types__append_mongoimport(doc, key, key_len, s, len);
+    break;
   case TYPES_INT32:
   case TYPES_INT64: {
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end != s + len || len == 0 || s[0] == ' ' ||
+    /* mongoimport's strconv.ParseInt(s, 10, 32 or 64): "+5" and "007" are
+     * numbers; spaces, "1e3" and a value out of range are not. */
+    int64_t v;
+    if (!types_go_int(s, len, &v) ||
         (t->kind == TYPES_INT32 && (v < INT32_MIN || v > INT32_MAX))) {
       snprintf(why, cap, "\"%.*s\" is not an %s", (int)(len > 64 ? 64 : len), s,
                t->kind == TYPES_INT32 ? "int32" : "int64");
@@ -214,8 +336,8 @@ bool types_append(bson_t *doc, const char *key, int key_len,
     break;
   }
   case TYPES_DOUBLE: {
-    double d = strtod(s, &end);
-    if (end != s + len || len == 0 || s[0] == ' ') {
+    double d;
+    if (!types_go_float(s, len, &d)) {
       snprintf(why, cap, "\"%.*s\" is not a double", (int)(len > 64 ? 64 : len),
                s);
       return false;
@@ -254,11 +376,15 @@ bool types_append(bson_t *doc, const char *key, int key_len,
     break;
   }
   case TYPES_BINARY_HEX:
-  case TYPES_BINARY_BASE64: {
-    long n = types__decode(t, s, len, sc);
+  case TYPES_BINARY_BASE64:
+  case TYPES_BINARY_BASE32: {
+    long n = t->kind == TYPES_BINARY_BASE32 ? types__base32(s, len, sc)
+                                            : types__decode(t, s, len, sc);
     if (n < 0) {
       snprintf(why, cap, "\"%.*s\" is not %s", (int)(len > 64 ? 64 : len), s,
-               t->kind == TYPES_BINARY_HEX ? "hex" : "base64");
+               t->kind == TYPES_BINARY_HEX      ? "hex"
+               : t->kind == TYPES_BINARY_BASE64 ? "base64"
+                                                : "base32");
       return false;
     }
     ok = bson_append_binary(doc, key, key_len, BSON_SUBTYPE_BINARY, sc->buf,
@@ -428,12 +554,12 @@ types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d)
   return TYPES_INFERRED_STRING;
 }
 
-bool types_append_inferred(bson_t *doc, const char *key, int klen,
-                           const char *s, size_t len)
+/* Appends a value classified as kind (i or d its number). */
+static bool types__append_kind(bson_t *doc, const char *key, int klen,
+                               const char *s, size_t len, types_inferred_t kind,
+                               int64_t i, double d)
 {
-  int64_t i;
-  double d;
-  switch (types_infer(s, len, &i, &d)) {
+  switch (kind) {
   case TYPES_INFERRED_BOOL:
     return bson_append_bool(doc, key, klen, i != 0);
   case TYPES_INFERRED_INT32:
@@ -446,4 +572,193 @@ bool types_append_inferred(bson_t *doc, const char *key, int klen,
     break;
   }
   return bson_append_utf8(doc, key, klen, s, (int)len);
+}
+
+bool types_append_inferred(bson_t *doc, const char *key, int klen,
+                           const char *s, size_t len)
+{
+  int64_t i = 0;
+  double d = 0;
+  types_inferred_t kind = types_infer(s, len, &i, &d);
+  return types__append_kind(doc, key, klen, s, len, kind, i, d);
+}
+
+/* Appends text typed by mongoimport's rules (types_infer_mongoimport()). */
+static bool types__append_mongoimport(bson_t *doc, const char *key, int klen,
+                                      const char *s, size_t len)
+{
+  int64_t i = 0;
+  double d = 0;
+  types_inferred_t kind = types_infer_mongoimport(s, len, &i, &d);
+  return types__append_kind(doc, key, klen, s, len, kind, i, d);
+}
+
+bool types_go_int(const char *s, size_t len, int64_t *out)
+{
+  size_t i = 0;
+  bool neg = false;
+  if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  if (i == len)
+    return false;
+  uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  uint64_t v = 0;
+  for (; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    uint64_t digit = (uint64_t)(s[i] - '0');
+    if (v > (limit - digit) / 10)
+      return false;
+    v = v * 10 + digit;
+  }
+  *out = !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
+  return true;
+}
+
+/* Go's strconv underscoreOK(): '_' only between digits, or between a base
+ * prefix and a digit. */
+static bool types__go_underscores_ok(const char *s, size_t len)
+{
+  char saw = '^';
+  size_t i = 0;
+  bool hex = false;
+  if (len >= 1 && (s[0] == '+' || s[0] == '-')) {
+    s++;
+    len--;
+  }
+  if (len >= 2 && s[0] == '0' &&
+      (s[1] == 'x' || s[1] == 'X' || s[1] == 'b' || s[1] == 'B' ||
+       s[1] == 'o' || s[1] == 'O')) {
+    i = 2;
+    saw = '0';
+    hex = s[1] == 'x' || s[1] == 'X';
+  }
+  for (; i < len; i++) {
+    char c = s[i];
+    if ((c >= '0' && c <= '9') ||
+        (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
+      saw = '0';
+      continue;
+    }
+    if (c == '_') {
+      if (saw != '0')
+        return false;
+      saw = '_';
+      continue;
+    }
+    if (saw == '_')
+      return false;
+    saw = '!';
+  }
+  return saw != '_';
+}
+
+/* Go's strconv special(): [+-]inf, [+-]infinity, nan, any case, as the
+ * whole text. */
+static bool types__go_special(const char *s, size_t len, double *out)
+{
+  double sign = 1;
+  size_t i = 0;
+  if (s[0] == '+' || s[0] == '-') {
+    sign = s[0] == '-' ? -1 : 1;
+    i = 1;
+  } else if (len == 3 && strncasecmp(s, "nan", 3) == 0) {
+    *out = NAN;
+    return true;
+  }
+  if ((len - i == 3 && strncasecmp(s + i, "inf", 3) == 0) ||
+      (len - i == 8 && strncasecmp(s + i, "infinity", 8) == 0)) {
+    *out = sign * INFINITY;
+    return true;
+  }
+  return false;
+}
+
+/* Checks the syntax of Go's strconv readFloat(): an optional sign; decimal
+ * digits with at most one '.', and an optional e exponent; or "0x", hex
+ * digits with at most one '.', and a p exponent, which is then required;
+ * '_' as underscoreOK allows. */
+static bool types__go_float_syntax(const char *s, size_t len, bool *underscores)
+{
+  size_t i = 0;
+  bool hex = false, saw_digits = false, saw_dot = false;
+  *underscores = false;
+  if (i < len && (s[i] == '+' || s[i] == '-'))
+    i++;
+  if (i + 2 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+    hex = true;
+    i += 2;
+  }
+  for (; i < len; i++) {
+    char c = s[i];
+    if (c == '_') {
+      *underscores = true;
+    } else if (c == '.') {
+      if (saw_dot)
+        break;
+      saw_dot = true;
+    } else if ((c >= '0' && c <= '9') ||
+               (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
+      saw_digits = true;
+    } else {
+      break;
+    }
+  }
+  if (!saw_digits)
+    return false;
+  char exp_char = hex ? 'p' : 'e';
+  if (i < len && (s[i] == exp_char || s[i] == exp_char - 32)) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+      i++;
+    if (i >= len || s[i] < '0' || s[i] > '9')
+      return false;
+    for (; i < len && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); i++)
+      *underscores |= s[i] == '_';
+  } else if (hex) {
+    return false;
+  }
+  return i == len && (!*underscores || types__go_underscores_ok(s, len));
+}
+
+bool types_go_float(const char *s, size_t len, double *out)
+{
+  bool underscores;
+  if (len == 0)
+    return false;
+  if (types__go_special(s, len, out))
+    return true;
+  if (!types__go_float_syntax(s, len, &underscores))
+    return false;
+  /* strtod() reads the same numbers, correctly rounded, from a copy that
+   * is NUL-terminated and without the underscores. */
+  char small[128];
+  char *buf = len < sizeof small ? small : malloc(len + 1);
+  if (!buf)
+    return false;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != '_')
+      buf[n++] = s[i];
+  buf[n] = '\0';
+  double d = strtod(buf, NULL);
+  if (buf != small)
+    free(buf);
+  if (isinf(d))
+    return false; /* out of range: Go's ErrRange */
+  *out = d;
+  return true;
+}
+
+types_inferred_t types_infer_mongoimport(const char *s, size_t len, int64_t *i,
+                                         double *d)
+{
+  if (types_go_int(s, len, i))
+    return *i >= INT32_MIN && *i <= INT32_MAX ? TYPES_INFERRED_INT32
+                                              : TYPES_INFERRED_INT64;
+  if (types_go_float(s, len, d))
+    return TYPES_INFERRED_DOUBLE;
+  return TYPES_INFERRED_STRING;
 }

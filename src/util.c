@@ -283,6 +283,17 @@ char *util_redact_uri(const char *uri)
   return out;
 }
 
+void util_scrub_uri(char *uri)
+{
+  if (!uri)
+    return;
+  util_spans_t spans = {0};
+  util__secret_spans(uri, false, &spans);
+  for (size_t i = 0; i < spans.n; i++)
+    memset(uri + spans.v[i].start, '*', spans.v[i].end - spans.v[i].start);
+  free(spans.v);
+}
+
 bool util_uri_names_user_only(const char *uri)
 {
   const char *scheme_end = uri ? strstr(uri, "://") : NULL;

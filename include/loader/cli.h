@@ -73,7 +73,10 @@ typedef struct options {
   size_t n_fields;            /* how many */
   unsigned retries;           /* --retries N */
   unsigned retry_max_wait_ms; /* --retry-max-wait, in milliseconds */
-  sink_mode_t mode_write;     /* --mode insert|upsert|merge */
+  sink_mode_t mode_write;     /* --mode insert|upsert|merge|delete */
+  bool stop_on_error;         /* --stop-on-error, --maintain-insertion-order:
+                                 ordered writes, stop at the first refusal */
+  bool bypass_validation;     /* --bypass-document-validation */
   char **upsert_fields;       /* --upsert-fields names, or NULL for _id */
   size_t n_upsert_fields;     /* how many */
   char *id_fields;            /* --id-from FIELD[,FIELD] list, or NULL */
@@ -91,6 +94,11 @@ typedef struct options {
   uint64_t sample_rows;        /* --sample-rows N for --infer */
   input_t *inputs;             /* the FILE arguments, in order */
   size_t n_inputs;             /* how many */
+  bool verify;                 /* --verify: read back and compare after the
+                                  load */
+  bool verify_only;            /* --verify-only: no load, only that */
+  char **indexes;              /* --index SPEC texts, in order (checked) */
+  size_t n_indexes;            /* how many */
 } options_t;
 
 /* What cli_parse() decided. */

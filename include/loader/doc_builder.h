@@ -32,23 +32,34 @@ typedef enum docb_id {
   DOCB_ID_FIELDS,   /* the value of key columns (several: a document) */
 } docb_id_t;
 
+/* Whose rules type untyped and auto() values (--infer-as). */
+typedef enum docb_infer_as {
+  DOCB_INFER_LOADER,      /* the loader's: types_infer() (default) */
+  DOCB_INFER_MONGOIMPORT, /* mongoimport's: types_infer_mongoimport() */
+} docb_infer_as_t;
+
 /* How values become BSON. */
 typedef struct doc_options {
-  bool infer;              /* infer int32/int64/double/bool from the text of
-                              untyped columns (else: strings, exactly as in
-                              the file) */
-  bool ignore_blanks;      /* omit empty fields instead of storing "" */
-  bool add_id;             /* give each document an _id when the header has
-                              no _id column (--id-from none: don't) */
-  docb_id_t id_from;       /* how that _id is made */
-  const char *id_fields;   /* --id-from FIELD[,FIELD] (borrowed) */
-  bool columns_have_types; /* header names may end in ".TYPE(ARG)" */
-  const char *types;       /* --types "name:TYPE(ARG),...", or NULL
-                              (borrowed) */
-  docb_grace_t grace;      /* what a value that doesn't fit its type does */
-  const char *null_values; /* --null-values "NULL,\\N,...": fields whose
-                              text is exactly one of these are stored as
-                              null, typed or not; NULL: none (borrowed) */
+  bool infer;               /* infer int32/int64/double/bool from the text of
+                               untyped columns (else: strings, exactly as in
+                               the file) */
+  bool ignore_blanks;       /* omit empty fields instead of storing "" */
+  bool add_id;              /* give each document an _id when the header has
+                               no _id column (--id-from none: don't) */
+  docb_id_t id_from;        /* how that _id is made */
+  const char *id_fields;    /* --id-from FIELD[,FIELD] (borrowed) */
+  bool columns_have_types;  /* header names may end in ".TYPE(ARG)" */
+  const char *types;        /* --types "name:TYPE(ARG),...", or NULL
+                               (borrowed) */
+  docb_grace_t grace;       /* what a value that doesn't fit its type does */
+  const char *null_values;  /* --null-values "NULL,\\N,...": fields whose
+                               text is exactly one of these are stored as
+                               null, typed or not; NULL: none (borrowed) */
+  docb_infer_as_t infer_as; /* whose rules infer untyped values; with
+                               mongoimport's, --parse-grace as-string
+                               stores a bad value as they type it */
+  bool array_index_fields;  /* numeric name parts ("tags.0", "items.1.sku")
+                               are array indexes (--array-index-fields) */
 } doc_options_t;
 
 /* The defaults: infer types, keep blanks as "", add _id, skip-row. */
@@ -66,7 +77,11 @@ typedef struct doc_spec doc_spec_t;
  * and fills error (LOADER_ERROR_INPUT) naming the offending columns when a
  * name is empty, repeated, or conflicts with a dotted path ("a" and "a.b"),
  * when a type is malformed, or when --types or --id-from names a column the
- * header lacks. */
+ * header lacks. With options->array_index_fields, a name part that is a
+ * natural number without a leading zero (not the first part) is an array
+ * index: an array's indexes must start at 0 and each new one must be the
+ * next, in column order ("t.0,x,t.1" is fine, "t.1" or "t.0,t.2" is not),
+ * and a path cannot be both an array and a document ("t.0,t.a"). */
 doc_spec_t *docb_spec_new(const field_t *names, size_t n_names,
                           const doc_options_t *options, bson_error_t *error);
 
@@ -98,6 +113,10 @@ typedef struct docb docb_t;
 docb_t *docb_new(const doc_spec_t *spec);
 
 /* Appends the document for record to doc (an empty, initialised bson_t).
+ * An array holds the values that are there, in column order: one left out
+ * (blank under --ignore-blanks, bad under skip-field) leaves no hole, the
+ * next moves up. Under --ignore-blanks a document or array left empty is
+ * left out too.
  * Returns false and fills why when the record is rejected (wrong field
  * count, invalid UTF-8, a value that doesn't fit its type under skip-row or
  * stop, a document too large); doc is then in an undefined state and the

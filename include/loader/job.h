@@ -38,13 +38,22 @@ typedef struct job_reject {
 } job_reject_t;
 
 /* What one job did: the tuple (processed, prior, post, elapsed) and the
- * accounting around it. processed = inserted + updated + rejected always; post
- * - prior = inserted unless someone else wrote to the collection meanwhile. */
+ * accounting around it. processed = inserted + updated + deleted +
+ * unmatched + rejected (+ unwritten, after --stop-on-error stopped the job)
+ * always; post - prior = inserted - deleted unless someone else wrote to the
+ * collection meanwhile. */
 typedef struct job_result {
   uint64_t processed;   /* data records read (the header not counted) */
   uint64_t inserted;    /* documents the database acknowledged */
   uint64_t updated;     /* documents that replaced or updated existing
                            ones (--mode upsert/merge) */
+  uint64_t deleted;     /* documents deleted (--mode delete) */
+  uint64_t unmatched;   /* --mode delete: rows whose upsert fields matched
+                           no document */
+  uint64_t unwritten;   /* --stop-on-error: rows read but not written
+                           because the job stopped before them */
+  uint64_t stop_line;   /* --stop-on-error: the line of the row whose
+                           refusal stopped the job, or 0 */
   uint64_t retries;     /* batch writes retried after transient errors */
   uint64_t wc_errors;   /* batches the target applied without satisfying
                            the write concern (writeConcernError) */
@@ -91,6 +100,9 @@ typedef struct job_env {
                                     its end); 0: never */
   uint64_t max_errors;           /* a job stops when it has rejected more
                                     rows than this (UINT64_MAX: never) */
+  bool stop_on_error;            /* --stop-on-error: the first row the
+                                    target refuses stops the job (batches
+                                    are ordered writes, one at a time) */
   unsigned retries;              /* retries of a batch after a transient
                                     error */
   unsigned retry_max_wait_ms;    /* cap of the exponential backoff */

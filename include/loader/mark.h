@@ -15,6 +15,8 @@ typedef struct mark {
   uint64_t processed; /* records dealt with up to offset */
   uint64_t inserted;  /* documents inserted up to offset */
   uint64_t updated;   /* documents updated up to offset */
+  uint64_t deleted;   /* documents deleted up to offset (--mode delete) */
+  uint64_t unmatched; /* rows that deleted nothing up to offset */
   uint64_t rejected;  /* rows rejected up to offset */
   int64_t prior;      /* the collection's count before the first run */
   bool done;          /* the job finished */

@@ -25,6 +25,11 @@ typedef struct run {
                             jobs write: the collection's count before the
                             run; -1 otherwise (owned) */
   int64_t *coll_post;    /* and after the run (owned) */
+  bool deleting;         /* --mode delete: every job's deleted and unmatched
+                            are reported, zero or not */
+  const struct indexes_outcome *indexes; /* the last run of an invocation
+                                            with --index: the index phase
+                                            after it (borrowed), or NULL */
 } run_t;
 
 /* Runs jobs[0..n_jobs) in mode with up to workers threads and fills *run

@@ -35,6 +35,19 @@ typedef struct sink_write_result {
   uint64_t inserted;        /* documents that landed as new documents */
   uint64_t updated;         /* documents that replaced or updated an
                                existing one (upsert and merge modes) */
+  uint64_t deleted;         /* documents removed (delete mode) */
+  uint64_t unmatched;       /* delete mode: documents sent whose filter
+                               matched nothing (already gone, or never
+                               there) */
+  bool replay;              /* in (the caller sets it before each write,
+                               sink_write() keeps it): the batch may have
+                               landed before (a retry, a resumed window), so
+                               an ordered write goes on past a duplicate
+                               _id instead of stopping there */
+  bool stopped;             /* an ordered write stopped at its first refused
+                               document (the last of errors): the documents
+                               after it in the batch were not sent */
+  size_t stopped_at;        /* the batch index it stopped at, if stopped */
   sink_doc_error_t *errors; /* documents refused, by index (owned; reused) */
   size_t n_errors;          /* how many */
   size_t cap_errors;        /* allocated entries of errors */
@@ -57,6 +70,7 @@ typedef enum sink_mode {
                        insert it */
   SINK_MODE_MERGE,  /* set the document's fields on the one matching the
                        upsert fields, or insert it */
+  SINK_MODE_DELETE, /* delete one document matching the upsert fields */
 } sink_mode_t;
 
 typedef struct sink_config {
@@ -76,6 +90,12 @@ typedef struct sink_config {
   const char *const *upsert_fields; /* fields that identify a document in
                                        upsert and merge modes (borrowed) */
   size_t n_upsert_fields;           /* how many; 0 means _id */
+  bool ordered;           /* --stop-on-error: each batch is one ordered
+                             write that stops at the first document refused
+                             (MongoDB only) */
+  bool bypass_validation; /* --bypass-document-validation: every write
+                             command says bypassDocumentValidation: true
+                             (MongoDB only) */
 } sink_config_t;
 
 /* Creates the factory for config's URI scheme. Returns NULL and fills error
@@ -95,8 +115,9 @@ bool sink_factory_is_null(const sink_factory_t *factory);
 
 /* Returns how many batches a job may have on the wire at once, at most
  * requested (--inflight): 1 for targets that commit each job's mark with
- * its writes (SQL) and for upsert and merge (rows with the same key apply
- * in file order). */
+ * its writes (SQL), for upsert, merge and delete (rows with the same key
+ * apply in file order) and for ordered writes (--stop-on-error: nothing
+ * after the first refused row may land). */
 unsigned sink_factory_inflight(const sink_factory_t *factory,
                                unsigned requested);
 
@@ -121,7 +142,10 @@ bool sink_count(sink_t *sink, int64_t *count, bson_error_t *error);
 /* Drops the collection; a collection that does not exist is not an error. */
 bool sink_drop(sink_t *sink, bson_error_t *error);
 
-/* Writes the batch, unordered. Documents the database refuses one by one
+/* Writes the batch, unordered (ordered with sink_config_t.ordered: the
+ * write stops at the first refused document, see result->stopped). In
+ * delete mode each document deletes one document matching its upsert
+ * fields. Documents the database refuses one by one
  * are listed in result (the rest landed) and the call returns true. Returns
  * false and fills error, with the server's code where there is one, when the
  * batch as a whole failed (connection lost, server error); result->inserted
@@ -155,5 +179,121 @@ bool sink_is_transient(const sink_t *sink, const bson_error_t *error);
 /* Closes the sink (for MongoDB: pushes its client back; SQL: rolls back a
  * write that was not committed). NULL is a no-op. */
 void sink_close(sink_t *sink);
+
+/* --verify: reading back what landed ---------------------------------- */
+
+/* Receives the canonical form of documents, in pieces: the bytes that say
+ * what the target holds for a document, made the same way from a document
+ * the loader built (sink_canon()) and from what the target holds
+ * (sink_scan()), so that equal bytes mean an equal document or row. */
+typedef struct sink_feed {
+  void (*bytes)(void *ctx, const void *data, size_t len); /* one piece */
+  bool (*end)(void *ctx, const char *label); /* sink_scan(): one stored
+                                                document ended; label names
+                                                it for a person ("" unless
+                                                want_labels); false stops
+                                                the scan */
+  void *ctx;                                 /* passed to both */
+  bool want_labels; /* sink_scan() names each document (costs time) */
+} sink_feed_t;
+
+/* Feeds the canonical form of doc, as the loader built it, as the target
+ * would hold it (MongoDB: its fields but _id; SQL: the row's values, by
+ * the table's column types). *fits is false, and nothing is fed, when the
+ * target would refuse it (SQL: a value that does not fit its column).
+ * Returns false and fills error when the target cannot be read (SQL: the
+ * table's columns). */
+bool sink_canon(sink_t *sink, const bson_t *doc, const sink_feed_t *feed,
+                bool *fits, bson_error_t *error);
+
+/* Feeds the canonical form of every document of part part (0-based) of
+ * parts of the collection, each followed by feed->end(), in the target's
+ * order: each document is in exactly one part, so parts read at once by
+ * several sinks cover the collection (SQLite: ranges of rowids; MongoDB and
+ * MySQL give everything in part 0). Returns false and fills
+ * error when the read failed. */
+bool sink_scan(sink_t *sink, unsigned part, unsigned parts,
+               const sink_feed_t *feed, bson_error_t *error);
+
+/* Returns how many parts the target's scans are best read in at once, at
+ * most max (SQLite: ranges of rowids; MongoDB and MySQL: 1). */
+unsigned sink_scan_parts(const sink_t *sink, unsigned max);
+
+/* Returns true when the target can look documents up by _id
+ * (sink_find_ids()): MongoDB. */
+bool sink_can_find_ids(const sink_t *sink);
+
+/* Calls found(ctx, doc) for each document of the collection whose _id is
+ * one of the values of the array ids, in any order; found returns false to
+ * stop. Returns false and fills error when the read failed. */
+typedef bool (*sink_found_fn)(void *ctx, const bson_t *doc);
+bool sink_find_ids(sink_t *sink, const bson_t *ids, sink_found_fn found,
+                   void *ctx, bson_error_t *error);
+
+/* What a checker does with a batch in place of writing it (see
+ * sink_factory_checker()): reads back through sink. Returns false and
+ * fills error when it cannot (the job stops). */
+typedef bool (*sink_check_fn)(void *ctx, sink_t *sink, const batch_t *batch,
+                              bson_error_t *error);
+
+/* Makes a factory whose sinks are target's, but whose sink_write() calls
+ * check(ctx, sink, batch) instead of writing (and counts the batch as
+ * inserted) and whose sink_commit() does nothing: a job run against it
+ * builds its documents exactly as a load does and hands them to check.
+ * target must outlive it. Returns NULL and fills error when out of
+ * memory. */
+sink_factory_t *sink_factory_checker(sink_factory_t *target,
+                                     sink_check_fn check, void *ctx,
+                                     bson_error_t *error);
+/* One key of an index (--index). */
+typedef struct sink_index_key {
+  char *field;   /* dotted for a nested field; SQL: the column */
+  int direction; /* 1 ascending, -1 descending */
+} sink_index_key_t;
+
+/* An index to build once the data is in. */
+typedef struct sink_index {
+  const sink_index_key_t *keys; /* in order (borrowed) */
+  size_t n_keys;                /* how many, at least 1 */
+  bool unique;                  /* two rows may not share a key */
+  bool sparse;                  /* MongoDB: rows without the fields are left
+                                   out; SQL: nothing (NULLs never clash) */
+  const char *name;             /* its name, or NULL: the default */
+} sink_index_t;
+
+/* What sink_index_create() did. */
+typedef struct sink_index_result {
+  bool created;    /* built now; false: an index of that name was there,
+                      left as it is */
+  bool duplicates; /* (on failure) a unique index was refused because rows
+                      share a key */
+  char name[128];  /* the index's name: index->name, or the default
+                      (MongoDB's "email_1_last_-1"; SQL targets put the
+                      table's name and '_' before it, their index names
+                      being per database in SQLite) */
+} sink_index_result_t;
+
+/* Creates index on the sink's collection, unless an index of that name is
+ * there already (then nothing is done and result->created is false).
+ * Returns false and fills error when the target refuses it (SQL: a field
+ * that is not a column; a unique index on rows sharing a key sets
+ * result->duplicates) or cannot be reached; the rows stay as they are. */
+bool sink_index_create(sink_t *sink, const sink_index_t *index,
+                       sink_index_result_t *result, bson_error_t *error);
+
+/* Reads up to max keys of index held by more than one row, for a unique
+ * index that could not be built. Fills dups with one document per key,
+ * under "0", "1", ...: {key: {field: value, ...}, count: N} (SQL values
+ * come back as the database gives them: integers, reals or text; NULLs,
+ * which never clash, are left out). Returns false and fills error when
+ * the target cannot be read. */
+bool sink_index_duplicates(sink_t *sink, const sink_index_t *index, size_t max,
+                           bson_t *dups, bson_error_t *error);
+
+/* Whether the keys sink_index_duplicates() reads keep the BSON types the
+ * documents held, as the index compares them (MongoDB: numbers compare by
+ * value, but 1, true and "1" are three keys); false: SQL values, in their
+ * column's type (a boolean is 1 or "true", a number may be text). */
+bool sink_index_keys_typed(const sink_t *sink);
 
 #endif

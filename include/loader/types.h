@@ -2,7 +2,8 @@
  *
  * A type is written as mongoimport writes it in typed headers: auto(),
  * string(), int32(), int64(), double(), decimal(), boolean(),
- * date(GO_LAYOUT) (also date_go), date_ms(JAVA_LAYOUT), binary(hex|base64).
+ * date(GO_LAYOUT) (also date_go), date_ms(JAVA_LAYOUT),
+ * date_oracle(ORACLE_FORMAT), binary(hex|base64|base32).
  * Date layouts are compiled once into tokens; converting a value allocates
  * nothing (binary values reuse a scratch buffer of the caller's). */
 #ifndef LOADER_TYPES_H
@@ -14,16 +15,21 @@
 #include <stdint.h>
 
 typedef enum types_kind {
-  TYPES_AUTO,          /* inferred from the text */
-  TYPES_STRING,        /* the text as it is */
-  TYPES_INT32,         /* 32-bit integer */
-  TYPES_INT64,         /* 64-bit integer */
-  TYPES_DOUBLE,        /* IEEE double */
-  TYPES_DECIMAL,       /* Decimal128 */
-  TYPES_BOOLEAN,       /* true/false, 1/0, t/f (Go's ParseBool) */
-  TYPES_DATE,          /* a date in a layout, stored as a BSON date */
-  TYPES_BINARY_HEX,    /* hex digits, stored as binary */
-  TYPES_BINARY_BASE64, /* base64, stored as binary */
+  TYPES_AUTO,             /* inferred from the text */
+  TYPES_STRING,           /* the text as it is */
+  TYPES_INT32,            /* 32-bit integer */
+  TYPES_INT64,            /* 64-bit integer */
+  TYPES_DOUBLE,           /* IEEE double */
+  TYPES_DECIMAL,          /* Decimal128 */
+  TYPES_BOOLEAN,          /* true/false, 1/0, t/f (Go's ParseBool) */
+  TYPES_DATE,             /* a date in a layout, stored as a BSON date */
+  TYPES_BINARY_HEX,       /* hex digits, stored as binary */
+  TYPES_BINARY_BASE64,    /* base64, stored as binary */
+  TYPES_BINARY_BASE32,    /* base32 (RFC 4648, padded), stored as binary */
+  TYPES_AUTO_MONGOIMPORT, /* inferred by mongoimport's rules
+                             (types_infer_mongoimport()); never parsed from
+                             a spec: doc_spec makes auto() columns this
+                             with --infer-as mongoimport */
 } types_kind_t;
 
 /* Most tokens a date layout may compile to. */
@@ -89,6 +95,24 @@ typedef enum types_inferred {
 /* Classifies text (len > 0) by the inference rules of
  * types_append_inferred() and stores the number in *i or *d. */
 types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d);
+
+/* Classifies text as mongoimport does an untyped CSV/TSV value: Go's
+ * strconv.ParseInt (an optional sign, decimal digits: "+5", "007" and "-0"
+ * are integers) as int32 when it fits, else int64; then Go's
+ * strconv.ParseFloat ("1.0", "1e3", ".5", "NaN", "Infinity", "1_000",
+ * "0x1p4", numbers beyond int64) as double unless it overflows; anything
+ * else is a string ("true" too). Never TYPES_INFERRED_BOOL. */
+types_inferred_t types_infer_mongoimport(const char *s, size_t len, int64_t *i,
+                                         double *d);
+
+/* Go's strconv.ParseInt(s, 10, 64): true with the value in *out when
+ * s[0..len) is an optional sign and decimal digits within int64. */
+bool types_go_int(const char *s, size_t len, int64_t *out);
+
+/* Go's strconv.ParseFloat(s, 64): true with the value in *out when
+ * s[0..len) is a Go float (decimal or 0x hex with a p exponent, '_'
+ * between digits, inf/infinity/nan in any case) that does not overflow. */
+bool types_go_float(const char *s, size_t len, double *out);
 
 /* Parses text in a compiled date layout into milliseconds since the Unix
  * epoch (UTC). Returns false when the text does not match. */

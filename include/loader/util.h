@@ -39,6 +39,11 @@ bool util_utf8_valid(const char *s, size_t len);
  * caller frees the result with free(). */
 char *util_redact_uri(const char *uri);
 
+/* Overwrites with '*', in place, what util_redact_uri() would hide in uri
+ * (a copy of argv's URI is already taken: this keeps the password out of
+ * /proc/PID/cmdline and ps while the load runs). */
+void util_scrub_uri(char *uri);
+
 /* Returns a copy of message (an error from a driver or a server about uri)
  * without what util_redact_uri() hides in uri, nor any fragment of it a
  * driver may have cut out of the URI: "***" replaces each secret, raw and

@@ -244,6 +244,17 @@ def mysql_target():
     return uri, user, pw, host, port, sock.group(1) if sock else None
 
 
+def mysql_connect(target, db):
+    """A pymysql connection (rows as dicts) to database db of target, as
+    mysql_target() returns it."""
+    import pymysql
+    uri, user, pw, host, port, sock = target
+    return pymysql.connect(user=user, password=pw or "", host=host,
+                           port=int(port or 3306), database=db,
+                           unix_socket=sock,
+                           cursorclass=pymysql.cursors.DictCursor)
+
+
 def main(prefix, tests, skip_external=False):
     """Runs the test named on the command line (one of tests), removes the
     scratch directory, prints the outcome as PREFIX_NAME and returns the

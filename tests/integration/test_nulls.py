@@ -14,8 +14,9 @@ import os
 import sqlite3
 import sys
 
-from loadtest import (SKIP, Server, check, inferred, job, main, mysql_target,
-                      path, report, require, run)
+from loadtest import (SKIP, Server, check, inferred, job, main,
+                      mysql_connect, mysql_target, path, report, require,
+                      run)
 
 TOKENS = ["NULL", "\\N", "n/a"]
 ROWS = [
@@ -114,19 +115,15 @@ def sqlite(src, rows):
 
 
 def mysql(src, rows):
-    import pymysql
     target = mysql_target()
     if not target:
         print("no MariaDB fixture: skipped", file=sys.stderr)
         return SKIP
-    uri, user, pw, host, port, sock = target
+    uri = target[0]
     db = "nulls_%d" % os.getpid()
     rc, out, err = run(["--uri", uri, "--db", db] + args(src))
     check(rc == 0, "mysql: exit %d, want 0" % rc)
-    conn = pymysql.connect(user=user, password=pw or "", host=host,
-                           port=int(port or 3306), database=db,
-                           unix_socket=sock,
-                           cursorclass=pymysql.cursors.DictCursor)
+    conn = mysql_connect(target, db)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT * FROM n")

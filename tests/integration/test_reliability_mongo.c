@@ -477,14 +477,18 @@ static void test_sigint_stops_cleanly(void **state)
 }
 
 /* Starts the loader on the big file into srv with a checkpoint, and
- * returns its pid. */
+ * returns its pid. Small batches at a capped rate make the load last about
+ * a second, so a kill aimed at seven tenths of the rows lands before the
+ * last batch even on a loaded machine (at the default 10,000 rows a batch
+ * and 4 in flight, the rest of the file was on the wire by then). */
 static pid_t start_checkpointed(const test_server_t *srv, const char *cp,
                                 const char *rejects)
 {
   static char spec[1100];
   snprintf(spec, sizeof spec, "c=%s", g_big);
-  const char *args[] = {"--uri",        srv->uri, "--db",      "rel",
-                        "--checkpoint", cp,       "--rejects", rejects,
+  const char *args[] = {"--uri",        srv->uri, "--db",       "rel",
+                        "--checkpoint", cp,       "--rejects",  rejects,
+                        "--batch-size", "1000",   "--max-rate", "100000",
                         "-q",           spec,     NULL};
   return spawn_loader(args, NULL);
 }

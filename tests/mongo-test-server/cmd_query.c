@@ -684,6 +684,44 @@ static bool eval_expr(const bson_value_t *expr, const doc_t *doc,
   return true;
 }
 
+/* Evaluates a $group _id: an object of expressions ({a: "$a", b: "$b"},
+ * as for a compound key) becomes a document of their values, a missing
+ * field left out, as mongod does; it is kept in made, which the caller
+ * releases once the groups are done. Anything else is eval_expr(). */
+static bool eval_id(const bson_value_t *expr, const doc_t *doc, docvec_t *made,
+                    bson_value_t *out, bool *present, bson_error_t *error)
+{
+  bson_iter_t it;
+  if (expr->value_type != BSON_TYPE_DOCUMENT ||
+      !bson_iter_init_from_data(&it, expr->value.v_doc.data,
+                                expr->value.v_doc.data_len) ||
+      !bson_iter_next(&it) || bson_iter_key(&it)[0] == '$')
+    return eval_expr(expr, doc, out, present, error);
+  bson_t key = BSON_INITIALIZER;
+  bson_iter_init_from_data(&it, expr->value.v_doc.data,
+                           expr->value.v_doc.data_len);
+  while (bson_iter_next(&it)) {
+    bson_value_t v;
+    bool here;
+    if (!eval_expr(bson_iter_value(&it), doc, &v, &here, error)) {
+      bson_destroy(&key);
+      return false;
+    }
+    if (here)
+      bson_append_value(&key, bson_iter_key(&it), -1, &v);
+  }
+  bool pushed = docvec_push_bson(made, &key);
+  bson_destroy(&key);
+  if (!pushed)
+    return oom(error);
+  const doc_t *d = made->docs[made->n - 1];
+  out->value_type = BSON_TYPE_DOCUMENT;
+  out->value.v_doc.data = (uint8_t *)d->data;
+  out->value.v_doc.data_len = (uint32_t)d->len;
+  *present = true;
+  return true;
+}
+
 /* The accumulators $group supports. */
 typedef enum {
   ACC_SUM,
@@ -812,6 +850,7 @@ static bool stage_group(docvec_t *v, const bson_value_t *spec,
   size_t *table = NULL; /* open addressing: group index + 1, 0 empty */
   bool ok = false;
   docvec_t out = {0};
+  docvec_t made = {0}; /* the keys eval_id() built */
 
   if (spec->value_type != BSON_TYPE_DOCUMENT ||
       !bson_iter_init_from_data(&it, spec->value.v_doc.data,
@@ -861,7 +900,7 @@ static bool stage_group(docvec_t *v, const bson_value_t *spec,
   for (size_t i = 0; i < v->n; i++) {
     bson_value_t key, val;
     bool present;
-    if (!eval_expr(&id_expr, v->docs[i], &key, &present, error))
+    if (!eval_id(&id_expr, v->docs[i], &made, &key, &present, error))
       goto out;
     if (!present)
       key.value_type = BSON_TYPE_NULL;
@@ -934,6 +973,7 @@ out:
   free(groups);
   free(table);
   docvec_clear(&out);
+  docvec_clear(&made);
   return ok;
 }
 

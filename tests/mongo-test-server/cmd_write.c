@@ -1,6 +1,8 @@
 /* The write commands: insert, update, delete. Each reports per-statement
  * failures as writeErrors [{index, code, errmsg}], stops at the first with
- * ordered: true (the default), and carries on with ordered: false. Documents
+ * ordered: true (the default), and carries on with ordered: false. A
+ * collection's validator (validate.h) refuses inserted and updated
+ * documents unless the command says bypassDocumentValidation. Documents
  * are prepared (validated, _id placed first) before the collection's write
  * lock is taken, so the lock covers only index checks and slot updates. */
 #include "commands.h"
@@ -8,6 +10,7 @@
 #include "bval.h"
 #include "errors.h"
 #include "update.h"
+#include "validate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -117,6 +120,7 @@ bool cmd_insert(cmd_ctx_t *ctx, bson_error_t *error)
   const char *name;
   docs_iter_t docs;
   bool ordered = is_ordered(ctx->body);
+  bool bypass = validator_bypassed(ctx->body);
   doc_t **prepared = NULL;
   bson_error_t *errs = NULL;
   size_t n = 0, cap = 0;
@@ -199,7 +203,8 @@ bool cmd_insert(cmd_ctx_t *ctx, bson_error_t *error)
   for (size_t i = 0; i < n; i++) {
     bson_t info = BSON_INITIALIZER;
     bool stored = false;
-    if (prepared[i]) {
+    if (prepared[i] && (bypass || validator_check(c->validator, prepared[i],
+                                                  NULL, &info, &errs[i]))) {
       stored = coll_insert(c, prepared[i], &info, &errs[i]);
       if (stored)
         prepared[i] = NULL; /* the collection owns it now */
@@ -234,9 +239,10 @@ out:
 }
 
 /* Runs one update statement {q, u, upsert, multi} under the collection's
- * write lock. Adds to *matched / *modified; fills upserted_id (initialised
- * by the caller) when it inserted. */
-static bool update_one_statement(coll_t *c, const bson_t *stmt,
+ * write lock, checking each resulting document against the collection's
+ * validator unless bypass. Adds to *matched / *modified; fills upserted_id
+ * (initialised by the caller) when it inserted. */
+static bool update_one_statement(coll_t *c, const bson_t *stmt, bool bypass,
                                  int64_t *matched, int64_t *modified,
                                  bson_t *upserted_id, bson_t *info,
                                  bson_error_t *error)
@@ -304,7 +310,9 @@ static bool update_one_statement(coll_t *c, const bson_t *stmt,
     }
     doc_t *d = doc_from_bson(&next);
     bson_destroy(&next);
-    if (!d || !coll_replace(c, hits[i], d, info, error)) {
+    if (!d ||
+        !(bypass || validator_check(c->validator, d, hits[i], info, error)) ||
+        !coll_replace(c, hits[i], d, info, error)) {
       if (!d)
         bson_set_error(error, MTS_ERR_DOMAIN, ERR_INTERNAL, "out of memory");
       doc_unref(d);
@@ -323,7 +331,8 @@ static bool update_one_statement(coll_t *c, const bson_t *stmt,
     if (bson_iter_init_find(&id, &fresh, "_id") &&
         check_id(bson_iter_value(&id), error))
       d = doc_from_bson(&fresh);
-    if (d && coll_insert(c, d, info, error)) {
+    if (d && (bypass || validator_check(c->validator, d, NULL, info, error)) &&
+        coll_insert(c, d, info, error)) {
       bson_append_iter(upserted_id, "_id", 3, &id);
       d = NULL;
     } else {
@@ -345,6 +354,7 @@ bool cmd_update(cmd_ctx_t *ctx, bson_error_t *error)
   const char *name;
   docs_iter_t stmts;
   bool ordered = is_ordered(ctx->body), bad;
+  bool bypass = validator_bypassed(ctx->body);
   const uint8_t *data;
   uint32_t len, index = 0, nerrors = 0, nupserted = 0;
   int64_t matched = 0, modified = 0;
@@ -375,8 +385,8 @@ bool cmd_update(cmd_ctx_t *ctx, bson_error_t *error)
     } else {
       bson_init_static(&stmt, data, len);
       pthread_rwlock_wrlock(&c->lock);
-      done =
-          update_one_statement(c, &stmt, &matched, &modified, &id, &info, &err);
+      done = update_one_statement(c, &stmt, bypass, &matched, &modified, &id,
+                                  &info, &err);
       pthread_rwlock_unlock(&c->lock);
     }
     if (done && !bson_empty(&id)) {

@@ -5,6 +5,7 @@
 
 #include "bval.h"
 #include "errors.h"
+#include "validate.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -555,14 +556,18 @@ static bool cmd_create(cmd_ctx_t *ctx, bson_error_t *error)
 {
   const char *name;
   bool created;
-  if (!cmd_coll_name(ctx, &name, error))
+  validator_t *v;
+  if (!cmd_coll_name(ctx, &name, error) ||
+      !validator_from_command(ctx->body, &v, error))
     return false;
   coll_t *c = store_get_coll(ctx->srv->store, ctx->db, name, true, &created);
   if (!c) {
+    validator_free(v);
     bson_set_error(error, MTS_ERR_DOMAIN, ERR_INTERNAL, "out of memory");
     return false;
   }
   if (!created) {
+    validator_free(v);
     bson_set_error(error, MTS_ERR_DOMAIN, ERR_NAMESPACE_EXISTS,
                    "Collection %s already exists.", c->ns);
     coll_unref(c);
@@ -570,6 +575,7 @@ static bool cmd_create(cmd_ctx_t *ctx, bson_error_t *error)
   }
   bson_iter_t it;
   pthread_rwlock_wrlock(&c->lock);
+  c->validator = v;
   bson_iter_init(&it, ctx->body);
   bson_iter_next(&it); /* the command name */
   while (bson_iter_next(&it))
@@ -761,7 +767,9 @@ static bool cmd_create_indexes(cmd_ctx_t *ctx, bson_error_t *error)
     }
     bson_iter_document(&arr, &len, &data);
     bson_init_static(&spec, data, len);
-    if (!coll_create_index(c, &spec, &made, error))
+    if (!ctx->error_info)
+      ctx->error_info = bson_new();
+    if (!coll_create_index(c, &spec, &made, ctx->error_info, error))
       goto out_unlock;
     created += made;
   }
@@ -858,6 +866,7 @@ static const command_t commands[] = {
     {"distinct", cmd_distinct},
     {"aggregate", cmd_aggregate},
     {"create", cmd_create},
+    {"collMod", cmd_coll_mod},
     {"drop", cmd_drop},
     {"dropDatabase", cmd_drop_database},
     {"listCollections", cmd_list_collections},
@@ -893,8 +902,9 @@ typedef struct {
 static bool takes_write_concern(const char *name)
 {
   static const char *const names[] = {
-      "insert",       "update",        "delete",      "create",        "drop",
-      "dropDatabase", "createIndexes", "dropIndexes", "deleteIndexes",
+      "insert",      "update",        "delete",       "create",
+      "drop",        "collMod",       "dropDatabase", "createIndexes",
+      "dropIndexes", "deleteIndexes",
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(name, names[i]))
@@ -1168,8 +1178,9 @@ void cmd_dispatch(server_t *srv, conn_t *conn, const request_t *req,
     }
   }
   if (srv->verbose)
-    fprintf(stderr, "mongo-test-server: conn%lld: %s.%s\n", (long long)conn->id,
-            ctx.db, ctx.name);
+    fprintf(stderr, "mongo-test-server: conn%lld: %s.%s%s\n",
+            (long long)conn->id, ctx.db, ctx.name,
+            validator_bypassed(ctx.body) ? " bypassDocumentValidation" : "");
   /* opcounters: the write commands count their statements themselves. */
   wcmd = write_cmd_index(ctx.name);
   if (wcmd >= 0)
@@ -1223,6 +1234,8 @@ out_reply:
     BSON_APPEND_UTF8(reply, "errmsg", error.message);
     BSON_APPEND_INT32(reply, "code", (int32_t)error.code);
     BSON_APPEND_UTF8(reply, "codeName", errcode_name((int)error.code));
+    if (ctx.error_info)
+      bson_concat(reply, ctx.error_info);
     if (errcode_is_retryable((int)error.code))
       append_retryable_label(reply);
     if (wcmd >= 0)
@@ -1240,4 +1253,6 @@ out_reply:
     }
     append_cluster_time(reply, op_secs, op_inc, secs, inc);
   }
+  if (ctx.error_info)
+    bson_destroy(ctx.error_info);
 }

@@ -24,6 +24,8 @@ typedef struct cmd_ctx {
   bool replayed;        /* the reply is the recorded one: nothing ran */
   bool applied;         /* a write command ran (its reply may be recorded) */
   int wc_error;         /* a fault's writeConcernError code, or 0 */
+  bson_t *error_info;   /* fields a failed command adds to its error reply
+                           (createIndexes' keyPattern, keyValue), or NULL */
 } cmd_ctx_t;
 
 /* Runs the request's command and fills reply (initialised by the caller).

@@ -56,6 +56,7 @@ static const code_name_t names[] = {
     {10107, "NotWritablePrimary"},
     {10334, "BSONObjectTooLarge"},
     {11000, "DuplicateKey"},
+    {121, "DocumentValidationFailure"},
     {11600, "InterruptedAtShutdown"},
     {11602, "InterruptedDueToReplStateChange"},
     {13435, "NotPrimaryNoSecondaryOk"},

@@ -4,6 +4,7 @@
 
 #include "bval.h"
 #include "errors.h"
+#include "validate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +449,7 @@ void coll_unref(coll_t *c)
     index_free(c->indexes[i]);
   free(c->indexes);
   pthread_rwlock_destroy(&c->lock);
+  validator_free(c->validator);
   bson_destroy(c->options);
   free(c->db);
   free(c->name);
@@ -595,8 +597,38 @@ doc_t **coll_match(coll_t *c, const matcher_t *m, size_t limit, bool take_refs,
   return out;
 }
 
+/* Puts mongod's context of a failed index build before error's message:
+ * a new build UUID, and the collection's. */
+static void index_build_failed(const coll_t *c, bson_error_t *error)
+{
+  uint8_t u[2][16];
+  bson_oid_t build;
+  bson_oid_init(&build, NULL);
+  memcpy(u[0], build.bytes, 12);
+  memcpy(u[0] + 12, c->uuid_seed.bytes + 8, 4);
+  memset(u[1], 0, 16);
+  memcpy(u[1], c->uuid_seed.bytes, 12);
+  char text[2][40];
+  for (int k = 0; k < 2; k++) {
+    u[k][6] = (uint8_t)((u[k][6] & 0x0F) | 0x40);
+    u[k][8] = (uint8_t)((u[k][8] & 0x3F) | 0x80);
+    char *o = text[k];
+    for (int i = 0; i < 16; i++) {
+      if (i == 4 || i == 6 || i == 8 || i == 10)
+        *o++ = '-';
+      o += sprintf(o, "%02x", u[k][i]);
+    }
+  }
+  char reason[sizeof error->message];
+  bson_strncpy(reason, error->message, sizeof reason);
+  bson_set_error(error, error->domain, error->code,
+                 "Index build failed: %s: Collection %s ( %s ) :: caused by "
+                 ":: %s",
+                 text[0], c->ns, text[1], reason);
+}
+
 bool coll_create_index(coll_t *c, const bson_t *spec, bool *created,
-                       bson_error_t *error)
+                       bson_t *info, bson_error_t *error)
 {
   *created = false;
   index_t *ix = index_new(spec, error);
@@ -649,7 +681,8 @@ bool coll_create_index(coll_t *c, const bson_t *spec, bool *created,
         continue;
       uint64_t h = key_hash(&key);
       if (ix_find(ix, &key, h, NULL)) {
-        dup_key_error(c, ix, &key, NULL, error);
+        dup_key_error(c, ix, &key, info, error);
+        index_build_failed(c, error);
         goto fail;
       }
       if (!ix_add(ix, h, d)) {

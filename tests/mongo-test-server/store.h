@@ -70,20 +70,21 @@ typedef struct {
 
 /* A collection. Fields below lock are guarded by it. */
 typedef struct coll {
-  atomic_int refs;       /* references: the catalog and users */
-  char *db;              /* database name */
-  char *name;            /* collection name */
-  char *ns;              /* "db.name" */
-  bson_t *options;       /* create options, for listCollections */
-  bson_oid_t uuid_seed;  /* bytes of the collection's info.uuid */
-  pthread_rwlock_t lock; /* guards everything below */
-  doc_t **slots;         /* documents in natural order; NULL = deleted */
-  size_t nslots;         /* slots in use (live and holes) */
-  size_t capslots;       /* slots allocated */
-  size_t count;          /* live documents */
-  size_t bytes;          /* total size of live documents */
-  index_t **indexes;     /* indexes, _id_ first */
-  size_t nindexes;       /* number of indexes */
+  atomic_int refs;             /* references: the catalog and users */
+  char *db;                    /* database name */
+  char *name;                  /* collection name */
+  char *ns;                    /* "db.name" */
+  bson_t *options;             /* create options, for listCollections */
+  bson_oid_t uuid_seed;        /* bytes of the collection's info.uuid */
+  pthread_rwlock_t lock;       /* guards everything below */
+  doc_t **slots;               /* documents in natural order; NULL = deleted */
+  size_t nslots;               /* slots in use (live and holes) */
+  size_t capslots;             /* slots allocated */
+  size_t count;                /* live documents */
+  size_t bytes;                /* total size of live documents */
+  struct validator *validator; /* refuses documents (validate.h), or NULL */
+  index_t **indexes;           /* indexes, _id_ first */
+  size_t nindexes;             /* number of indexes */
 } coll_t;
 
 /* The whole server's data. */
@@ -154,9 +155,12 @@ doc_t **coll_match(coll_t *coll, const matcher_t *matcher, size_t limit,
 /* [write lock] Creates an index from spec ({key, name, unique, sparse}),
  * building it over the current documents. *created is false when an
  * identical index exists. Errors: 67 bad spec, 85/86 conflicts, 11000 when
- * existing documents violate uniqueness. */
+ * existing documents violate uniqueness: as mongod 6.0 answers a failed
+ * index build, "Index build failed: UUID: Collection NS ( UUID ) :: caused
+ * by :: E11000 ...", with keyPattern and keyValue appended to info when it
+ * is not NULL. */
 bool coll_create_index(coll_t *coll, const bson_t *spec, bool *created,
-                       bson_error_t *error);
+                       bson_t *info, bson_error_t *error);
 
 /* [write lock] Drops the index which names (a string; "*" for all but
  * _id_) or whose key pattern it equals (a document). Error 27 IndexNotFound

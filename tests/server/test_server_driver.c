@@ -690,6 +690,103 @@ static void test_aggregate_count(void **state)
   mongoc_collection_destroy(c);
 }
 
+/* A unique index built on documents already holding a duplicate key
+ * fails with 11000 DuplicateKey, mongod 6.0's message ("Index build
+ * failed: UUID: Collection NS ( UUID ) :: caused by :: E11000 ..." naming
+ * the index and the key), keyPattern and keyValue, and builds nothing; $group
+ * by an object of expressions (a compound key) finds the duplicates, a missing
+ * field left out of the key, as mongod does (what --index reads after the
+ * failure). */
+static void test_unique_index_on_duplicates(void **state)
+{
+  fixture_t *f = *state;
+  mongoc_collection_t *c = coll(f, "dups");
+  mongoc_database_t *db = mongoc_client_get_database(f->client, f->db);
+  bson_error_t error;
+  bson_t reply;
+  const int pairs[][2] = {{1, 1}, {1, 2}, {1, 1}, {2, 1}, {1, 1}};
+  for (size_t i = 0; i < 5; i++) {
+    bson_t *d =
+        BCON_NEW("a", BCON_INT32(pairs[i][0]), "b", BCON_INT32(pairs[i][1]));
+    assert_true(mongoc_collection_insert_one(c, d, NULL, NULL, &error));
+    bson_destroy(d);
+  }
+  bson_t *only_a = BCON_NEW("a", BCON_INT32(3));
+  assert_true(mongoc_collection_insert_one(c, only_a, NULL, NULL, &error));
+  bson_destroy(only_a);
+  bson_t *create =
+      BCON_NEW("createIndexes", BCON_UTF8("dups"), "indexes", "[", "{", "key",
+               "{", "a", BCON_INT32(1), "b", BCON_INT32(-1), "}", "name",
+               BCON_UTF8("ab"), "unique", BCON_BOOL(true), "}", "]");
+  assert_false(mongoc_database_write_command_with_opts(db, create, NULL, &reply,
+                                                       &error));
+  assert_int_equal(error.code, 11000);
+  assert_non_null(strstr(error.message, "E11000 duplicate key error "
+                                        "collection: "));
+  assert_non_null(strstr(error.message, "index: ab dup key: { a: 1, b: 1 }"));
+  assert_non_null(strstr(error.message, "Index build failed: "));
+  assert_non_null(strstr(error.message, ": Collection "));
+  assert_non_null(strstr(error.message, " :: caused by :: E11000"));
+  bson_iter_t it;
+  assert_true(bson_iter_init_find(&it, &reply, "codeName"));
+  assert_string_equal(bson_iter_utf8(&it, NULL), "DuplicateKey");
+  bson_t *pattern = BCON_NEW("a", BCON_INT32(1), "b", BCON_INT32(-1));
+  bson_t *value = BCON_NEW("a", BCON_INT32(1), "b", BCON_INT32(1));
+  bson_t got;
+  uint32_t len;
+  const uint8_t *data;
+  assert_true(bson_iter_init_find(&it, &reply, "keyPattern"));
+  bson_iter_document(&it, &len, &data);
+  assert_true(bson_init_static(&got, data, len) && bson_equal(&got, pattern));
+  assert_true(bson_iter_init_find(&it, &reply, "keyValue"));
+  bson_iter_document(&it, &len, &data);
+  assert_true(bson_init_static(&got, data, len) && bson_equal(&got, value));
+  bson_destroy(pattern);
+  bson_destroy(value);
+  bson_destroy(&reply);
+  bson_destroy(create);
+  mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(c, NULL);
+  const bson_t *doc;
+  int n_indexes = 0;
+  while (mongoc_cursor_next(cur, &doc))
+    n_indexes++;
+  assert_int_equal(n_indexes, 1); /* _id_ alone */
+  mongoc_cursor_destroy(cur);
+
+  bson_t *pipeline = BCON_NEW(
+      "pipeline", "[", "{", "$group", "{", "_id", "{", "x", "$a", "y", "$b",
+      "}", "n", "{", "$sum", BCON_INT32(1), "}", "}", "}", "{", "$match", "{",
+      "n", "{", "$gt", BCON_INT32(1), "}", "}", "}", "]");
+  cur = mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+  assert_true(mongoc_cursor_next(cur, &doc));
+  bson_t *want = BCON_NEW("_id", "{", "x", BCON_INT32(1), "y", BCON_INT32(1),
+                          "}", "n", BCON_INT32(3));
+  assert_true(bson_equal(doc, want));
+  assert_false(mongoc_cursor_next(cur, &doc));
+  assert_false(mongoc_cursor_error(cur, &error));
+  mongoc_cursor_destroy(cur);
+  bson_destroy(want);
+  bson_destroy(pipeline);
+
+  /* Every group, in first appearance: the one without b has no y. */
+  pipeline = BCON_NEW("pipeline", "[", "{", "$group", "{", "_id", "{", "x",
+                      "$a", "y", "$b", "}", "}", "}", "]");
+  cur = mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+  int groups = 0;
+  while (mongoc_cursor_next(cur, &doc))
+    if (++groups == 4) {
+      want = BCON_NEW("_id", "{", "x", BCON_INT32(3), "}");
+      assert_true(bson_equal(doc, want));
+      bson_destroy(want);
+    }
+  assert_false(mongoc_cursor_error(cur, &error));
+  assert_int_equal(groups, 4);
+  mongoc_cursor_destroy(cur);
+  bson_destroy(pipeline);
+  mongoc_database_destroy(db);
+  mongoc_collection_destroy(c);
+}
+
 /* ---- compression --------------------------------------------------------- */
 
 /* Reads serverStatus' network.compression.<name>.<part>.<field>; -1 when
@@ -929,6 +1026,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_collections_and_indexes, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_aggregate_count, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unique_index_on_duplicates, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_compression_zlib, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compression_zstd, setup, teardown),
       cmocka_unit_test_setup_teardown(test_compression_snappy, setup, teardown),

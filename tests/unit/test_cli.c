@@ -469,10 +469,21 @@ static void test_help_text(void **state)
   free(text);
 }
 
+/* Returns the entry named name that is not an alias, or NULL. */
+static const cli_option_t *option_named(const char *name)
+{
+  for (size_t i = 0; i < cli__n_options; i++)
+    if (cli__options[i].name && !cli__options[i].alias_of &&
+        strcmp(cli__options[i].name, name) == 0)
+      return &cli__options[i];
+  return NULL;
+}
+
 /* The option table is consistent: unique names and letters, an argument
  * name exactly for the kinds that take an argument, a field inside
  * options_t for every plain store, ranges that fit their fields, and what
- * each kind needs. (The field's type is checked when the table compiles.) */
+ * each kind needs; every alias names a real option. (The field's type is
+ * checked when the table compiles.) */
 static void test_option_table(void **state)
 {
   (void)state;
@@ -480,20 +491,39 @@ static void test_option_table(void **state)
   assert_non_null(cli__options[0].group);
   for (size_t i = 0; i < cli__n_options; i++) {
     const cli_option_t *o = &cli__options[i];
-    assert_non_null(o->name);
+    if (!o->name && !o->letter)
+      fail_msg("entry %zu has neither a name nor a letter", i);
     assert_non_null(o->help);
     for (size_t k = 0; k < i; k++) {
-      if (strcmp(o->name, cli__options[k].name) == 0)
+      if (o->name && cli__options[k].name &&
+          strcmp(o->name, cli__options[k].name) == 0)
         fail_msg("--%s is in the table twice", o->name);
       if (o->letter && o->letter == cli__options[k].letter)
         fail_msg("-%c is in the table twice", o->letter);
     }
+    if (o->alias_of) {
+      /* An alias names an option that is not one, takes an argument
+       * exactly when it does (unless it gives a fixed one), and is hidden
+       * from the help. */
+      const cli_option_t *t = option_named(o->alias_of);
+      if (!t)
+        fail_msg("alias of --%s: no such option", o->alias_of);
+      if (o->alias_arg ? (o->arg || !t->arg) : (!o->arg != !t->arg))
+        fail_msg("alias of --%s: argument unlike the option's", o->alias_of);
+      assert_int_equal(o->show, CLI_SHOW_NEVER);
+      continue;
+    }
+    assert_non_null(o->name);
     bool stores = o->kind != CLI_ARG_HANDLER && o->kind != CLI_ARG_PRINT;
-    if (stores && o->field >= sizeof(options_t))
-      fail_msg("--%s: field offset %zu outside options_t", o->name, o->field);
+    bool in_state =
+        o->kind == CLI_ARG_STATE_STRING || o->kind == CLI_ARG_STATE_BOOL;
+    if (stores &&
+        o->field >= (in_state ? sizeof(cli_state_t) : sizeof(options_t)))
+      fail_msg("--%s: field offset %zu outside its struct", o->name, o->field);
     switch (o->kind) {
     case CLI_ARG_BOOL:
     case CLI_ARG_ENUM:
+    case CLI_ARG_STATE_BOOL:
       if (o->arg)
         fail_msg("--%s stores a constant but names an argument", o->name);
       break;
@@ -509,6 +539,7 @@ static void test_option_table(void **state)
       break;
     case CLI_ARG_STRING:
     case CLI_ARG_BYTE:
+    case CLI_ARG_STATE_STRING:
       if (!o->arg)
         fail_msg("--%s takes a value but names no argument", o->name);
       break;
@@ -607,6 +638,37 @@ static void test_typed_options(void **state)
   cli_options_cleanup(&o);
 }
 
+/* Issue 14's write options: --mode delete adds no ObjectId (it would
+ * match nothing); --stop-on-error and --maintain-insertion-order are one
+ * setting (mongoimport's --maintainInsertionOrder implies --stopOnError);
+ * ordered writes refuse --split. */
+static void test_write_options(void **state)
+{
+  (void)state;
+  options_t o;
+  bson_error_t e;
+  assert_int_equal(PARSE(&o, &e, "--mode", "delete", "a.csv"), CLI_RUN);
+  assert_int_equal(o.mode_write, SINK_MODE_DELETE);
+  assert_false(o.doc.add_id);
+  assert_false(o.stop_on_error);
+  assert_false(o.bypass_validation);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--maintain-insertion-order",
+                         "--bypass-document-validation", "a.csv"),
+                   CLI_RUN);
+  assert_true(o.stop_on_error);
+  assert_true(o.bypass_validation);
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "--stop-on-error", "a.csv"), CLI_RUN);
+  assert_true(o.stop_on_error);
+  cli_options_cleanup(&o);
+  EXPECT_USAGE("--stop-on-error writes each file in order, from one writer: "
+               "not with --split",
+               "--stop-on-error", "--split", "2", "a.csv");
+  EXPECT_USAGE("not with --split", "--maintain-insertion-order", "--split",
+               "auto", "a.csv");
+}
+
 /* A wrong word is refused with the words the option accepts. */
 static void test_bad_keywords(void **state)
 {
@@ -616,8 +678,8 @@ static void test_bad_keywords(void **state)
                "--progress", "sometimes", "a.csv");
   EXPECT_USAGE("--type: expected csv, tsv or json, got \"xml\"", "--type",
                "xml", "a.csv");
-  EXPECT_USAGE("--mode: expected insert, upsert or merge, got \"x\"", "--mode",
-               "x", "a.csv");
+  EXPECT_USAGE("--mode: expected insert, upsert, merge or delete, got \"x\"",
+               "--mode", "x", "a.csv");
   EXPECT_USAGE("--parse-grace: expected stop, skip-row, skip-field or "
                "as-string, got \"\"",
                "--parse-grace", "", "a.csv");
@@ -659,6 +721,397 @@ static void test_max_errors_forms(void **state)
                "a.csv");
 }
 
+/* mongoimport's command lines (README: "Switching from mongoimport"). */
+
+/* Fails unless a and b hold the same text (both NULL counts). */
+static void same_text(const char *what, const char *a, const char *b)
+{
+  if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+    fail_msg("%s: \"%s\" against \"%s\"", what, a ? a : "(null)",
+             b ? b : "(null)");
+}
+
+static void same_list(const char *what, char **a, size_t na, char **b,
+                      size_t nb)
+{
+  if (na != nb)
+    fail_msg("%s: %zu names against %zu", what, na, nb);
+  for (size_t i = 0; i < na; i++)
+    same_text(what, a[i], b[i]);
+}
+
+/* The sizes of what same_options() compares; a field added to options_t
+ * (or the structs it holds) makes one grow, and test_mongoimport_spellings
+ * fails until same_options() compares the new field too. */
+#define OPTIONS_T_SIZE 360
+#define DOC_OPTIONS_T_SIZE 56
+#define CSV_DIALECT_T_SIZE 16
+
+#define SAME(field)                                                            \
+  do {                                                                         \
+    if (memcmp(&a->field, &b->field, sizeof a->field) != 0)                    \
+      fail_msg("%s: options differ in " #field, what);                         \
+  } while (0)
+#define SAME_TEXT(field) same_text(what, a->field, b->field)
+
+/* Compares two parsed options_t field by field: every field, pointers by
+ * what they point to. */
+static void same_options(const char *what, const options_t *a,
+                         const options_t *b)
+{
+  if (sizeof(options_t) != OPTIONS_T_SIZE ||
+      sizeof(doc_options_t) != DOC_OPTIONS_T_SIZE ||
+      sizeof(csv_dialect_t) != CSV_DIALECT_T_SIZE)
+    fail_msg("options_t, doc_options_t or csv_dialect_t changed size (%zu, "
+             "%zu, %zu): compare their new fields in same_options()",
+             sizeof(options_t), sizeof(doc_options_t), sizeof(csv_dialect_t));
+  SAME_TEXT(uri);
+  SAME_TEXT(db);
+  SAME(mode);
+  SAME(workers);
+  SAME(batch_size);
+  SAME(batch_bytes);
+  SAME(inflight);
+  SAME_TEXT(write_concern);
+  SAME(drop);
+  SAME(dry_run);
+  SAME(quiet);
+  SAME_TEXT(report_json);
+  SAME(dialect.delimiter);
+  SAME(dialect.quote);
+  SAME(dialect.trim);
+  SAME(dialect.comment);
+  SAME(dialect.skip_lines);
+  SAME(doc.infer);
+  SAME(doc.ignore_blanks);
+  SAME(doc.add_id);
+  SAME(doc.id_from);
+  SAME_TEXT(doc.id_fields);
+  SAME(doc.columns_have_types);
+  SAME_TEXT(doc.types);
+  SAME(doc.grace);
+  SAME_TEXT(doc.null_values);
+  SAME(doc.infer_as);
+  SAME(doc.array_index_fields);
+  SAME_TEXT(types);
+  SAME_TEXT(null_values);
+  SAME_TEXT(rejects);
+  SAME(max_errors);
+  SAME(max_errors_ratio);
+  same_list(what, a->fields, a->n_fields, b->fields, b->n_fields);
+  SAME(retries);
+  SAME(retry_max_wait_ms);
+  SAME(mode_write);
+  SAME(stop_on_error);
+  SAME(bypass_validation);
+  same_list(what, a->upsert_fields, a->n_upsert_fields, b->upsert_fields,
+            b->n_upsert_fields);
+  SAME_TEXT(id_fields);
+  SAME_TEXT(password_file);
+  SAME_TEXT(checkpoint);
+  SAME(resume);
+  SAME(split);
+  SAME(split_auto);
+  SAME(part);
+  SAME(part_of);
+  SAME(max_rate);
+  SAME(progress);
+  SAME(infer);
+  SAME(input_type);
+  SAME(sample_rows);
+  same_list(what, a->indexes, a->n_indexes, b->indexes, b->n_indexes);
+  SAME(verify);
+  SAME(verify_only);
+  if (a->n_inputs != b->n_inputs)
+    fail_msg("%s: %zu inputs against %zu", what, a->n_inputs, b->n_inputs);
+  for (size_t i = 0; i < a->n_inputs; i++) {
+    same_text(what, a->inputs[i].collection, b->inputs[i].collection);
+    same_text(what, a->inputs[i].path, b->inputs[i].path);
+  }
+}
+
+#undef SAME
+#undef SAME_TEXT
+
+#define MAX_ARGS 24
+
+/* One mongoimport command line and the loader's own spelling of it. */
+typedef struct spelling {
+  const char *mongoimport[MAX_ARGS]; /* NULL-terminated */
+  const char *loader[MAX_ARGS];      /* NULL-terminated */
+} spelling_t;
+
+/* Parses args (NULL-terminated, without the program name), which must be
+ * a good command line. */
+static void parse_good(const char *const *args, options_t *o)
+{
+  const char *argv[MAX_ARGS + 1] = {"loader"};
+  int argc = 1;
+  while (args[argc - 1])
+    argv[argc] = args[argc - 1], argc++;
+  bson_error_t e;
+  if (parse_args(argc, argv, o, &e) != CLI_RUN)
+    fail_msg("%s ...: %s", args[0], e.message);
+}
+
+/* Where --field-file and --password-file read. */
+#define NAMES_FILE "test_cli_names.txt"
+
+/* Every mongoimport spelling parses to exactly the options_t of the
+ * loader's own, compared whole. */
+static void test_mongoimport_spellings(void **state)
+{
+  (void)state;
+  FILE *f = fopen(NAMES_FILE, "w");
+  assert_non_null(f);
+  fputs("a\nb\n", f);
+  fclose(f);
+  static const spelling_t spellings[] = {
+      /* namespace and input */
+      {{"-d", "shop", "x.csv"}, {"--db", "shop", "x.csv"}},
+      {{"--db=shop", "x.csv"}, {"--db", "shop", "x.csv"}},
+      {{"-c", "people", "--file", "in/x.csv"}, {"people=in/x.csv"}},
+      {{"--collection=people", "in/x.csv"}, {"people=in/x.csv"}},
+      {{"-c", "p", "a=b.csv"}, {"p=a=b.csv"}},
+      {{"--file", "in/x.csv"}, {"in/x.csv"}},
+      {{"--file=in/x.tsv", "--type", "tsv"}, {"--type", "tsv", "in/x.tsv"}},
+      {{"-c", "people"}, {"people=-"}},
+      {{"-c", "people", "-"}, {"people=-"}},
+      {{"--headerline", "x.csv"}, {"--header-line", "x.csv"}},
+      {{"-f", "a,b", "x.csv"}, {"--fields", "a,b", "x.csv"}},
+      {{"--fields=a,b", "x.csv"}, {"--fields", "a,b", "x.csv"}},
+      {{"--fieldFile", NAMES_FILE, "x.csv"},
+       {"--field-file", NAMES_FILE, "x.csv"}},
+      {{"--columnsHaveTypes", "x.csv"}, {"--columns-have-types", "x.csv"}},
+      {{"--parseGrace", "autoCast", "x.csv"},
+       {"--parse-grace", "as-string", "x.csv"}},
+      {{"--parseGrace", "skipField", "x.csv"},
+       {"--parse-grace", "skip-field", "x.csv"}},
+      {{"--parseGrace", "skipRow", "x.csv"},
+       {"--parse-grace", "skip-row", "x.csv"}},
+      {{"--parseGrace=stop", "x.csv"}, {"--parse-grace", "stop", "x.csv"}},
+      {{"--jsonArray", "x.txt"}, {"--type", "json", "x.txt"}},
+      /* ingest */
+      {{"--mode", "merge", "--upsertFields", "a,b", "x.csv"},
+       {"--mode", "merge", "--upsert-fields", "a,b", "x.csv"}},
+      {{"--upsertFields", "email", "x.csv"},
+       {"--mode", "upsert", "--upsert-fields", "email", "x.csv"}},
+      {{"--ignoreBlanks", "x.csv"}, {"--ignore-blanks", "x.csv"}},
+      {{"--stopOnError", "x.csv"}, {"--stop-on-error", "x.csv"}},
+      {{"--maintainInsertionOrder", "x.csv"},
+       {"--maintain-insertion-order", "x.csv"}},
+      {{"--bypassDocumentValidation", "x.csv"},
+       {"--bypass-document-validation", "x.csv"}},
+      {{"--useArrayIndexFields", "x.csv"}, {"--array-index-fields", "x.csv"}},
+      {{"--mode", "delete", "--upsertFields", "a", "x.csv"},
+       {"--mode", "delete", "--upsert-fields", "a", "x.csv"}},
+      {{"--numInsertionWorkers", "3", "x.csv"}, {"--workers", "3", "x.csv"}},
+      {{"-j3", "x.csv"}, {"--workers", "3", "x.csv"}},
+      {{"--batchSize", "500", "x.csv"}, {"--batch-size", "500", "x.csv"}},
+      {{"--writeConcern", "{w: 2, j: true}", "x.csv"},
+       {"--write-concern", "{w: 2, j: true}", "x.csv"}},
+      {{"--writeConcern=majority", "x.csv"},
+       {"--write-concern", "majority", "x.csv"}},
+      /* an abbreviation both spellings share is not ambiguous */
+      {{"--head", "x.csv"}, {"--header-line", "x.csv"}},
+      {{"--ignore", "--upsert", "a", "x.csv"},
+       {"--ignore-blanks", "--upsert-fields", "a", "x.csv"}},
+      /* output */
+      {{"--quiet", "-v", "x.csv"}, {"--quiet", "x.csv"}},
+      {{"-vvv", "--verbose", "--verbose=2", "-vv=3", "x.csv"}, {"x.csv"}},
+      /* connection: the URI mongoimport would build */
+      {{"--host", "db1", "x.csv"}, {"--uri", "mongodb://db1/", "x.csv"}},
+      {{"--host", "db1:27018", "x.csv"},
+       {"--uri", "mongodb://db1:27018/", "x.csv"}},
+      {{"--host", "db1", "--port", "27018", "x.csv"},
+       {"--uri", "mongodb://db1:27018/", "x.csv"}},
+      {{"--port", "27018", "x.csv"},
+       {"--uri", "mongodb://localhost:27018/", "x.csv"}},
+      {{"--host", "rs0/h1,h2:27018", "--port", "27019", "x.csv"},
+       {"--uri", "mongodb://h1:27019,h2:27018/?replicaSet=rs0", "x.csv"}},
+      {{"--host", "rs0/", "x.csv"},
+       {"--uri", "mongodb://localhost/?replicaSet=rs0", "x.csv"}},
+      {{"--host", "[::1]", "--port", "27018", "x.csv"},
+       {"--uri", "mongodb://[::1]:27018/", "x.csv"}},
+      {{"-u", "al ice@corp", "-p", "p@ss:w/rd%?#&=+ \xc3\xa9",
+        "--authenticationDatabase", "admin", "x.csv"},
+       {"--uri",
+        "mongodb://al%20ice%40corp:p%40ss%3Aw%2Frd%25%3F%23%26%3D%2B%20%C3%A9"
+        "@localhost/?authSource=admin",
+        "x.csv"}},
+      {{"-u", "bob", "-p", "pw", "-d", "shop", "x.csv"},
+       {"--uri", "mongodb://bob:pw@localhost/?authSource=shop", "--db", "shop",
+        "x.csv"}},
+      {{"--username=bob", "--password-file", NAMES_FILE, "x.csv"},
+       {"--uri", "mongodb://bob@localhost/", "--password-file", NAMES_FILE,
+        "x.csv"}},
+      {{"--ssl", "--tlsCAFile", "/etc/my ca.pem", "x.csv"},
+       {"--uri", "mongodb://localhost/?tls=true&tlsCAFile=%2Fetc%2Fmy%20ca.pem",
+        "x.csv"}},
+      {{"--tls", "--sslCAFile=ca.pem", "--host", "h", "x.csv"},
+       {"--uri", "mongodb://h/?tls=true&tlsCAFile=ca.pem", "x.csv"}},
+      {{"--ssl", "--sslPEMKeyFile", "k.pem", "--sslPEMKeyPassword", "k&y",
+        "--tlsInsecure", "x.csv"},
+       {"--uri",
+        "mongodb://localhost/?tls=true&tlsCertificateKeyFile=k.pem&"
+        "tlsCertificateKeyFilePassword=k%26y&tlsInsecure=true",
+        "x.csv"}},
+      {{"--tls", "--tlsAllowInvalidCertificates", "--sslAllowInvalidHostnames",
+        "x.csv"},
+       {"--uri",
+        "mongodb://localhost/?tls=true&tlsAllowInvalidCertificates=true&"
+        "tlsAllowInvalidHostnames=true",
+        "x.csv"}},
+      {{"-u", "CN=x", "--authenticationMechanism", "MONGODB-X509", "--ssl",
+        "x.csv"},
+       {"--uri",
+        "mongodb://CN%3Dx@localhost/?authMechanism=MONGODB-X509&tls=true",
+        "x.csv"}},
+      {{"mongodb://h:1/db", "x.csv"}, {"--uri", "mongodb://h:1/db", "x.csv"}},
+      /* beside --uri: what the URI lacks is added, what agrees changes
+       * nothing */
+      {{"--uri", "mongodb://h/shop", "-u", "al ice", "-p", "p@ss", "x.csv"},
+       {"--uri", "mongodb://al%20ice:p%40ss@h/shop", "x.csv"}},
+      {{"--uri", "mongodb://bob@h/", "-p", "pw", "--authenticationDatabase",
+        "admin", "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/?authSource=admin", "x.csv"}},
+      {{"--uri", "mongodb://bob:pw@h/?authSource=admin&tls=true", "-u", "bob",
+        "-p", "pw", "--authenticationDatabase", "admin", "--ssl", "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/?authSource=admin&tls=true", "x.csv"}},
+      {{"--uri", "mongodb://h", "--ssl", "--tlsCAFile", "/ca.pem", "x.csv"},
+       {"--uri", "mongodb://h/?tls=true&tlsCAFile=%2Fca.pem", "x.csv"}},
+      {{"--uri", "mongodb://h/?w=2", "--tls", "x.csv"},
+       {"--uri", "mongodb://h/?w=2&tls=true", "x.csv"}},
+      {{"mongodb+srv://c.example.net/shop", "-u", "bob", "-p", "pw", "--ssl",
+        "x.csv"},
+       {"--uri", "mongodb+srv://bob:pw@c.example.net/shop", "x.csv"}},
+      {{"--uri", "mongodb://h/", "-u", "bob", "-p", "pw", "-d", "shop",
+        "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/?authSource=shop", "--db", "shop",
+        "x.csv"}},
+      {{"--uri", "mongodb://h/app", "-u", "bob", "-p", "pw", "-d", "shop",
+        "x.csv"},
+       {"--uri", "mongodb://bob:pw@h/app", "--db", "shop", "x.csv"}},
+      {{"x.csv", "mongodb+srv://c.example/"},
+       {"--uri", "mongodb+srv://c.example/", "x.csv"}},
+  };
+  for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+    options_t mi, own;
+    parse_good(spellings[i].mongoimport, &mi);
+    parse_good(spellings[i].loader, &own);
+    char what[64];
+    snprintf(what, sizeof what, "spelling %zu (%s ...)", i,
+             spellings[i].mongoimport[0]);
+    same_options(what, &mi, &own);
+    cli_options_cleanup(&mi);
+    cli_options_cleanup(&own);
+  }
+
+  /* And a whole command line as a script would have it. */
+  static const spelling_t script = {
+      {"--host", "db1", "--port", "27018", "-d", "shop", "-c", "people",
+       "--type", "csv", "--headerline", "--drop", "--ignoreBlanks", "-j", "4",
+       "--file", "people.csv"},
+      {"--uri", "mongodb://db1:27018/", "--db", "shop", "--type", "csv",
+       "--header-line", "--drop", "--ignore-blanks", "-j", "4",
+       "people=people.csv"}};
+  options_t mi, own;
+  parse_good(script.mongoimport, &mi);
+  parse_good(script.loader, &own);
+  same_options("a script", &mi, &own);
+  cli_options_cleanup(&mi);
+  cli_options_cleanup(&own);
+  remove(NAMES_FILE);
+}
+
+/* What mongoimport's options cannot mean here is a usage error (exit 2),
+ * and no message holds the password. */
+static void test_mongoimport_refusals(void **state)
+{
+  (void)state;
+  EXPECT_USAGE("the URI names the hosts", "--uri", "mongodb://a/", "--host",
+               "b", "x.csv");
+  EXPECT_USAGE("--port cannot be combined with a URI", "mongodb://a/", "--port",
+               "27018", "x.csv");
+  EXPECT_USAGE("--username: the URI says otherwise", "--uri",
+               "mongodb://bob@a/", "-u", "alice", "-p", "x", "x.csv");
+  EXPECT_USAGE("--password: the URI says otherwise", "--uri",
+               "mongodb://bob:one@a/", "-p", "Sekr1t", "x.csv");
+  EXPECT_USAGE("tls: the URI says otherwise", "--uri", "mongodb://a/?tls=false",
+               "--ssl", "x.csv");
+  EXPECT_USAGE("authSource: the URI says otherwise", "--uri",
+               "mongodb://b:c@a/?authSource=x", "--authenticationDatabase",
+               "admin", "x.csv");
+  EXPECT_USAGE("needs a MongoDB URI", "--uri", "sqlite:x.db", "-u", "b", "-p",
+               "c", "x.csv");
+  EXPECT_USAGE("the loader does not prompt", "--uri", "mongodb://a/", "-u",
+               "bob", "x.csv");
+  EXPECT_USAGE("--password needs --username", "--uri", "mongodb://a/", "-p",
+               "x", "x.csv");
+  EXPECT_USAGE("URI given twice", "--uri", "mongodb://a/", "mongodb://b/",
+               "x.csv");
+  EXPECT_USAGE("--password needs --username", "-p", "Sekr1t", "x.csv");
+  EXPECT_USAGE("the loader does not prompt", "-u", "bob", "x.csv");
+  EXPECT_USAGE("the loader does not prompt", "-u", "bob",
+               "--password=", "x.csv");
+  EXPECT_USAGE("exclude each other", "-u", "bob", "-p", "Sekr1t",
+               "--password-file", "pw", "x.csv");
+  EXPECT_USAGE("needs --ssl", "--tlsCAFile", "ca.pem", "x.csv");
+  EXPECT_USAGE("--port: expected", "--port", "0", "x.csv");
+  EXPECT_USAGE("--port: expected", "--port", "http", "x.csv");
+  EXPECT_USAGE("exclude each other", "--file", "a.csv", "b.csv");
+  EXPECT_USAGE("cannot be used with --mode insert", "--upsertFields", "a",
+               "--mode", "insert", "x.csv");
+  EXPECT_USAGE("expected stop, skipRow, skipField or autoCast", "--parseGrace",
+               "skip-row", "x.csv");
+  EXPECT_USAGE("--verbose: expected", "--verbose=loud", "x.csv");
+  EXPECT_USAGE("--host HOST", "-h", "db1", "x.csv");
+  EXPECT_USAGE("standard input needs a collection", "--file", "-");
+  EXPECT_USAGE("no input files", "-d", "shop");
+  EXPECT_USAGE("cannot name a collection", "-c", "a$b", "x.csv");
+
+  /* The password is in no message; a URI taken as the target is shown
+   * redacted. */
+  options_t o;
+  bson_error_t e;
+  assert_int_equal(
+      PARSE(&o, &e, "--uri", "mongodb://bob:one@a/", "-p", "Sekr1t", "x.csv"),
+      CLI_USAGE);
+  assert_null(strstr(e.message, "Sekr1t"));
+  cli_options_cleanup(&o);
+  assert_int_equal(PARSE(&o, &e, "mongodb://bob:Sekr1t@h/db"), CLI_USAGE);
+  assert_null(strstr(e.message, "Sekr1t"));
+  assert_non_null(strstr(e.message, "no input files (mongodb://bob:***@h/db"));
+  cli_options_cleanup(&o);
+}
+
+/* Aliases and mongoimport's options are in no help, man page or README
+ * table. */
+static void test_mongoimport_hidden(void **state)
+{
+  (void)state;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  cli_print_help(f, true);
+  cli__print_markdown(f);
+  cli__print_man(f);
+  assert_int_equal(fclose(f), 0);
+  for (size_t i = 0; i < cli__n_options; i++) {
+    const cli_option_t *o = &cli__options[i];
+    if (!o->name ||
+        !(o->alias_of || strncmp(o->help, "mongoimport: ", 13) == 0))
+      continue;
+    for (const char *p = text; (p = strstr(p, o->name)) != NULL; p++)
+      if (p >= text + 2 && p[-1] == '-' && p[-2] == '-' &&
+          !(p[strlen(o->name)] >= 'a' && p[strlen(o->name)] <= 'z') &&
+          p[strlen(o->name)] != '-')
+        fail_msg("--%s is in the help", o->name);
+  }
+  free(text);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -682,7 +1135,11 @@ int main(void)
       cmocka_unit_test(test_option_table),
       cmocka_unit_test_setup(test_typed_options, unset_uri),
       cmocka_unit_test_setup(test_bad_keywords, unset_uri),
+      cmocka_unit_test_setup(test_write_options, unset_uri),
       cmocka_unit_test_setup(test_max_errors_forms, unset_uri),
+      cmocka_unit_test_setup(test_mongoimport_spellings, unset_uri),
+      cmocka_unit_test_setup(test_mongoimport_refusals, unset_uri),
+      cmocka_unit_test(test_mongoimport_hidden),
   };
   return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

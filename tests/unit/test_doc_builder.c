@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,23 +58,31 @@ static doc_options_t opts_no_id(void)
   return o;
 }
 
-/* Compiles a header that must fail and checks the message holds needle. */
-static void want_header_error(const record_t *header, const char *needle1,
-                              const char *needle2)
+/* Compiles header with options o, which must fail with needle1 (and
+ * needle2, unless NULL) in the message. */
+static void want_header_error_with(const record_t *header,
+                                   const doc_options_t *o, const char *needle1,
+                                   const char *needle2)
 {
-  doc_options_t o = opts_no_id();
   bson_error_t e;
   memset(&e, 0, sizeof e);
-  doc_spec_t *spec = spec_of(header, &o, &e);
+  doc_spec_t *spec = spec_of(header, o, &e);
   if (spec) {
     docb_spec_destroy(spec);
     fail_msg("header accepted, expected an error with \"%s\"", needle1);
   }
   assert_int_equal(e.domain, LOADER_ERROR_INPUT);
-  if (!strstr(e.message, needle1))
-    fail_msg("\"%s\" lacks \"%s\"", e.message, needle1);
-  if (needle2 && !strstr(e.message, needle2))
-    fail_msg("\"%s\" lacks \"%s\"", e.message, needle2);
+  if (!strstr(e.message, needle1) || (needle2 && !strstr(e.message, needle2)))
+    fail_msg("\"%s\" lacks \"%s\" or \"%s\"", e.message, needle1,
+             needle2 ? needle2 : "");
+}
+
+/* The same with the default options, without _id. */
+static void want_header_error(const record_t *header, const char *needle1,
+                              const char *needle2)
+{
+  doc_options_t o = opts_no_id();
+  want_header_error_with(header, &o, needle1, needle2);
 }
 
 static void test_header_errors(void **state)
@@ -109,6 +118,24 @@ static void test_spec_columns_and_destroy(void **state)
   docb_destroy(NULL);
 }
 
+/* Fails unless every array under it (recursively) has the keys BSON
+ * requires, "0", "1", ... in order: JSON printers do not show them. */
+static void assert_arrays_numbered(bson_iter_t *it, bool array)
+{
+  unsigned k = 0;
+  while (bson_iter_next(it)) {
+    char want[16];
+    snprintf(want, sizeof want, "%u", k++);
+    if (array && strcmp(bson_iter_key(it), want) != 0)
+      fail_msg("array element key \"%s\", want \"%s\"", bson_iter_key(it),
+               want);
+    bson_iter_t child;
+    if ((BSON_ITER_HOLDS_ARRAY(it) || BSON_ITER_HOLDS_DOCUMENT(it)) &&
+        bson_iter_recurse(it, &child))
+      assert_arrays_numbered(&child, BSON_ITER_HOLDS_ARRAY(it));
+  }
+}
+
 /* Builds the document of row under header and returns it as relaxed
  * extended JSON (caller frees with bson_free). */
 static char *build_json(const record_t *header, const record_t *row,
@@ -124,11 +151,50 @@ static char *build_json(const record_t *header, const record_t *row,
   doc_reject_t why;
   if (!docb_build(b, row, &doc, &why))
     fail_msg("rejected: %s", why.reason);
+  bson_iter_t it;
+  assert_true(bson_iter_init(&it, &doc));
+  assert_arrays_numbered(&it, false);
   char *json = bson_as_relaxed_extended_json(&doc, NULL);
   bson_destroy(&doc);
   docb_destroy(b);
   docb_spec_destroy(spec);
   return json;
+}
+
+/* A name of 100 parts nests 100 levels; one more is a header error, not
+ * a recursion as deep as the name is long (50,000 parts overflowed a
+ * worker's stack). */
+static void test_nesting_depth(void **state)
+{
+  (void)state;
+  static char name[2 * 50000 + 1];
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  for (int arrays = 0; arrays < 2; arrays++) {
+    o.array_index_fields = arrays;
+    for (size_t parts = 100; parts <= 101; parts++) {
+      for (size_t i = 0; i < parts; i++)
+        memcpy(name + 2 * i, arrays && i ? "0." : "a.", 2);
+      name[2 * parts - 1] = '\0';
+      const char *hv[] = {name}, *rv[] = {"x"};
+      make_rec(&h, 1, hv);
+      make_rec(&r, 1, rv);
+      if (parts == 100) {
+        char *json = build_json(&h.r, &r.r, &o);
+        assert_non_null(strstr(json, "\"x\""));
+        bson_free(json);
+      } else {
+        want_header_error_with(&h.r, &o, "column 1",
+                               "more than 100 name parts");
+      }
+    }
+    for (size_t i = 0; i < 50000; i++)
+      memcpy(name + 2 * i, "a.", 2);
+    name[2 * 50000 - 1] = '\0';
+    const char *hv[] = {name};
+    want_header_error_with(make_rec(&h, 1, hv), &o, "column 1",
+                           "more than 100 name parts");
+  }
 }
 
 static void test_nesting(void **state)
@@ -371,6 +437,142 @@ static void test_blanks(void **state)
   bson_free(json);
 }
 
+/* --array-index-fields: numeric name parts build arrays, as mongoimport's
+ * --useArrayIndexFields builds them (checked with mongoimport 100.8.0 on
+ * the same headers: the documents below are what it stored). */
+static void test_array_index_fields(void **state)
+{
+  (void)state;
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  o.array_index_fields = true;
+  char *json = build_json(
+      REC(&h, "id", "tags.0", "items.0.sku", "tags.1", "items.0.qty",
+          "items.1.sku", "x.01", "t.0.0", "t.0.1", "t.1.0", "0.0"),
+      REC(&r, "1", "a", "s", "b", "2", "s2", "z", "p", "q", "r", "n"), &o);
+  assert_string_equal(json,
+                      "{ \"id\" : 1, \"tags\" : [ \"a\", \"b\" ], \"items\" : "
+                      "[ { \"sku\" : \"s\", \"qty\" : 2 }, { \"sku\" : \"s2\" "
+                      "} ], \"x\" : { \"01\" : \"z\" }, \"t\" : [ [ \"p\", "
+                      "\"q\" ], [ \"r\" ] ], \"0\" : [ \"n\" ] }");
+  bson_free(json);
+
+  /* Without the option, numbers are keys of documents. */
+  o.array_index_fields = false;
+  json = build_json(REC(&h, "tags.0", "tags.1"), REC(&r, "a", "b"), &o);
+  assert_string_equal(json, "{ \"tags\" : { \"0\" : \"a\", \"1\" : \"b\" } }");
+  bson_free(json);
+
+  /* Indexes start at 0 and go up by one in column order; a path is an
+   * array or a document, not both. */
+  o.array_index_fields = true;
+  want_header_error_with(REC(&h, "t.1", "t.2"), &o, "column 1 \"t.1\"",
+                         "expected 0");
+  want_header_error_with(REC(&h, "t.0", "t.2"), &o, "column 2 \"t.2\"",
+                         "after column 1 \"t.0\", expected 1");
+  want_header_error_with(REC(&h, "a", "t.0", "t.2", "t.1"), &o,
+                         "column 3 \"t.2\"", "expected 1");
+  want_header_error_with(REC(&h, "t.0", "t.b"), &o,
+                         "column 2 \"t.b\" conflicts with column 1 \"t.0\"",
+                         "\"t\" cannot be both an array and a document");
+  want_header_error_with(REC(&h, "t.b", "t.0"), &o, "column 2 \"t.0\"",
+                         "both an array and a document");
+  want_header_error_with(REC(&h, "t.0.a", "t.0.0"), &o, "column 2 \"t.0.0\"",
+                         "\"t.0\" cannot be both");
+  want_header_error_with(REC(&h, "t", "t.0"), &o, "column 2 \"t.0\"",
+                         "cannot also be a document");
+  want_header_error_with(REC(&h, "t.0", "t.0"), &o, "columns 1 and 2", NULL);
+  want_header_error_with(REC(&h, "t.0", "t.0.a"), &o, "column 2 \"t.0.a\"",
+                         NULL);
+  /* "t.0,x,t.1" and "t.0.a,t.1,t.0.b" are in order. */
+  json =
+      build_json(REC(&h, "t.0.a", "t.1", "t.0.b"), REC(&r, "1", "2", "3"), &o);
+  assert_string_equal(json, "{ \"t\" : [ { \"a\" : 1, \"b\" : 3 }, 2 ] }");
+  bson_free(json);
+}
+
+/* Blanks in arrays: kept in place as "" (null when typed); left out under
+ * --ignore-blanks without leaving a hole; a document or array left empty
+ * is left out. */
+static void test_array_blanks(void **state)
+{
+  (void)state;
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  o.array_index_fields = true;
+  o.types = "n.1:int32()";
+  char *json = build_json(REC(&h, "t.0", "t.1", "t.2", "n.0", "n.1"),
+                          REC(&r, NULL, "b", "", "1", NULL), &o);
+  assert_string_equal(json, "{ \"t\" : [ \"\", \"b\", \"\" ], \"n\" : [ 1, "
+                            "null ] }");
+  bson_free(json);
+
+  o.ignore_blanks = true;
+  o.types = NULL;
+  const record_t *hdr = REC(&h, "id", "t.0", "t.1", "t.2", "i.0.s", "i.0.q",
+                            "i.1.s", "i.1.q", "c.d", "c.e");
+  json = build_json(
+      hdr, REC(&r, "1", NULL, "b", "", NULL, "", "s2", "2", "", ""), &o);
+  assert_string_equal(json, "{ \"id\" : 1, \"t\" : [ \"b\" ], \"i\" : [ { "
+                            "\"s\" : \"s2\", \"q\" : 2 } ] }");
+  bson_free(json);
+  json = build_json(
+      hdr, REC(&r, "2", "a", NULL, "c", "s", NULL, NULL, "3", "x", ""), &o);
+  assert_string_equal(json, "{ \"id\" : 2, \"t\" : [ \"a\", \"c\" ], \"i\" : "
+                            "[ { \"s\" : \"s\" }, { \"q\" : 3 } ], \"c\" : { "
+                            "\"d\" : \"x\" } }");
+  bson_free(json);
+  json = build_json(hdr, REC(&r, "3", "", "", "", "", "", "", "", "", ""), &o);
+  assert_string_equal(json, "{ \"id\" : 3 }");
+  bson_free(json);
+
+  /* A bad value under skip-field leaves no hole either. */
+  o.ignore_blanks = false;
+  o.types = "t.1:int32()";
+  o.grace = DOCB_GRACE_SKIP_FIELD;
+  json = build_json(REC(&h, "t.0", "t.1", "t.2"), REC(&r, "1", "x", "3"), &o);
+  assert_string_equal(json, "{ \"t\" : [ 1, 3 ] }");
+  bson_free(json);
+}
+
+/* --infer-as mongoimport: untyped and auto() values by mongoimport's rules;
+ * --parse-grace as-string stores a bad value as they type it (its
+ * autoCast). */
+static void test_infer_as_mongoimport(void **state)
+{
+  (void)state;
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  o.infer_as = DOCB_INFER_MONGOIMPORT;
+  char *json =
+      build_json(REC(&h, "a", "b", "c", "d", "e", "f", "g"),
+                 REC(&r, "007", "true", "1.0", "-0", "+5", NULL, "x"), &o);
+  assert_string_equal(json, "{ \"a\" : 7, \"b\" : \"true\", \"c\" : 1.0, "
+                            "\"d\" : 0, \"e\" : 5, \"f\" : \"\", \"g\" : "
+                            "\"x\" }");
+  bson_free(json);
+
+  /* auto() follows them even with --no-infer; string() keeps the text. */
+  o.infer = false;
+  o.types = "a:auto(),c:string()";
+  json = build_json(REC(&h, "a", "b", "c"), REC(&r, "007", "007", "007"), &o);
+  assert_string_equal(json, "{ \"a\" : 7, \"b\" : \"007\", \"c\" : \"007\" }");
+  bson_free(json);
+
+  /* int32 overflow under as-string: mongoimport's autoCast stores an
+   * int64; the loader's own rules keep the text. */
+  o.infer = true;
+  o.types = "n:int32()";
+  o.grace = DOCB_GRACE_AS_STRING;
+  json = build_json(REC(&h, "n", "m"), REC(&r, "2147483648", "1"), &o);
+  assert_string_equal(json, "{ \"n\" : 2147483648, \"m\" : 1 }");
+  bson_free(json);
+  o.infer_as = DOCB_INFER_LOADER;
+  json = build_json(REC(&h, "n", "m"), REC(&r, "2147483648", "007"), &o);
+  assert_string_equal(json, "{ \"n\" : \"2147483648\", \"m\" : \"007\" }");
+  bson_free(json);
+}
+
 /* Builds row under header with opts; expects a reject. */
 static void want_reject(const record_t *header, const record_t *row,
                         size_t column, const char *needle)
@@ -575,6 +777,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_header_errors),
+      cmocka_unit_test(test_nesting_depth),
       cmocka_unit_test(test_spec_columns_and_destroy),
       cmocka_unit_test(test_nesting),
       cmocka_unit_test(test_infer_integers),
@@ -583,6 +786,9 @@ int main(void)
       cmocka_unit_test(test_no_infer_byte_exact),
       cmocka_unit_test(test_strings),
       cmocka_unit_test(test_blanks),
+      cmocka_unit_test(test_array_index_fields),
+      cmocka_unit_test(test_array_blanks),
+      cmocka_unit_test(test_infer_as_mongoimport),
       cmocka_unit_test(test_rejects),
       cmocka_unit_test(test_add_id),
       cmocka_unit_test(test_id_column),

@@ -36,6 +36,8 @@ typedef struct fake {
   size_t transient_batch; /* write that fails once, transiently, or 0 */
   size_t reject_batch;    /* write in which one document is refused */
   size_t reject_index;    /* which one */
+  bool ordered;           /* the write stops at the refused document: the
+                             ones after it do not land (result->stopped) */
   size_t stall_batch;     /* write that stalls stall_ms first */
   unsigned stall_ms;
   atomic_bool *stop_on_stall; /* raised during the stall, or NULL */
@@ -230,6 +232,13 @@ static bool fake_write(void *sink, const batch_t *batch,
                             "fake duplicate key");
       fake.seen[fake_id(batch, fake.reject_index)] = false;
       landed--;
+      for (size_t i = fake.reject_index + 1;
+           fake.ordered && i < batch_count(batch); i++) {
+        fake.seen[fake_id(batch, i)] = false;
+        landed--;
+      }
+      result->stopped = fake.ordered;
+      result->stopped_at = fake.reject_index;
     }
     result->inserted = landed;
     fake.count += (int64_t)landed;
@@ -472,6 +481,53 @@ static void test_refused_document(void **state)
   check_writer_invariants(fx);
 }
 
+/* --stop-on-error: the ordered write stops at the refused document (row
+ * 14, line 28): rows 11-13 landed with it, the job stops there, no later
+ * batch is written, no mark moves past batch 1, and the rows the parser had
+ * read past the stop are counted as not written, so the accounting
+ * closes. */
+static void test_stop_on_error(void **state)
+{
+  fx_t *fx = *state;
+  fake.reject_batch = 2;
+  fake.reject_index = 3;
+  fake.ordered = true;
+  fx->env.stop_on_error = true;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  assert_false(r->ok);
+  assert_non_null(strstr(r->error.message, "stopped at line 28"));
+  assert_int_equal(r->error.code, 11000);
+  assert_int_equal(r->stop_line, 28);
+  assert_int_equal(r->inserted, BATCH + 3);
+  assert_int_equal(r->rejected, 1);
+  assert_true(r->processed >= 2 * BATCH && r->processed <= 3 * BATCH);
+  assert_int_equal(r->unwritten, r->processed - (BATCH + 4));
+  assert_int_equal(r->post - r->prior, (int64_t)r->inserted);
+  assert_int_equal(fake.writes, 2);
+  assert_int_equal(fake.count, BATCH + 3);
+  assert_int_equal(fake.commits, 1);
+  assert_int_equal(fake.last_mark.offset, fx->row_end[BATCH]);
+  check_writer_invariants(fx);
+}
+
+/* Without --stop-on-error the same ordered stop is one rejected row and
+ * the job goes on (the sink's rows after it are simply not there). */
+static void test_ordered_stop_without_stop_on_error(void **state)
+{
+  fx_t *fx = *state;
+  fake.reject_batch = 2;
+  fake.reject_index = 3;
+  fake.ordered = true;
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  assert_true(r->ok);
+  assert_int_equal(r->stop_line, 0);
+  assert_int_equal(r->unwritten, 0);
+  assert_int_equal(r->rejected, 1);
+  assert_int_equal(fake.writes, (ROWS + BATCH - 1) / BATCH);
+}
+
 /* A transient failure is retried on a fresh sink; the batch lands once. */
 static void test_transient_retry(void **state)
 {
@@ -602,6 +658,8 @@ int main(void)
       T(test_failed_batch),
       T(test_failed_last_batch),
       T(test_refused_document),
+      T(test_stop_on_error),
+      T(test_ordered_stop_without_stop_on_error),
       T(test_transient_retry),
       T(test_retries_exhausted),
       T(test_stop_while_in_flight),

@@ -517,6 +517,99 @@ static void test_problems_accounting(void **state)
   free(text);
 }
 
+/* --mode delete: processed = deleted + matched nothing + rejected and
+ * post - prior = -deleted close; the JSON says both counts. */
+static void test_delete_accounting(void **state)
+{
+  (void)state;
+  job_result_t res = {.processed = 10,
+                      .deleted = 6,
+                      .unmatched = 4,
+                      .prior = 20,
+                      .post = 14,
+                      .ok = true};
+  char *text = problems_of(&res, 1);
+  assert_string_equal(text, ""); /* closes */
+  free(text);
+  res.post = 15; /* one fewer deleted than counted */
+  res.unmatched = 3;
+  text = problems_of(&res, 1);
+  assert_string_equal(
+      text, "loader: p.csv: accounting does not close: processed 10 != "
+            "inserted 0 + updated 0 + deleted 6 + matched nothing 3 + "
+            "rejected 0\n"
+            "loader: p.csv: accounting does not close: post - prior = -5 but "
+            "0 inserted and 6 deleted (did something else write to "
+            "collection \"products\" during the load?)\n");
+  free(text);
+
+  /* After a retry, the gap has its reason. */
+  res.unmatched = 4;
+  res.retries = 1;
+  text = problems_of(&res, 1);
+  assert_string_equal(
+      text, "loader: p.csv: accounting does not close: post - prior = -5 but "
+            "0 inserted and 6 deleted (a retried or resumed delete counts "
+            "what its first attempt deleted as matched nothing)\n");
+  free(text);
+  res.retries = 0;
+  res.unmatched = 3;
+
+  job_t job = {.collection = "c", .path = "d.csv", .end = UINT64_MAX};
+  plan_t plan = {.jobs = &job, .n_jobs = 1};
+  run_t run = {.mode = RUN_PARALLEL, .n_jobs = 1, .results = &res};
+  capture_t c;
+  report_json(cap_open(&c), &plan, &run, 1);
+  text = cap_close(&c);
+  bson_t *doc = parse_json(text);
+  assert_int_equal(get_int(doc, "runs.0.jobs.0.deleted"), 6);
+  assert_int_equal(get_int(doc, "runs.0.jobs.0.unmatched"), 3);
+  assert_false(has(doc, "runs.0.jobs.0.stopped_at_line"));
+  bson_destroy(doc);
+  free(text);
+  report_text(cap_open(&c), &plan, &run, 1, false);
+  text = cap_close(&c);
+  assert_non_null(strstr(text, "\nd.csv: deleted 6, matched nothing 3\n"));
+  free(text);
+}
+
+/* --stop-on-error: the job failed, and still its accounting closes with
+ * the rows read after the stop counted as not written. */
+static void test_stop_on_error_accounting(void **state)
+{
+  (void)state;
+  job_result_t res = {.processed = 30,
+                      .inserted = 11,
+                      .rejected = 1,
+                      .unwritten = 18,
+                      .stop_line = 13,
+                      .prior = 0,
+                      .post = 11,
+                      .n_samples = 1,
+                      .samples = {{.line = 13, .reason = "duplicate"}}};
+  bson_set_error(&res.error, LOADER_ERROR_INPUT, 11000,
+                 "stopped at line 13 (--stop-on-error): the server refused "
+                 "it (code 11000)");
+  char *text = problems_of(&res, 1);
+  assert_string_equal(
+      text, "loader: p.csv:13: duplicate\n"
+            "loader: p.csv: stopped at line 13 (--stop-on-error): the server "
+            "refused it (code 11000)\n"
+            "loader: p.csv: 18 rows read after line 13 were not written "
+            "(neither in the target nor in the rejects file)\n");
+  free(text);
+  res.unwritten = 17; /* a row lost: said */
+  text = problems_of(&res, 1);
+  assert_non_null(strstr(text, "processed 30 != inserted 11 + updated 0 + "
+                               "rejected 1 + not written 17\n"));
+  free(text);
+  res.unwritten = 18;
+  res.post = 12;
+  text = problems_of(&res, 1);
+  assert_non_null(strstr(text, "post - prior = 12 but 11 inserted"));
+  free(text);
+}
+
 static void test_problems_header_only_and_failures(void **state)
 {
   (void)state;
@@ -654,6 +747,8 @@ int main(void)
       cmocka_unit_test(test_problems_header_only_and_failures),
       cmocka_unit_test(test_split_file_parts),
       cmocka_unit_test(test_problems_processed_accounting),
+      cmocka_unit_test(test_delete_accounting),
+      cmocka_unit_test(test_stop_on_error_accounting),
   };
   return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }

@@ -557,6 +557,31 @@ typedef struct infer_case {
   double d;              /* the double, for TYPES_INFERRED_DOUBLE */
 } infer_case_t;
 
+/* Checks fn (named name) against every row: the kind, and the number. */
+static void check_infer(const char *name,
+                        types_inferred_t (*fn)(const char *, size_t, int64_t *,
+                                               double *),
+                        const infer_case_t *rows, size_t n)
+{
+  for (size_t k = 0; k < n; k++) {
+    int64_t i = 0;
+    double d = 0;
+    const char *s = rows[k].text;
+    types_inferred_t got = fn(s, strlen(s), &i, &d);
+    if (got != rows[k].kind)
+      fail_msg("%s(\"%s\") = %d, want %d", name, s, (int)got,
+               (int)rows[k].kind);
+    if ((got == TYPES_INFERRED_INT32 || got == TYPES_INFERRED_INT64 ||
+         got == TYPES_INFERRED_BOOL) &&
+        i != rows[k].i)
+      fail_msg("%s(\"%s\") = %lld, want %lld", name, s, (long long)i,
+               (long long)rows[k].i);
+    if (got == TYPES_INFERRED_DOUBLE &&
+        !(isnan(rows[k].d) ? isnan(d) : d == rows[k].d))
+      fail_msg("%s(\"%s\") = %.17g, want %.17g", name, s, d, rows[k].d);
+  }
+}
+
 static void test_infer(void **state)
 {
   (void)state;
@@ -635,21 +660,7 @@ static void test_infer(void **state)
       {"fals", TYPES_INFERRED_STRING, 0, 0},
       {"yes", TYPES_INFERRED_STRING, 0, 0},
   };
-  for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
-    int64_t i = 0;
-    double d = 0;
-    const char *s = rows[k].text;
-    types_inferred_t got = types_infer(s, strlen(s), &i, &d);
-    if (got != rows[k].kind)
-      fail_msg("infer(\"%s\") = %d, want %d", s, (int)got, (int)rows[k].kind);
-    if ((got == TYPES_INFERRED_INT32 || got == TYPES_INFERRED_INT64 ||
-         got == TYPES_INFERRED_BOOL) &&
-        i != rows[k].i)
-      fail_msg("infer(\"%s\") = %lld, want %lld", s, (long long)i,
-               (long long)rows[k].i);
-    if (got == TYPES_INFERRED_DOUBLE && d != rows[k].d)
-      fail_msg("infer(\"%s\") = %.17g, want %.17g", s, d, rows[k].d);
-  }
+  check_infer("infer", types_infer, rows, sizeof rows / sizeof rows[0]);
 }
 
 /* "-0.0" is a double whose sign survives. */
@@ -894,6 +905,172 @@ static void test_binary_base64(void **state)
     refused("binary(base64)", bad[k], "is not base64");
 }
 
+/* ---- mongoimport's rules ------------------------------------------------- */
+
+/* What mongoimport 100.8.0 stores for an untyped CSV value (its autoParse():
+ * strconv.ParseInt, then strconv.ParseFloat, else the text), from Go 1.19.8
+ * (strconv.ParseInt(s, 10, 64) and ParseFloat(s, 64) printed by a program
+ * kept out of the repository) and checked by loading the same values with
+ * /work/tools/bin/mongoimport and reading them back with pymongo. */
+static void test_infer_mongoimport(void **state)
+{
+  (void)state;
+  static const infer_case_t rows[] = {
+      {"007", TYPES_INFERRED_INT32, 7, 0},
+      {"+5", TYPES_INFERRED_INT32, 5, 0},
+      {"-0", TYPES_INFERRED_INT32, 0, 0},
+      {"+0", TYPES_INFERRED_INT32, 0, 0},
+      {"2147483647", TYPES_INFERRED_INT32, INT32_MAX, 0},
+      {"2147483648", TYPES_INFERRED_INT64, 2147483648LL, 0},
+      {"-2147483649", TYPES_INFERRED_INT64, -2147483649LL, 0},
+      {"9223372036854775807", TYPES_INFERRED_INT64, INT64_MAX, 0},
+      {"-9223372036854775808", TYPES_INFERRED_INT64, INT64_MIN, 0},
+      {"9223372036854775808", TYPES_INFERRED_DOUBLE, 0, 9223372036854775808.0},
+      {"12345678901234567890", TYPES_INFERRED_DOUBLE, 0,
+       1.2345678901234567e+19},
+      {"1.0", TYPES_INFERRED_DOUBLE, 0, 1.0},
+      {"1e3", TYPES_INFERRED_DOUBLE, 0, 1000.0},
+      {"1E5", TYPES_INFERRED_DOUBLE, 0, 100000.0},
+      {".5", TYPES_INFERRED_DOUBLE, 0, 0.5},
+      {"-.5", TYPES_INFERRED_DOUBLE, 0, -0.5},
+      {"5.", TYPES_INFERRED_DOUBLE, 0, 5.0},
+      {"1_000", TYPES_INFERRED_DOUBLE, 0, 1000.0},
+      {"0x1Fp0", TYPES_INFERRED_DOUBLE, 0, 31.0},
+      {"0x1_0p0", TYPES_INFERRED_DOUBLE, 0, 16.0},
+      {"1e-400", TYPES_INFERRED_DOUBLE, 0, 0.0},
+      {"NaN", TYPES_INFERRED_DOUBLE, 0, NAN},
+      {"nan", TYPES_INFERRED_DOUBLE, 0, NAN},
+      {"Infinity", TYPES_INFERRED_DOUBLE, 0, INFINITY},
+      {"+Inf", TYPES_INFERRED_DOUBLE, 0, INFINITY},
+      {"-infinity", TYPES_INFERRED_DOUBLE, 0, -INFINITY},
+      {"inf", TYPES_INFERRED_DOUBLE, 0, INFINITY},
+      {"0x1F", TYPES_INFERRED_STRING, 0, 0},  /* hex needs a p exponent */
+      {"1e400", TYPES_INFERRED_STRING, 0, 0}, /* out of range */
+      {"-nan", TYPES_INFERRED_STRING, 0, 0},
+      {"infin", TYPES_INFERRED_STRING, 0, 0},
+      {"true", TYPES_INFERRED_STRING, 0, 0},
+      {"TRUE", TYPES_INFERRED_STRING, 0, 0},
+      {" 5", TYPES_INFERRED_STRING, 0, 0}, /* the CSV reader trims, not this */
+      {"5 ", TYPES_INFERRED_STRING, 0, 0},
+      {"1__0", TYPES_INFERRED_STRING, 0, 0},
+      {"_1", TYPES_INFERRED_STRING, 0, 0},
+      {"1_", TYPES_INFERRED_STRING, 0, 0},
+      {"1_.5", TYPES_INFERRED_STRING, 0, 0},
+      {"1e", TYPES_INFERRED_STRING, 0, 0},
+      {"-", TYPES_INFERRED_STRING, 0, 0},
+      {"abc", TYPES_INFERRED_STRING, 0, 0},
+      {"1.2.3", TYPES_INFERRED_STRING, 0, 0},
+  };
+  check_infer("mongoimport infer", types_infer_mongoimport, rows,
+              sizeof rows / sizeof rows[0]);
+  /* auto() with these rules is a type of its own: appended through
+   * types_append() like any other. */
+  types_type_t t = {.kind = TYPES_AUTO_MONGOIMPORT};
+  bson_t doc = BSON_INITIALIZER;
+  types_scratch_t sc = {NULL, 0};
+  char why[64];
+  bool too_large;
+  assert_true(types_append(&doc, "v", 1, &t, "007", 3, &sc, why, sizeof why,
+                           &too_large));
+  bson_iter_t it;
+  assert_true(bson_iter_init_find(&it, &doc, "v") &&
+              BSON_ITER_HOLDS_INT32(&it) && bson_iter_int32(&it) == 7);
+  bson_destroy(&doc);
+}
+
+/* double() reads what Go's strconv.ParseFloat reads (mongoimport's
+ * double()): strtod()'s hex without exponent, "nan(...)" and leading
+ * spaces are refused; underscores between digits, Infinity, NaN are not. */
+static void test_double_as_go(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text; /* the value */
+    double want;      /* stored */
+  } ok[] = {
+      {"1_000.5", 1000.5}, {"0x1p-2", 0.25}, {"Infinity", INFINITY},
+      {"-Inf", -INFINITY}, {"1e-400", 0.0},  {"1e3_0", 1e30},
+  };
+  for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
+    bson_t doc;
+    bson_iter_t it;
+    value_of("double()", ok[k].text, &doc, &it);
+    assert_true(BSON_ITER_HOLDS_DOUBLE(&it));
+    if (bson_iter_double(&it) != ok[k].want)
+      fail_msg("double \"%s\" = %g", ok[k].text, bson_iter_double(&it));
+    bson_destroy(&doc);
+  }
+  bson_t doc;
+  bson_iter_t it;
+  value_of("double()", "NaN", &doc, &it);
+  assert_true(isnan(bson_iter_double(&it)));
+  bson_destroy(&doc);
+  static const char *const bad[] = {"0x1F", "nan(1)", "\t1", "1e400",
+                                    "1__0", "+nan",   "0x",  "1_e5"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    refused("double()", bad[k], "is not a double");
+  /* int32()/int64(): what strtoll() allowed and Go does not. */
+  refused("int32()", "\t7", "is not an int32");
+  refused("int64()", "\n7", "is not an int64");
+  refused("int64()", "1_000", "is not an int64");
+}
+
+/* Base32 as Go's base32.StdEncoding.DecodeString() (mongoimport's
+ * binary(base32)): RFC 4648's test vectors, padding required, upper case
+ * only; rows checked against Go 1.19.8. */
+static void test_binary_base32(void **state)
+{
+  (void)state;
+  binary_is("binary(base32)", "MY======", "f", 1);
+  binary_is("binary(base32)", "MZXQ====", "fo", 2);
+  binary_is("binary(base32)", "MZXW6===", "foo", 3);
+  binary_is("binary(base32)", "MZXW6YQ=", "foob", 4);
+  binary_is("binary(base32)", "MZXW6YTB", "fooba", 5);
+  binary_is("binary(base32)", "MZXW6YTBOI======", "foobar", 6);
+  binary_is("binary(base32)", "MZX\nW6===", "foo", 3); /* line breaks go */
+  binary_is("binary(base32)", "MY======X", "f", 1);    /* Go ignores the X */
+  binary_is("binary(base32)", "AAAAAAAA", "\0\0\0\0\0", 5);
+  binary_is("binary(base32)", "77777777", "\xff\xff\xff\xff\xff", 5);
+  static const char *const bad[] = {"MY=====",  "mzxw6===",  "MZXW6",
+                                    "M=======", "MZX=====",  "MZXW6YQ",
+                                    "MZ1W6===", "MZXW6YTBOI"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    refused("binary(base32)", bad[k], "is not base32");
+}
+
+/* date_oracle(FORMAT): FORMAT rewritten as mongoimport's
+ * dateconv.FromOracle() does, parsed as Go's time.Parse() parses. Rows from
+ * Go 1.19.8 with TZ=UTC: time.Parse(FromOracle(FORMAT), value) (the Go
+ * layout in the comment). */
+static void test_date_oracle(void **state)
+{
+  (void)state;
+  static const date_case_t cases[] = {
+      {"YYYY-MM-DD HH24:MI:SS", "2024-02-29 13:45:10", true, 1709214310000LL},
+      {"yyyy-mm-dd hh24:mi:ss", "2024-02-29 13:45:10", true, 1709214310000LL},
+      {"YYYY-MM-DD HH24:MI:SS", "2024-02-30 13:45:10", false, 0},
+      {"DD-MON-YY", "05-Mar-24", true, 1709596800000LL}, /* 02-Jan-06 */
+      {"DD-MON-YY", "05-MAR-24", true, 1709596800000LL},
+      {"DD-MON-YYYY", "05-Mar-2024", true, 1709596800000LL},
+      {"DD MONTH YYYY", "05 March 2024", true, 1709596800000LL},
+      {"HH:MI AM", "01:30 PM", true, -62167170600000LL}, /* 03:04 PM */
+      {"HH12:MI:SS AM", "12:00:00 AM", true, -62167219200000LL},
+      {"DY, DD MON YYYY", "Tue, 05 Mar 2024", true, 1709596800000LL},
+      {"DAY DD/MM/YYYY", "Tuesday 05/03/2024", true, 1709596800000LL},
+      {"YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM", "2024-03-05\"T\"10:00:00+02:00",
+       true, 1709625600000LL},
+      {"YYYY-MM-DD HH24:MI:SS TZH", "2024-03-05 10:00:00 -05", true,
+       1709650800000LL},
+      {"YYYY-MM-DD HH24:MI:SS TZD", "2024-03-05 10:00:00 UTC", true,
+       1709632800000LL}, /* MST */
+      {"YYYYMMDD", "20240305", true, 1709596800000LL},
+      {"DD.MM.YYYY", "5.03.2024", false, 0},
+      {"YYYY-MM-DD", "2024-3-05", false, 0},
+      {"HH24:MI", "25:00", false, 0},
+  };
+  check_dates("date_oracle", cases, sizeof cases / sizeof cases[0], NULL, 0);
+}
+
 static void test_type_specs(void **state)
 {
   (void)state;
@@ -913,6 +1090,8 @@ static void test_type_specs(void **state)
       {"date_ms(yyyy-MM-dd)", TYPES_DATE},
       {"binary(hex)", TYPES_BINARY_HEX},
       {"binary(base64)", TYPES_BINARY_BASE64},
+      {"binary(base32)", TYPES_BINARY_BASE32},
+      {"date_oracle(YYYY-MM-DD)", TYPES_DATE},
   };
   for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++) {
     types_type_t t;
@@ -930,8 +1109,11 @@ static void test_type_specs(void **state)
       {"integer()", "unknown type \"integer\""},
       {"Int32()", "unknown type"},
       {"int32(x)", "takes no argument"},
-      {"binary()", "binary() takes hex or base64"},
-      {"binary(b64)", "binary() takes hex or base64"},
+      {"binary()", "binary() takes hex, base64 or base32"},
+      {"binary(b64)", "binary() takes hex, base64 or base32"},
+      {"date_oracle()", "needs a layout, e.g. date_oracle(YYYY-MM-DD)"},
+      {"date_ms()", "e.g. date_ms(yyyy-MM-dd)"},
+      {"date_go()", "e.g. date_go(2006-01-02)"},
   };
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     types_type_t t;
@@ -991,6 +1173,10 @@ int main(void)
       cmocka_unit_test(test_decimal),
       cmocka_unit_test(test_binary_hex),
       cmocka_unit_test(test_binary_base64),
+      cmocka_unit_test(test_infer_mongoimport),
+      cmocka_unit_test(test_double_as_go),
+      cmocka_unit_test(test_binary_base32),
+      cmocka_unit_test(test_date_oracle),
       cmocka_unit_test(test_type_specs),
       cmocka_unit_test(test_split_suffix),
   };
