@@ -1,6 +1,8 @@
 #!/bin/sh
 # bench/run.sh: build the loader in Release into build-bench/, then run the
-# benchmark (bench/bench.py): prints a table, writes bench/results.json.
+# benchmark (bench/bench.py): prints a table, writes bench/results.json,
+# then rewrites the README's Performance table and the charts from it
+# (bench/report.py).
 #
 #   bench/run.sh                    the full run (a few minutes)
 #   bench/run.sh --quick            tiny sizes, one repetition: a smoke test
@@ -16,7 +18,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 # Runs bench.py with "$@", then sql.py on the binaries of build directory
-# $1 (--quick passed on); exits non-zero when either failed.
+# $1 (--quick passed on), then bench/report.py unless --quick or --out;
+# exits non-zero when one failed.
 run_both() {
   dir=$1
   shift
@@ -27,6 +30,15 @@ run_both() {
     [ "$arg" = --quick ] && quick=--quick
   done
   python3 bench/sql.py --build-dir "$dir" $quick || rc=$?
+  # A full run into bench/results.json: the README's table and the charts
+  # follow it (bench/report.py; the charts need gnuplot).
+  report=yes
+  for arg in "$@"; do
+    case $arg in
+    --quick | --out | --out=*) report="" ;;
+    esac
+  done
+  [ "$rc" -ne 0 ] || [ -z "$report" ] || python3 bench/report.py || rc=$?
   exit "$rc"
 }
 

@@ -4,6 +4,7 @@
  * allocates nothing. JSON documents get their _id here too. */
 #include "doc_spec.h"
 #include "loader/error.h"
+#include "loader/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,9 @@ struct docb {
   uint32_t oid_time;       /* the seconds part, refreshed now and then */
   uint64_t oid_count;      /* ObjectIds made */
   uint32_t id_seed;        /* the file's identity, for --id-from line */
-  bool ascii;              /* the record being built is pure ASCII: its
-                              fields need no UTF-8 validation */
+  bool utf8_checked;       /* the record being built is ASCII, or valid
+                              UTF-8 split at ASCII bytes only: its fields
+                              need no UTF-8 validation */
 };
 
 docb_t *docb_new(const doc_spec_t *spec)
@@ -68,16 +70,6 @@ void docb_destroy(docb_t *b)
 
 /* Returns true when s[0..len) has no byte >= 0x80, eight bytes at a time:
  * one pass over the record instead of a UTF-8 validation per field. */
-/* Returns true when s[0..len) is valid UTF-8. NUL bytes are data (BSON
- * strings carry a length), but libbson's validator, asked to allow them,
- * also takes the overlong C0 80 of "modified UTF-8" for one: no valid UTF-8
- * holds a C0 (or C1) byte, so those are refused first. */
-static bool docb__valid_utf8(const char *s, size_t len)
-{
-  return !memchr(s, 0xC0, len) && !memchr(s, 0xC1, len) &&
-         bson_utf8_validate(s, len, true);
-}
-
 static bool docb__is_ascii(const char *s, size_t len)
 {
   uint64_t acc = 0;
@@ -292,8 +284,7 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
       ok = docb__utf8(b, key, klen, "", 0);
     else
       ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
-  } else if (!b->ascii && !docb__is_ascii(f->data, f->len) &&
-             !docb__valid_utf8(f->data, f->len)) {
+  } else if (!b->utf8_checked && !util_utf8_valid(f->data, f->len)) {
     why->column = column + 1;
     snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
              docb__name(spec, column));
@@ -532,9 +523,13 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
              spec->n_columns, rec->n_fields);
     return false;
   }
-  /* Every field's bytes come from the raw record; a record without raw
-   * bytes (built by a caller) is validated field by field. */
-  b->ascii = rec->raw_len > 0 && docb__is_ascii(rec->raw, rec->raw_len);
+  /* Every field's bytes come from the raw record: one check of it instead
+   * of one per field (a record without raw bytes, built by a caller, or
+   * one that is not valid UTF-8 is validated field by field). */
+  b->utf8_checked =
+      rec->raw_len > 0 &&
+      (rec->fields_from_raw ? util_utf8_valid(rec->raw, rec->raw_len)
+                            : docb__is_ascii(rec->raw, rec->raw_len));
   b->len = 0;
   size_t top;
   if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))

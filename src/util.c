@@ -50,6 +50,58 @@ typedef struct util_spans {
   size_t cap;
 } util_spans_t;
 
+bool util_utf8_valid(const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < len) {
+    /* ASCII, eight bytes at a time. */
+    while (i + 8 <= len) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ull)
+        break;
+      i += 8;
+    }
+    if (i == len)
+      break;
+    unsigned c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    /* A lead byte: how many continuation bytes, and the range the first of
+     * them must be in (which refuses overlong forms, surrogates and code
+     * points past U+10FFFF; C0, C1 and F5..FF lead nothing). */
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0)
+        lo = 0xA0;
+      else if (c == 0xED)
+        hi = 0x9F; /* no surrogates (U+D800..DFFF) */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (len - i <= n || p[i + 1] < lo || p[i + 1] > hi)
+      return false;
+    for (size_t k = 2; k <= n; k++)
+      if ((p[i + k] & 0xC0) != 0x80)
+        return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 static void util__spans_add(util_spans_t *s, size_t start, size_t end)
 {
   if (s->n == s->cap) {

@@ -1,12 +1,13 @@
 /*
  * loader-gen: deterministic sample-data generator for tests and benchmarks.
  *
- *   loader-gen customers|products ROWS [--seed N] [-o FILE]
+ *   loader-gen customers|products|mixed ROWS [--seed N] [-o FILE]
  *
  * Writes a CSV file (one header line, then ROWS records, LF line ends,
  * UTF-8) shaped like the data the loader is meant for: customers with
  * short mixed-type columns, products with quoted names, embedded quotes and
- * multi-line descriptions.
+ * multi-line descriptions; mixed, customers as real exports look (non-ASCII
+ * names, quoted commas and quotes, two-line addresses, long free text).
  *
  * The output is a pure function of (table, ROWS, seed), byte for byte on
  * every machine: the generator has its own PRNG (xoshiro256** seeded through
@@ -488,6 +489,41 @@ static const char customers_header[] =
     "customer_id,first_name,last_name,email,phone,city,zip,country,"
     "signup_date,active,balance\n";
 
+/* Ends email (a local part) with '@' and a domain and writes it, then picks
+ * the customer's country and city and writes a phone number there:
+ * "email,phone,". Returns the city; *country is its country. */
+static const city_t *out_email_phone(out_t *o, rng_t *r, sb_t *email,
+                                     const country_t **country)
+{
+  sb_char(email, '@');
+  sb_str(email, PICK(r, email_domains));
+  out_field(o, email->buf, email->len);
+  out_char(o, ',');
+  *country = pick_country(r);
+  const city_t *city = &(*country)->cities[rng_below(r, (*country)->ncities)];
+  out_str(o, city->phone_prefix);
+  out_digits(o, r, (*country)->phone_digits);
+  out_char(o, ',');
+  return city;
+}
+
+/* city,zip,country,signup_date,active, of a customer in city. */
+static void out_place_signup(out_t *o, rng_t *r, const country_t *country,
+                             const city_t *city)
+{
+  out_field_str(o, city->name);
+  out_char(o, ',');
+  out_str(o, city->zip_prefix);
+  out_digits(o, r, 5 - (uint32_t)strlen(city->zip_prefix));
+  out_char(o, ',');
+  out_str(o, country->code);
+  out_char(o, ',');
+  out_date(o, rng_range(r, DAY_2015_01_01, DAY_2024_12_31));
+  out_char(o, ',');
+  out_str(o, rng_percent(r, 82) ? "true" : "false");
+  out_char(o, ',');
+}
+
 /* One customer record; id counts from 1. */
 static void customer_row(out_t *o, rng_t *r, uint64_t id)
 {
@@ -538,28 +574,9 @@ static void customer_row(out_t *o, rng_t *r, uint64_t id)
     sb_uint(&email, rng_range(r, 1970, 2005));
     break;
   }
-  sb_char(&email, '@');
-  sb_str(&email, PICK(r, email_domains));
-  out_field(o, email.buf, email.len);
-  out_char(o, ',');
-
-  const country_t *country = pick_country(r);
-  const city_t *city = &country->cities[rng_below(r, country->ncities)];
-
-  out_str(o, city->phone_prefix);
-  out_digits(o, r, country->phone_digits);
-  out_char(o, ',');
-  out_field_str(o, city->name);
-  out_char(o, ',');
-  out_str(o, city->zip_prefix);
-  out_digits(o, r, 5 - (uint32_t)strlen(city->zip_prefix));
-  out_char(o, ',');
-  out_str(o, country->code);
-  out_char(o, ',');
-  out_date(o, rng_range(r, DAY_2015_01_01, DAY_2024_12_31));
-  out_char(o, ',');
-  out_str(o, rng_percent(r, 82) ? "true" : "false");
-  out_char(o, ',');
+  const country_t *country;
+  const city_t *city = out_email_phone(o, r, &email, &country);
+  out_place_signup(o, r, country, city);
 
   /* balance: mostly small credit, some zero, some owing */
   int64_t cents;
@@ -573,6 +590,145 @@ static void customer_row(out_t *o, rng_t *r, uint64_t id)
   else
     cents = (int64_t)rng_range(r, 50000, 999999);
   out_cents(o, cents);
+  out_char(o, '\n');
+}
+
+/* ------------------------------------------------------------------------
+ * mixed: customers as real exports look (for the benchmark's second file):
+ *   customer_id,first_name,last_name,company,email,phone,address,city,zip,
+ *   country,signup_date,active,balance,notes
+ * About one record in six has a non-ASCII name; companies carry commas and
+ * quotes; a quarter of the addresses take two lines; notes are mostly empty
+ * or short, and one in forty is a long free text (a few hundred to about
+ * two thousand bytes, with commas, quotes and line breaks).
+ */
+
+static const char *const mixed_first_ascii[] = {
+    "James",   "Mary",  "John",  "Patricia", "Robert", "Jennifer",
+    "Michael", "Linda", "David", "Wei",      "Priya",  "Olivia",
+    "Liam",    "Noah",  "Emma",  "Ava",      "Lucas",  "Mary-Kate"};
+
+static const char *const mixed_first_utf8[] = {
+    "Zoë",  "Ólafur", "José",  "Renée", "Björn",  "François", "Søren",
+    "Inés", "Jürgen", "Ángel", "Åsa",   "Łukasz", "Dvořák",   "Ξένια"};
+
+static const char *const mixed_last_ascii[] = {
+    "Smith",  "Johnson", "Williams", "Brown",        "Jones",     "Garcia",
+    "Miller", "Davis",   "O'Brien",  "D'Angelo",     "Nguyen",    "Patel",
+    "Kim",    "Chen",    "McDonald", "van der Berg", "de la Cruz"};
+
+static const char *const mixed_last_utf8[] = {
+    "Müller", "Núñez",     "Gómez",   "Schröder", "Lefèvre",
+    "Åström", "Rodríguez", "Þórsson", "Wałęsa",   "Παπαδόπουλος"};
+
+static const char *const mixed_companies[] = {
+    "Acme, Inc.",
+    "Smith & Sons",
+    "The \"Best\" Widgets Co.",
+    "Globex Corporation",
+    "Initech, LLC",
+    "Müller GmbH",
+    "Wayne Enterprises",
+    "\"Quotes\", Commas, and Co.",
+    "Stark Industries",
+    "Umbrella Corp.",
+};
+
+static const char *const mixed_streets[] = {
+    "Main St",        "Oak Avenue",  "Maple Rd",    "Elm Street", "Park Lane",
+    "Rue de la Paix", "Hauptstraße", "Calle Mayor", "Via Roma",   "Broadway",
+};
+
+static const char *const mixed_words[] = {
+    "the",      "customer", "asked",     "about", "delivery", "invoice",
+    "refund",   "order",    "was",       "late",  "and",      "damaged",
+    "please",   "call",     "before",    "noon",  "prefers",  "email",
+    "contact",  "résumé",   "naïve",     "café",  "account",  "closed",
+    "reopened", "after",    "complaint", "about", "billing",  "support",
+};
+
+/* Free text of about n bytes: words, commas, now and then a quoted phrase or
+ * a line break. */
+static void mixed_text(char *buf, size_t cap, size_t *len, rng_t *r, size_t n)
+{
+  size_t at = 0;
+  while (at < n && at + 40 < cap) {
+    const char *w = PICK(r, mixed_words);
+    size_t wl = strlen(w);
+    uint32_t k = rng_below(r, 20);
+    if (k == 0) {
+      buf[at++] = '"';
+      memcpy(buf + at, w, wl);
+      at += wl;
+      buf[at++] = '"';
+    } else {
+      memcpy(buf + at, w, wl);
+      at += wl;
+    }
+    if (k == 1 || k == 2)
+      buf[at++] = ',';
+    else if (k == 3)
+      buf[at++] = '.';
+    buf[at++] = k == 4 && rng_percent(r, 30) ? '\n' : ' ';
+  }
+  while (at > 0 && (buf[at - 1] == ' ' || buf[at - 1] == '\n'))
+    at--;
+  *len = at;
+}
+
+static const char mixed_header[] =
+    "customer_id,first_name,last_name,company,email,phone,address,city,zip,"
+    "country,signup_date,active,balance,notes\n";
+
+/* One mixed record; id counts from 1. */
+static void mixed_row(out_t *o, rng_t *r, uint64_t id)
+{
+  bool utf8 = rng_below(r, 6) == 0;
+  const char *first =
+      utf8 ? PICK(r, mixed_first_utf8) : PICK(r, mixed_first_ascii);
+  const char *last =
+      utf8 ? PICK(r, mixed_last_utf8) : PICK(r, mixed_last_ascii);
+  out_uint(o, id, 1);
+  out_char(o, ',');
+  out_field_str(o, first);
+  out_char(o, ',');
+  out_field_str(o, last);
+  out_char(o, ',');
+  if (rng_percent(r, 60))
+    out_field_str(o, PICK(r, mixed_companies));
+  out_char(o, ',');
+
+  sb_t email = {.len = 0};
+  sb_slug(&email, first);
+  sb_char(&email, '.');
+  sb_slug(&email, last);
+  const country_t *country;
+  const city_t *city = out_email_phone(o, r, &email, &country);
+
+  sb_t addr = {.len = 0};
+  sb_uint(&addr, rng_range(r, 1, 9999));
+  sb_char(&addr, ' ');
+  sb_str(&addr, PICK(r, mixed_streets));
+  if (rng_percent(r, 25)) {
+    sb_str(&addr, rng_percent(r, 50) ? "\nApt " : "\nSuite ");
+    sb_uint(&addr, rng_range(r, 1, 999));
+  }
+  out_field(o, addr.buf, addr.len);
+  out_char(o, ',');
+  out_place_signup(o, r, country, city);
+  int64_t cents = rng_percent(r, 15) ? -(int64_t)rng_range(r, 1, 99999)
+                                     : (int64_t)rng_range(r, 0, 999999);
+  out_cents(o, cents);
+  out_char(o, ',');
+
+  char text[2560];
+  size_t tlen = 0;
+  uint32_t kind = rng_below(r, 40);
+  if (kind == 0)
+    mixed_text(text, sizeof text, &tlen, r, rng_range(r, 300, 2000));
+  else if (kind < 12)
+    mixed_text(text, sizeof text, &tlen, r, rng_range(r, 10, 60));
+  out_field(o, text, tlen);
   out_char(o, '\n');
 }
 
@@ -788,6 +944,7 @@ typedef struct {
 static const table_t tables[] = {
     {"customers", customers_header, customer_row},
     {"products", products_header, product_row},
+    {"mixed", mixed_header, mixed_row},
 };
 
 typedef struct {
@@ -814,7 +971,7 @@ typedef struct {
 static void usage(FILE *fp)
 {
   fprintf(fp,
-          "Usage: " PROG " customers|products ROWS [--seed N] [-o FILE]\n"
+          "Usage: " PROG " customers|products|mixed ROWS [--seed N] [-o FILE]\n"
           "\n"
           "Write a CSV sample (header line + ROWS records, LF line ends,\n"
           "UTF-8, RFC 4180 quoting) that is identical on every machine for\n"
@@ -824,6 +981,8 @@ static void usage(FILE *fp)
           "             zip,country,signup_date,active,balance\n"
           "  products   sku,name,category,price,stock,weight_kg,description,\n"
           "             created_at\n"
+          "  mixed      customers as real exports look: non-ASCII names,\n"
+          "             quoted commas and quotes, two-line addresses, notes\n"
           "\n"
           "Options:\n");
   for (uint32_t i = 0; i < ARRAY_LEN(gen_options); i++) {
@@ -909,9 +1068,9 @@ static bool parse_args(int argc, char **argv, gen_args_t *args)
   }
 
   if (argc - optind != 2) {
-    fprintf(stderr,
-            PROG ": want a table and a row count: customers|products ROWS "
-                 "(see --help)\n");
+    fprintf(stderr, PROG
+            ": want a table and a row count: customers|products|mixed ROWS "
+            "(see --help)\n");
     return false;
   }
   for (uint32_t i = 0; i < ARRAY_LEN(tables); i++) {
@@ -919,7 +1078,8 @@ static bool parse_args(int argc, char **argv, gen_args_t *args)
       args->table = &tables[i];
   }
   if (args->table == NULL) {
-    fprintf(stderr, PROG ": unknown table '%s': want customers or products\n",
+    fprintf(stderr,
+            PROG ": unknown table '%s': want customers, products or mixed\n",
             argv[optind]);
     return false;
   }

@@ -22,6 +22,7 @@ fail() {
 
 CUSTOMERS_HEADER=customer_id,first_name,last_name,email,phone,city,zip,country,signup_date,active,balance
 PRODUCTS_HEADER=sku,name,category,price,stock,weight_kg,description,created_at
+MIXED_HEADER=customer_id,first_name,last_name,company,email,phone,address,city,zip,country,signup_date,active,balance,notes
 
 mode=$1
 gen=$2
@@ -48,7 +49,7 @@ determinism)
   python=$5
   check="$src/tools/check-csv.py"
   rm -rf "$work" && mkdir -p "$work"
-  for t in customers products; do
+  for t in customers products mixed; do
     "$gen" $t 2000 --seed 7 -o "$work/$t.a"
     "$gen" $t 2000 --seed 7 -o "$work/$t.b"
     "$gen" $t 2000 --seed 8 -o "$work/$t.c"
@@ -68,6 +69,8 @@ determinism)
     "$gen" products $n --seed 3 -o "$work/p$n.csv"
     "$python" "$check" "$work/c$n.csv" $n $CUSTOMERS_HEADER
     "$python" "$check" "$work/p$n.csv" $n $PRODUCTS_HEADER
+    "$gen" mixed $n --seed 3 -o "$work/m$n.csv"
+    "$python" "$check" "$work/m$n.csv" $n $MIXED_HEADER
   done
   "$python" "$check" "$src/data/customers.csv" 5000 $CUSTOMERS_HEADER
   "$python" "$check" "$src/data/products.csv" 3000 $PRODUCTS_HEADER

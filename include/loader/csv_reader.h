@@ -81,6 +81,12 @@ bool csvr_find_cuts(const char *path, const csv_dialect_t *dialect, bool header,
                     uint64_t size, size_t parts, csvr_cut_t *cuts,
                     bson_error_t *error);
 
+/* On by default: libcsv's per-byte space function only on the runs of
+ * spaces and tabs next to a delimiter, quote or line end (csv_reader.c).
+ * Off parses every byte with it; the records are the same either way (the
+ * unit tests compare the two). */
+void csvr_set_blanks_fast(csvr_t *reader, bool on);
+
 /* Returns the number of empty lines skipped so far. */
 uint64_t csvr_empty_lines(const csvr_t *reader);
 

@@ -4,6 +4,7 @@
 #ifndef LOADER_RECORD_H
 #define LOADER_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,9 @@ typedef struct record {
                             unterminated or malformed quoting): fields is
                             then empty and the record must be rejected */
   size_t problem_column; /* 1-based column the problem is in, or 0 */
+  bool fields_from_raw;  /* every field is raw's bytes less some ASCII ones
+                            (delimiters, quotes, line ends): when raw is
+                            valid UTF-8, so is every field */
 } record_t;
 
 #endif

@@ -20,6 +20,14 @@ uint64_t util_hash64(const void *data, size_t len, uint64_t h);
  * when either is not a hex digit; s[1] is not read when s[0] is not one. */
 bool util_hex_pair(const char *s, uint8_t *byte);
 
+/* Returns true when s[0..len) is UTF-8 the loader stores as a string: what
+ * libbson's bson_utf8_validate(s, len, true) accepts (NUL bytes are data;
+ * no surrogates), less any C0 or C1 byte, so that the
+ * overlong C0 80 of "modified UTF-8" is refused. ASCII goes eight bytes at
+ * a time. test_util checks it against libbson on every sequence of up to
+ * three bytes and on random longer ones. */
+bool util_utf8_valid(const char *s, size_t len);
+
 /* Returns a copy of uri safe to print, whatever it looks like (it need not
  * parse): the password replaced by "***", the user name kept
  * ("mongodb://alice:***@host/db"), and so the values of options whose name

@@ -313,6 +313,100 @@ static void test_spaces_kept_and_trimmed(void **state)
   recs_free(&rs);
 }
 
+/* Reads text whole, with libcsv's space function everywhere (fast off) or
+ * only where it matters (fast on). */
+static void read_blanks(const char *path, bool fast, recs_t *rs)
+{
+  bson_error_t error;
+  csv_dialect_t d;
+  csvr_dialect_default(&d);
+  source_t *src = source_open(path, 0, &error);
+  if (!src)
+    fail_msg("source_open %s: %s", path, error.message);
+  csvr_t *r = csvr_new(src, &d, 0, 1, UINT64_MAX, &error);
+  assert_non_null(r);
+  csvr_set_blanks_fast(r, fast);
+  if (!csvr_read(r, collect, rs, &error))
+    fail_msg("csvr_read: %s", error.message);
+  csvr_destroy(r);
+  source_close(src);
+}
+
+/* Both readings of text give the same records, byte for byte. */
+static void check_blanks_alike(const char *dir, const char *text, size_t len)
+{
+  char *path = uh_write(dir, "blanks.csv", text, len);
+  recs_t slow = {0}, fast = {0};
+  read_blanks(path, false, &slow);
+  read_blanks(path, true, &fast);
+  if (slow.n != fast.n)
+    fail_msg("%zu records with the space function, %zu without; input:\n%.*s",
+             slow.n, fast.n, (int)(len < 400 ? len : 400), text);
+  for (size_t i = 0; i < slow.n; i++) {
+    const rec_t *a = &slow.v[i], *b = &fast.v[i];
+    bool same = strcmp(a->fields, b->fields) == 0 &&
+                a->n_fields == b->n_fields && a->line == b->line &&
+                a->end_line == b->end_line && a->offset == b->offset &&
+                a->end_offset == b->end_offset && a->raw_len == b->raw_len &&
+                memcmp(a->raw, b->raw, a->raw_len) == 0 &&
+                (a->problem == NULL) == (b->problem == NULL) &&
+                (!a->problem || strcmp(a->problem, b->problem) == 0);
+    if (!same)
+      fail_msg("record %zu differs: %s (%s) with the space function, %s (%s) "
+               "without; raw: %s",
+               i, a->fields, a->problem ? a->problem : "ok", b->fields,
+               b->problem ? b->problem : "ok", a->raw);
+  }
+  recs_free(&slow);
+  recs_free(&fast);
+  free(path);
+}
+
+/* Fills buf with at least want bytes of random pieces (each at most 16
+ * bytes) from bits; returns the length. */
+static size_t random_bits(char *buf, size_t want, const char *const *bits,
+                          size_t n_bits, uint64_t *x)
+{
+  size_t len = 0;
+  while (len < want) {
+    *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+    const char *b = bits[(*x >> 33) % n_bits];
+    size_t n = strlen(b);
+    memcpy(buf + len, b, n);
+    len += n;
+  }
+  return len;
+}
+
+/* Spaces and tabs everywhere they can matter (after a delimiter, before a
+ * line end, around quotes, across the reader's 256 KiB blocks): the reader
+ * that calls libcsv's space function only where it matters delivers the
+ * same records as the one that calls it on every byte. */
+static void test_blanks_fast_path_exact(void **state)
+{
+  (void)state;
+  static const char *const bits[] = {
+      " ",   "\t",      "  ",   ",",    "\"",   "\"\"",
+      "\n",  "\r\n",    "\r",   "a",    "bc",   "\xc3\xa9",
+      "x y", " \"q\" ", "\" ,", ", \"", "\"\t", "5'11\" t"};
+  enum { NBITS = sizeof bits / sizeof bits[0] };
+  char *dir = uh_tmpdir();
+  uint64_t x = 42;
+  char text[512];
+  for (int iter = 0; iter < 4000; iter++) {
+    size_t len = random_bits(text, (size_t)(x % 120) + 1, bits, NBITS, &x);
+    check_blanks_alike(dir, text, len);
+  }
+  /* One file of a few blocks, so pieces also end at block boundaries. */
+  size_t big = 3 * 256 * 1024 + 777;
+  char *buf = malloc(big + 64);
+  assert_non_null(buf);
+  check_blanks_alike(dir, buf, random_bits(buf, big, bits, NBITS, &x));
+  free(buf);
+  uh_rmtree(dir);
+  free(dir);
+}
+
 static void test_other_delimiters(void **state)
 {
   (void)state;
@@ -983,6 +1077,7 @@ int main(void)
       cmocka_unit_test(test_last_line_without_newline),
       cmocka_unit_test(test_empty_lines),
       cmocka_unit_test(test_spaces_kept_and_trimmed),
+      cmocka_unit_test(test_blanks_fast_path_exact),
       cmocka_unit_test(test_other_delimiters),
       cmocka_unit_test(test_other_quote),
       cmocka_unit_test(test_skip_lines),

@@ -42,6 +42,72 @@ static void check_hidden(const char *in, const char *marker, const char *user)
   free(got);
 }
 
+/* The oracle: what the document builder used before util_utf8_valid. */
+static bool utf8_oracle(const char *s, size_t len)
+{
+  return !memchr(s, 0xC0, len) && !memchr(s, 0xC1, len) &&
+         bson_utf8_validate(s, len, true);
+}
+
+/* util_utf8_valid agrees with libbson on every string of one to three
+ * bytes, on every four-byte string that starts with a lead byte of four,
+ * and on random strings with ASCII runs (its eight-byte path) around. */
+static void test_utf8_valid_matches_libbson(void **state)
+{
+  (void)state;
+  char b[64];
+  for (uint32_t v = 0; v < (1u << 24); v++) {
+    b[0] = (char)(v >> 16);
+    b[1] = (char)(v >> 8);
+    b[2] = (char)v;
+    for (size_t n = 1; n <= 3; n++) {
+      if (n < 3 && (v & ((1u << (8 * (3 - n))) - 1)) != 0)
+        continue; /* shorter strings once each */
+      if (util_utf8_valid(b, n) != utf8_oracle(b, n))
+        fail_msg("differs on %zu bytes %02x %02x %02x", n, (uint8_t)b[0],
+                 (uint8_t)b[1], (uint8_t)b[2]);
+    }
+  }
+  for (uint32_t v = 0; v < (1u << 24); v++) {
+    b[0] = (char)(0xF0 | (v >> 21));
+    b[1] = (char)(v >> 13);
+    b[2] = (char)(v >> 5);
+    b[3] = (char)((v & 0x1F) * 8);
+    if (util_utf8_valid(b, 4) != utf8_oracle(b, 4))
+      fail_msg("differs on %02x %02x %02x %02x", (uint8_t)b[0], (uint8_t)b[1],
+               (uint8_t)b[2], (uint8_t)b[3]);
+  }
+  static const char *const bits[] = {"a",
+                                     "abcdefgh",
+                                     "\xc3\xa9",
+                                     "\xe2\x82\xac",
+                                     "\xf0\x9f\x98\x80",
+                                     "\xed\xa0\x80",
+                                     "\xc3",
+                                     "\x80",
+                                     "\xc0\x80",
+                                     "\xf4\x90\x80\x80",
+                                     "\0",
+                                     "\xff"};
+  uint64_t x = 7;
+  for (int iter = 0; iter < 300000; iter++) {
+    size_t len = 0;
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    size_t parts = (size_t)(x >> 60);
+    for (size_t k = 0; k < parts; k++) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      size_t which = (size_t)(x >> 33) % (sizeof bits / sizeof bits[0]);
+      size_t n = which == 10 ? 1 : strlen(bits[which]);
+      if (len + n > sizeof b)
+        break;
+      memcpy(b + len, bits[which], n);
+      len += n;
+    }
+    if (util_utf8_valid(b, len) != utf8_oracle(b, len))
+      fail_msg("differs on a string of %zu bytes (iteration %d)", len, iter);
+  }
+}
+
 static void test_redact_password(void **state)
 {
   (void)state;
@@ -443,6 +509,7 @@ static void test_now_monotonic(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_utf8_valid_matches_libbson),
       cmocka_unit_test(test_redact_password),
       cmocka_unit_test(test_redact_delimiters_in_password),
       cmocka_unit_test(test_redact_no_password),
