@@ -50,6 +50,15 @@ def path(name):
     return os.path.join(TMP, name)
 
 
+def write(name, text):
+    """Writes text to the scratch file name, newlines as given; returns its
+    path."""
+    p = path(name)
+    with open(p, "w", newline="") as f:
+        f.write(text)
+    return p
+
+
 def run(args, stdin=None, env=None, timeout=600):
     """Runs the loader; returns (exit code, stdout, stderr)."""
     e = dict(os.environ)

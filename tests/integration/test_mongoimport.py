@@ -33,7 +33,7 @@ import pymongo
 from bson import Decimal128, Int64, ObjectId
 
 from loadtest import (LOADER, SKIP, Server, check, main, path, require,
-                      run)
+                      run, write)
 from test_deploy import PASSWORD, make_certs
 
 DB = "mi"
@@ -79,13 +79,6 @@ class Target:
     def stop(self):
         self.client.close()
         self.srv.stop()
-
-
-def write(name, text):
-    p = path(name)
-    with open(p, "w", newline="") as f:
-        f.write(text)
-    return p
 
 
 def typed(v):

@@ -22,7 +22,7 @@ import sys
 
 from bson.int64 import Int64
 
-from loadtest import Server, check, main, path, require, run
+from loadtest import Server, check, main, path, require, run, write
 
 I64 = Int64
 UTC = datetime.timezone.utc
@@ -54,13 +54,6 @@ class Target:
         self.cli.close()
         if self.srv:
             self.srv.stop()
-
-
-def write(name, text):
-    p = path(name)
-    with open(p, "w", newline="") as f:
-        f.write(text)
-    return p
 
 
 def same(a, b):
