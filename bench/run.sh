@@ -16,6 +16,10 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# Debian's python3 has pymongo and pymysql (python3-pymongo, python3-pymysql);
+# another python3 first on PATH may not, and the MariaDB part then skips.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
 
 # Runs bench.py with "$@", then sql.py on the binaries of build directory
 # $1 (--quick passed on), then bench/report.py unless --quick or --out;
@@ -24,12 +28,12 @@ run_both() {
   dir=$1
   shift
   rc=0
-  python3 bench/bench.py "$@" || rc=$?
+  "$py" bench/bench.py "$@" || rc=$?
   quick=""
   for arg in "$@"; do
     [ "$arg" = --quick ] && quick=--quick
   done
-  python3 bench/sql.py --build-dir "$dir" $quick || rc=$?
+  "$py" bench/sql.py --build-dir "$dir" $quick || rc=$?
   # A full run into bench/results.json: the README's table and the charts
   # follow it (bench/report.py; the charts need gnuplot).
   report=yes
@@ -38,7 +42,7 @@ run_both() {
     --quick | --out | --out=*) report="" ;;
     esac
   done
-  [ "$rc" -ne 0 ] || [ -z "$report" ] || python3 bench/report.py || rc=$?
+  [ "$rc" -ne 0 ] || [ -z "$report" ] || "$py" bench/report.py || rc=$?
   exit "$rc"
 }
 
@@ -46,7 +50,7 @@ run_both() {
 given="" prev=""
 for arg in "$@"; do
   case $arg in
-  -h | --help) exec python3 bench/bench.py "$@" ;;
+  -h | --help) exec "$py" bench/bench.py "$@" ;;
   --build-dir=*) given=${arg#--build-dir=} ;;
   esac
   [ "$prev" = --build-dir ] && given=$arg
