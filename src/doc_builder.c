@@ -212,6 +212,9 @@ static bool docb__inferred(docb_t *b, const char *key, size_t klen,
   int64_t i;
   double d;
   uint8_t *v;
+  /* Most text cannot be a number or a boolean by its first byte alone. */
+  if (!mongoimport && types_infer_is_text((unsigned char)s[0]))
+    return docb__utf8(b, key, klen, s, len);
   switch (mongoimport ? types_infer_mongoimport(s, len, &i, &d)
                       : types_infer(s, len, &i, &d)) {
   case TYPES_INFERRED_INT32:

@@ -520,23 +520,33 @@ types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d)
   case '6':
   case '7':
   case '8':
-  case '9':
-    if (len <= 20 && types__canonical_int(s, len)) {
-      bool neg = s[0] == '-';
-      size_t digits = len - neg;
-      int64_t v = 0;
-      if (digits <= 18) {
-        /* Up to 18 digits cannot overflow: no strtoll() needed. */
-        for (size_t k = neg; k < len; k++)
-          v = v * 10 + (s[k] - '0');
-        if (neg)
-          v = -v;
-      } else {
-        errno = 0;
-        v = strtoll(s, NULL, 10);
-        if (errno != 0)
-          break; /* beyond int64: kept as text rather than rounded */
+  case '9': {
+    bool neg = s[0] == '-';
+    size_t k = neg;
+    int64_t v = 0;
+    if (len - neg <= 18 && k < len && (s[k] != '0' || len == 1)) {
+      /* No leading zero, up to 18 characters after the sign: checked and
+       * converted in one pass, as digits this few cannot overflow. */
+      for (; k < len; k++) {
+        unsigned digit = (unsigned)((unsigned char)s[k] - '0');
+        if (digit > 9)
+          break;
+        v = v * 10 + digit;
       }
+      if (k == len) {
+        *i = neg ? -v : v;
+        return *i >= INT32_MIN && *i <= INT32_MAX ? TYPES_INFERRED_INT32
+                                                  : TYPES_INFERRED_INT64;
+      }
+      /* After the digits only a fraction or an exponent makes a number
+       * ("2024-05-01" is text). */
+      if (k > (size_t)neg && s[k] != '.' && s[k] != 'e' && s[k] != 'E')
+        break;
+    } else if (len <= 20 && types__canonical_int(s, len)) {
+      errno = 0;
+      v = strtoll(s, NULL, 10);
+      if (errno != 0)
+        break; /* beyond int64: kept as text rather than rounded */
       *i = v;
       return v >= INT32_MIN && v <= INT32_MAX ? TYPES_INFERRED_INT32
                                               : TYPES_INFERRED_INT64;
@@ -548,6 +558,7 @@ types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d)
         return TYPES_INFERRED_DOUBLE;
     }
     break;
+  }
   default:
     break;
   }
