@@ -28,6 +28,9 @@ struct docb {
   bool utf8_checked;       /* the record being built is ASCII, or valid
                               UTF-8 split at ASCII bytes only: its fields
                               need no UTF-8 validation */
+  bool short_path;         /* utf8_checked and no --null-values: the
+                              record's non-empty inferred fields can take
+                              docb__append_value()'s short path */
 };
 
 docb_t *docb_new(const doc_spec_t *spec)
@@ -153,8 +156,8 @@ static inline void docb__copy(uint8_t *p, const char *s, size_t n)
   }
 }
 
-static uint8_t *docb__elem(docb_t *b, uint8_t type, const char *key,
-                           size_t klen, size_t vlen)
+static inline uint8_t *docb__elem(docb_t *b, uint8_t type, const char *key,
+                                  size_t klen, size_t vlen)
 {
   if (!docb__room(b, 1 + klen + 1 + vlen))
     return NULL;
@@ -166,8 +169,8 @@ static uint8_t *docb__elem(docb_t *b, uint8_t type, const char *key,
   return p + 1 + klen + 1;
 }
 
-static bool docb__utf8(docb_t *b, const char *key, size_t klen, const char *s,
-                       size_t len)
+static inline bool docb__utf8(docb_t *b, const char *key, size_t klen,
+                              const char *s, size_t len)
 {
   uint8_t *v = docb__elem(b, BSON_TYPE_UTF8, key, klen, 4 + len + 1);
   if (!v)
@@ -206,15 +209,13 @@ static bool docb__close(docb_t *b, size_t at)
 
 /* Appends an inferred value: by mongoimport's rules when mongoimport, else
  * by the loader's. */
-static bool docb__inferred(docb_t *b, const char *key, size_t klen,
-                           const char *s, size_t len, bool mongoimport)
+static inline bool docb__inferred_any(docb_t *b, const char *key, size_t klen,
+                                      const char *s, size_t len,
+                                      bool mongoimport)
 {
   int64_t i;
   double d;
   uint8_t *v;
-  /* Most text cannot be a number or a boolean by its first byte alone. */
-  if (!mongoimport && types_infer_is_text((unsigned char)s[0]))
-    return docb__utf8(b, key, klen, s, len);
   switch (mongoimport ? types_infer_mongoimport(s, len, &i, &d)
                       : types_infer(s, len, &i, &d)) {
   case TYPES_INFERRED_INT32:
@@ -244,6 +245,16 @@ static bool docb__inferred(docb_t *b, const char *key, size_t klen,
     break;
   }
   return docb__utf8(b, key, klen, s, len);
+}
+
+/* Appends an inferred value as docb__inferred_any() does, text that cannot
+ * be a number or a boolean by its first byte alone without a call. */
+static inline bool docb__inferred(docb_t *b, const char *key, size_t klen,
+                                  const char *s, size_t len, bool mongoimport)
+{
+  if (!mongoimport && types_infer_is_text((unsigned char)s[0]))
+    return docb__utf8(b, key, klen, s, len);
+  return docb__inferred_any(b, key, klen, s, len, mongoimport);
 }
 
 /* Appends a value of a declared type through a scratch bson_t, copying its
@@ -392,8 +403,7 @@ static inline docb_put_t docb__append_value(docb_t *b, const record_t *rec,
                                             size_t klen, doc_reject_t *why)
 {
   const field_t *f = &rec->fields[column];
-  if (b->spec->n_nulls == 0 && f->len != 0 && b->utf8_checked &&
-      b->spec->types[column].kind == TYPES_AUTO)
+  if (b->short_path && f->len != 0 && b->spec->types[column].kind == TYPES_AUTO)
     return docb__inferred(b, key, klen, f->data, f->len, false)
                ? DOCB_PUT_OK
                : docb__too_large(why);
@@ -597,6 +607,7 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
       rec->raw_len > 0 &&
       (rec->fields_from_raw ? util_utf8_valid(rec->raw, rec->raw_len)
                             : docb__is_ascii(rec->raw, rec->raw_len));
+  b->short_path = b->utf8_checked && spec->n_nulls == 0;
   b->len = 0;
   size_t top;
   if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))
