@@ -28,6 +28,7 @@ struct docb {
   bool utf8_checked;       /* the record being built is ASCII, or valid
                               UTF-8 split at ASCII bytes only: its fields
                               need no UTF-8 validation */
+  bool *inferred;          /* per column: its type is TYPES_AUTO */
   bool short_path;         /* utf8_checked and no --null-values: the
                               record's non-empty inferred fields can take
                               docb__append_value()'s short path */
@@ -41,10 +42,13 @@ docb_t *docb_new(const doc_spec_t *spec)
   b->spec = spec;
   b->context = bson_context_new(BSON_CONTEXT_NONE);
   b->tmp = bson_new();
-  if (!b->context || !b->tmp) {
+  b->inferred = calloc(spec->n_columns ? spec->n_columns : 1, sizeof(bool));
+  if (!b->context || !b->tmp || !b->inferred) {
     docb_destroy(b);
     return NULL;
   }
+  for (size_t i = 0; i < spec->n_columns; i++)
+    b->inferred[i] = spec->types[i].kind == TYPES_AUTO;
   /* The random parts come from the kernel, once per builder, so builders
    * made at the same instant in different threads differ (libbson's
    * generator, seeded from the clock, is the fallback). */
@@ -66,6 +70,7 @@ void docb_destroy(docb_t *b)
   if (b->context)
     bson_context_destroy(b->context);
   bson_destroy(b->tmp);
+  free(b->inferred);
   free(b->scratch.buf);
   free(b->buf);
   free(b);
@@ -403,7 +408,7 @@ static inline docb_put_t docb__append_value(docb_t *b, const record_t *rec,
                                             size_t klen, doc_reject_t *why)
 {
   const field_t *f = &rec->fields[column];
-  if (b->short_path && f->len != 0 && b->spec->types[column].kind == TYPES_AUTO)
+  if (b->short_path && f->len != 0 && b->inferred[column])
     return docb__inferred(b, key, klen, f->data, f->len, false)
                ? DOCB_PUT_OK
                : docb__too_large(why);
