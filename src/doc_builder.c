@@ -166,11 +166,12 @@ static inline uint8_t *docb__elem(docb_t *b, uint8_t type, const char *key,
 {
   if (!docb__room(b, 1 + klen + 1 + vlen))
     return NULL;
+  /* The length first: the byte stores below could alias it. */
   uint8_t *p = b->buf + b->len;
+  b->len += 1 + klen + 1 + vlen;
   p[0] = type;
   docb__copy(p + 1, key, klen);
   p[1 + klen] = 0;
-  b->len += 1 + klen + 1 + vlen;
   return p + 1 + klen + 1;
 }
 
