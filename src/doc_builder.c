@@ -28,6 +28,10 @@ struct docb {
   bool utf8_checked;       /* the record being built is ASCII, or valid
                               UTF-8 split at ASCII bytes only: its fields
                               need no UTF-8 validation */
+  bool *inferred;          /* per column: its type is TYPES_AUTO */
+  bool short_path;         /* utf8_checked and no --null-values: the
+                              record's non-empty inferred fields can take
+                              docb__append_value()'s short path */
 };
 
 docb_t *docb_new(const doc_spec_t *spec)
@@ -38,10 +42,13 @@ docb_t *docb_new(const doc_spec_t *spec)
   b->spec = spec;
   b->context = bson_context_new(BSON_CONTEXT_NONE);
   b->tmp = bson_new();
-  if (!b->context || !b->tmp) {
+  b->inferred = calloc(spec->n_columns ? spec->n_columns : 1, sizeof(bool));
+  if (!b->context || !b->tmp || !b->inferred) {
     docb_destroy(b);
     return NULL;
   }
+  for (size_t i = 0; i < spec->n_columns; i++)
+    b->inferred[i] = spec->types[i].kind == TYPES_AUTO;
   /* The random parts come from the kernel, once per builder, so builders
    * made at the same instant in different threads differ (libbson's
    * generator, seeded from the clock, is the fallback). */
@@ -63,6 +70,7 @@ void docb_destroy(docb_t *b)
   if (b->context)
     bson_context_destroy(b->context);
   bson_destroy(b->tmp);
+  free(b->inferred);
   free(b->scratch.buf);
   free(b->buf);
   free(b);
@@ -95,11 +103,10 @@ static bool docb__is_ascii(const char *s, size_t len)
  * long way, and their element is copied in whole. The finished document
  * goes into the batch with one bson_concat(). */
 
-/* Makes room for n more bytes. */
-static bool docb__room(docb_t *b, size_t n)
+/* Grows the buffer for n more bytes: out of line, so that the callers
+ * on the common path, where there is room, save no registers for it. */
+static __attribute__((noinline)) bool docb__grow(docb_t *b, size_t n)
 {
-  if (b->len + n <= b->cap)
-    return true;
   size_t cap = b->cap ? b->cap * 2 : 4096;
   while (cap < b->len + n)
     cap *= 2;
@@ -109,6 +116,12 @@ static bool docb__room(docb_t *b, size_t n)
   b->buf = p;
   b->cap = cap;
   return true;
+}
+
+/* Makes room for n more bytes. */
+static inline bool docb__room(docb_t *b, size_t n)
+{
+  return b->len + n <= b->cap || docb__grow(b, n);
 }
 
 static void docb__put32(uint8_t *p, uint32_t v)
@@ -125,33 +138,52 @@ static void docb__put64(uint8_t *p, uint64_t v)
 
 /* Writes an element's type and key, with room for a value of vlen bytes
  * after them; returns where the value goes, or NULL when out of memory. */
-static uint8_t *docb__elem(docb_t *b, uint8_t type, const char *key,
-                           size_t klen, size_t vlen)
+/* Copies n bytes from s to p. Keys and most values are a few bytes: two
+ * fixed-size copies that may overlap, which the compiler turns into a load
+ * and a store each, beat a call to memcpy() and a byte loop. */
+static inline void docb__copy(uint8_t *p, const char *s, size_t n)
+{
+  if (n >= 8) {
+    if (n > 16) {
+      memcpy(p, s, n);
+      return;
+    }
+    memcpy(p, s, 8);
+    memcpy(p + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    memcpy(p, s, 4);
+    memcpy(p + n - 4, s + n - 4, 4);
+  } else if (n > 0) {
+    /* 1 to 3 bytes: the first, the middle and the last. */
+    p[0] = (uint8_t)s[0];
+    p[n / 2] = (uint8_t)s[n / 2];
+    p[n - 1] = (uint8_t)s[n - 1];
+  }
+}
+
+static inline uint8_t *docb__elem(docb_t *b, uint8_t type, const char *key,
+                                  size_t klen, size_t vlen)
 {
   if (!docb__room(b, 1 + klen + 1 + vlen))
     return NULL;
+  /* The length first: the byte stores below could alias it. */
   uint8_t *p = b->buf + b->len;
-  p[0] = type;
-  memcpy(p + 1, key, klen);
-  p[1 + klen] = 0;
   b->len += 1 + klen + 1 + vlen;
+  p[0] = type;
+  docb__copy(p + 1, key, klen);
+  p[1 + klen] = 0;
   return p + 1 + klen + 1;
 }
 
-static bool docb__utf8(docb_t *b, const char *key, size_t klen, const char *s,
-                       size_t len)
+static inline bool docb__utf8(docb_t *b, const char *key, size_t klen,
+                              const char *s, size_t len)
 {
   uint8_t *v = docb__elem(b, BSON_TYPE_UTF8, key, klen, 4 + len + 1);
   if (!v)
     return false;
   docb__put32(v, (uint32_t)len + 1);
-  /* Most values are a few bytes: a loop beats a call to memcpy(). */
-  if (len <= 32)
-    for (size_t k = 0; k < len; k++)
-      v[4 + k] = (uint8_t)s[k];
-  else
-    memcpy(v + 4, s, len);
   v[4 + len] = 0;
+  docb__copy(v + 4, s, len);
   return true;
 }
 
@@ -183,8 +215,9 @@ static bool docb__close(docb_t *b, size_t at)
 
 /* Appends an inferred value: by mongoimport's rules when mongoimport, else
  * by the loader's. */
-static bool docb__inferred(docb_t *b, const char *key, size_t klen,
-                           const char *s, size_t len, bool mongoimport)
+static inline bool docb__inferred_any(docb_t *b, const char *key, size_t klen,
+                                      const char *s, size_t len,
+                                      bool mongoimport)
 {
   int64_t i;
   double d;
@@ -218,6 +251,16 @@ static bool docb__inferred(docb_t *b, const char *key, size_t klen,
     break;
   }
   return docb__utf8(b, key, klen, s, len);
+}
+
+/* Appends an inferred value as docb__inferred_any() does, text that cannot
+ * be a number or a boolean by its first byte alone without a call. */
+static inline bool docb__inferred(docb_t *b, const char *key, size_t klen,
+                                  const char *s, size_t len, bool mongoimport)
+{
+  if (!mongoimport && types_infer_is_text((unsigned char)s[0]))
+    return docb__utf8(b, key, klen, s, len);
+  return docb__inferred_any(b, key, klen, s, len, mongoimport);
 }
 
 /* Appends a value of a declared type through a scratch bson_t, copying its
@@ -263,11 +306,72 @@ static bool docb__is_null_token(const doc_spec_t *spec, const field_t *f)
   return false;
 }
 
+/* Says the document grew too large (or memory ran out) in why. */
+static __attribute__((noinline)) docb_put_t docb__too_large(doc_reject_t *why)
+{
+  why->column = 0;
+  snprintf(why->reason, sizeof why->reason,
+           "document exceeds the maximum BSON size");
+  return DOCB_PUT_REJECT;
+}
+
+/* Says column of the record is not valid UTF-8 in why. */
+static __attribute__((noinline)) docb_put_t
+docb__bad_utf8(const doc_spec_t *spec, size_t column, doc_reject_t *why)
+{
+  why->column = column + 1;
+  snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
+           docb__name(spec, column));
+  return DOCB_PUT_REJECT;
+}
+
+/* Appends f, text for a column of a declared type (not inferred, not
+ * string), as the grace mode wants. Out of docb__append_value() so that
+ * the common path does not pay for its buffers. */
+static __attribute__((noinline)) docb_put_t
+docb__append_typed(docb_t *b, const field_t *f, size_t column,
+                   const types_type_t *type, const char *key, size_t klen,
+                   doc_reject_t *why)
+{
+  const doc_spec_t *spec = b->spec;
+  char bad_why[160];
+  bool bad;
+  bool ok = docb__typed(b, key, klen, type, f->data, f->len, bad_why,
+                        sizeof bad_why, &bad);
+  if (!ok && bad) {
+    if (why->skipped == 0 || spec->options.grace != DOCB_GRACE_SKIP_FIELD) {
+      why->column = column + 1;
+      snprintf(why->reason, sizeof why->reason, "column \"%s\": %s",
+               docb__name(spec, column), bad_why);
+    }
+    switch (spec->options.grace) {
+    case DOCB_GRACE_STOP:
+      why->stop = true;
+      return DOCB_PUT_REJECT;
+    case DOCB_GRACE_SKIP_ROW:
+      return DOCB_PUT_REJECT;
+    case DOCB_GRACE_SKIP_FIELD:
+      why->skipped++;
+      return DOCB_PUT_SKIP;
+    case DOCB_GRACE_AS_STRING:
+      /* mongoimport's autoCast types it as an untyped value. */
+      if (spec->options.infer_as == DOCB_INFER_MONGOIMPORT)
+        ok = docb__typed(b, key, klen, &spec->auto_mi, f->data, f->len, bad_why,
+                         sizeof bad_why, &bad);
+      else
+        ok = docb__utf8(b, key, klen, f->data, f->len);
+      break;
+    }
+  }
+  return ok ? DOCB_PUT_OK : docb__too_large(why);
+}
+
 /* Appends column's value of rec under key, as the column's type and the
- * grace mode want. */
-static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
-                                     size_t column, const char *key,
-                                     size_t klen, doc_reject_t *why)
+ * grace mode want: all the cases (docb__append_value() takes the common
+ * one first). */
+static __attribute__((noinline)) docb_put_t
+docb__append_any(docb_t *b, const record_t *rec, size_t column, const char *key,
+                 size_t klen, doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
   const field_t *f = &rec->fields[column];
@@ -285,52 +389,31 @@ static docb_put_t docb__append_value(docb_t *b, const record_t *rec,
     else
       ok = docb__elem(b, BSON_TYPE_NULL, key, klen, 0) != NULL;
   } else if (!b->utf8_checked && !util_utf8_valid(f->data, f->len)) {
-    why->column = column + 1;
-    snprintf(why->reason, sizeof why->reason, "column \"%s\": invalid UTF-8",
-             docb__name(spec, column));
-    return DOCB_PUT_REJECT;
+    return docb__bad_utf8(spec, column, why);
   } else if (type->kind == TYPES_AUTO || type->kind == TYPES_AUTO_MONGOIMPORT) {
     ok = docb__inferred(b, key, klen, f->data, f->len,
                         type->kind == TYPES_AUTO_MONGOIMPORT);
   } else if (type->kind == TYPES_STRING) {
     ok = docb__utf8(b, key, klen, f->data, f->len);
   } else {
-    char bad_why[160];
-    bool bad;
-    ok = docb__typed(b, key, klen, type, f->data, f->len, bad_why,
-                     sizeof bad_why, &bad);
-    if (!ok && bad) {
-      if (why->skipped == 0 || spec->options.grace != DOCB_GRACE_SKIP_FIELD) {
-        why->column = column + 1;
-        snprintf(why->reason, sizeof why->reason, "column \"%s\": %s",
-                 docb__name(spec, column), bad_why);
-      }
-      switch (spec->options.grace) {
-      case DOCB_GRACE_STOP:
-        why->stop = true;
-        return DOCB_PUT_REJECT;
-      case DOCB_GRACE_SKIP_ROW:
-        return DOCB_PUT_REJECT;
-      case DOCB_GRACE_SKIP_FIELD:
-        why->skipped++;
-        return DOCB_PUT_SKIP;
-      case DOCB_GRACE_AS_STRING:
-        /* mongoimport's autoCast types it as an untyped value. */
-        if (spec->options.infer_as == DOCB_INFER_MONGOIMPORT)
-          ok = docb__typed(b, key, klen, &spec->auto_mi, f->data, f->len,
-                           bad_why, sizeof bad_why, &bad);
-        else
-          ok = docb__utf8(b, key, klen, f->data, f->len);
-        break;
-      }
-    }
+    return docb__append_typed(b, f, column, type, key, klen, why);
   }
-  if (ok)
-    return DOCB_PUT_OK;
-  why->column = 0;
-  snprintf(why->reason, sizeof why->reason,
-           "document exceeds the maximum BSON size");
-  return DOCB_PUT_REJECT;
+  return ok ? DOCB_PUT_OK : docb__too_large(why);
+}
+
+/* Appends column's value of rec under key, as docb__append_any() does,
+ * with the common case on a short path: no --null-values, a non-empty
+ * field of a checked record, in an inferred column. */
+static inline docb_put_t docb__append_value(docb_t *b, const record_t *rec,
+                                            size_t column, const char *key,
+                                            size_t klen, doc_reject_t *why)
+{
+  const field_t *f = &rec->fields[column];
+  if (b->short_path && f->len != 0 && b->inferred[column])
+    return docb__inferred(b, key, klen, f->data, f->len, false)
+               ? DOCB_PUT_OK
+               : docb__too_large(why);
+  return docb__append_any(b, rec, column, key, klen, why);
 }
 
 /* Writes index as an array key into key; returns its length. */
@@ -530,6 +613,7 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
       rec->raw_len > 0 &&
       (rec->fields_from_raw ? util_utf8_valid(rec->raw, rec->raw_len)
                             : docb__is_ascii(rec->raw, rec->raw_len));
+  b->short_path = b->utf8_checked && spec->n_nulls == 0;
   b->len = 0;
   size_t top;
   if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))

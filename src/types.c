@@ -420,75 +420,60 @@ static bool types__canonical_int(const char *s, size_t len)
 }
 
 /* Returns true when s[0..len) is -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)? with a
- * fraction or an exponent. */
-static bool types__decimal_text(const char *s, size_t len)
-{
-  size_t i = 0;
-  bool frac_or_exp = false;
-  if (i < len && s[i] == '-')
-    i++;
-  if (i == len || s[i] < '0' || s[i] > '9')
-    return false;
-  if (s[i] == '0' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')
-    return false;
-  while (i < len && s[i] >= '0' && s[i] <= '9')
-    i++;
-  if (i < len && s[i] == '.') {
-    size_t digits = ++i;
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-      i++;
-    if (i == digits)
-      return false;
-    frac_or_exp = true;
-  }
-  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-    i++;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-      i++;
-    size_t digits = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-      i++;
-    if (i == digits)
-      return false;
-    frac_or_exp = true;
-  }
-  return i == len && frac_or_exp;
-}
-
-/* Converts a decimal already checked by types__decimal_text() when that
- * can be done exactly: at most 15 significant digits and a power of ten up
- * to 22 are both exact doubles, so one multiplication or division rounds
- * correctly, as strtod() would (Clinger's fast path). Returns false
- * otherwise, and the caller uses strtod(). */
-static bool types__fast_double(const char *s, size_t len, double *out)
+ * fraction or an exponent, with its value in *out. The digits are gathered
+ * in the same pass: at most 15 significant digits and a power of ten up to
+ * 22 are both exact doubles, so one multiplication or division rounds
+ * correctly, as strtod() would (Clinger's fast path); other values go
+ * through strtod(). */
+static bool types__decimal(const char *s, size_t len, double *out)
 {
   static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   size_t i = 0;
-  bool neg = s[0] == '-';
+  bool neg = i < len && s[i] == '-';
   i += neg;
-  uint64_t mant = 0;
+  if (i == len || s[i] < '0' || s[i] > '9')
+    return false;
+  if (s[i] == '0' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')
+    return false;
+  uint64_t mant = 0; /* wraps past 19 digits, but is then not used */
   int digits = 0, exp10 = 0;
+  bool frac_or_exp = false, slow = false;
   for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
     mant = mant * 10 + (uint64_t)(s[i] - '0');
-  if (i < len && s[i] == '.')
-    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++, exp10--)
+  if (i < len && s[i] == '.') {
+    size_t first = ++i;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++, exp10--)
       mant = mant * 10 + (uint64_t)(s[i] - '0');
+    if (i == first)
+      return false;
+    frac_or_exp = true;
+  }
   if (i < len && (s[i] == 'e' || s[i] == 'E')) {
     i++;
-    bool eneg = s[i] == '-';
-    i += s[i] == '-' || s[i] == '+';
+    bool eneg = i < len && s[i] == '-';
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+      i++;
+    size_t first = i;
     int e = 0;
-    for (; i < len; i++) {
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
       if (e > 1000)
-        return false;
-      e = e * 10 + (s[i] - '0');
+        slow = true; /* far beyond the fast path: strtod() says */
+      else
+        e = e * 10 + (s[i] - '0');
     }
+    if (i == first)
+      return false;
     exp10 += eneg ? -e : e;
+    frac_or_exp = true;
   }
-  if (digits > 15 || exp10 < -22 || exp10 > 22)
+  if (i != len || !frac_or_exp)
     return false;
+  if (slow || digits > 15 || exp10 < -22 || exp10 > 22) {
+    *out = strtod(s, NULL);
+    return true;
+  }
   double d = (double)mant;
   d = exp10 < 0 ? d / pow10[-exp10] : d * pow10[exp10];
   *out = neg ? -d : d;
@@ -520,34 +505,41 @@ types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d)
   case '6':
   case '7':
   case '8':
-  case '9':
-    if (len <= 20 && types__canonical_int(s, len)) {
-      bool neg = s[0] == '-';
-      size_t digits = len - neg;
-      int64_t v = 0;
-      if (digits <= 18) {
-        /* Up to 18 digits cannot overflow: no strtoll() needed. */
-        for (size_t k = neg; k < len; k++)
-          v = v * 10 + (s[k] - '0');
-        if (neg)
-          v = -v;
-      } else {
-        errno = 0;
-        v = strtoll(s, NULL, 10);
-        if (errno != 0)
-          break; /* beyond int64: kept as text rather than rounded */
+  case '9': {
+    bool neg = s[0] == '-';
+    size_t k = neg;
+    int64_t v = 0;
+    if (len - neg <= 18 && k < len && (s[k] != '0' || len == 1)) {
+      /* No leading zero, up to 18 characters after the sign: checked and
+       * converted in one pass, as digits this few cannot overflow. */
+      for (; k < len; k++) {
+        unsigned digit = (unsigned)((unsigned char)s[k] - '0');
+        if (digit > 9)
+          break;
+        v = v * 10 + digit;
       }
+      if (k == len) {
+        *i = neg ? -v : v;
+        return *i >= INT32_MIN && *i <= INT32_MAX ? TYPES_INFERRED_INT32
+                                                  : TYPES_INFERRED_INT64;
+      }
+      /* After the digits only a fraction or an exponent makes a number
+       * ("2024-05-01" is text). */
+      if (k > (size_t)neg && s[k] != '.' && s[k] != 'e' && s[k] != 'E')
+        break;
+    } else if (len <= 20 && types__canonical_int(s, len)) {
+      errno = 0;
+      v = strtoll(s, NULL, 10);
+      if (errno != 0)
+        break; /* beyond int64: kept as text rather than rounded */
       *i = v;
       return v >= INT32_MIN && v <= INT32_MAX ? TYPES_INFERRED_INT32
                                               : TYPES_INFERRED_INT64;
     }
-    if (types__decimal_text(s, len)) {
-      if (!types__fast_double(s, len, d))
-        *d = strtod(s, NULL);
-      if (isfinite(*d))
-        return TYPES_INFERRED_DOUBLE;
-    }
+    if (types__decimal(s, len, d) && isfinite(*d))
+      return TYPES_INFERRED_DOUBLE;
     break;
+  }
   default:
     break;
   }

@@ -65,6 +65,13 @@ bool util_utf8_valid(const char *s, size_t len)
     }
     if (i == len)
       break;
+    if (i + 8 > len && len >= 8) {
+      /* Fewer than eight left: the last eight bytes hold them all. */
+      uint64_t w;
+      memcpy(&w, p + len - 8, 8);
+      if (!(w & 0x8080808080808080ull))
+        break;
+    }
     unsigned c = p[i];
     if (c < 0x80) {
       i++;

@@ -96,6 +96,14 @@ typedef enum types_inferred {
  * types_append_inferred() and stores the number in *i or *d. */
 types_inferred_t types_infer(const char *s, size_t len, int64_t *i, double *d);
 
+/* Returns true when text starting with byte c is a string for
+ * types_infer() whatever follows: only '-', a digit, 't' and 'f' can begin
+ * a number or a boolean. A check without a call, for the common case. */
+static inline bool types_infer_is_text(unsigned char c)
+{
+  return (c < '0' || c > '9') && c != '-' && c != 't' && c != 'f';
+}
+
 /* Classifies text as mongoimport does an untyped CSV/TSV value: Go's
  * strconv.ParseInt (an optional sign, decimal digits: "+5", "007" and "-0"
  * are integers) as int32 when it fits, else int64; then Go's

@@ -401,6 +401,80 @@ static void test_no_infer_byte_exact(void **state)
     want_string_infer(vals[i], false);
 }
 
+/* Documents of generated records against libbson's own encoding of the
+ * same values (types_append_inferred(), which appends with bson_append_*()):
+ * keys of 1 to 40 bytes, values of 0 to 40 bytes that are text, numbers or
+ * near misses, so that every length the encoder copies differently is
+ * seen. Each record is built twice: with its raw bytes, as the CSV reader
+ * gives it (the short path for checked records), and without (each field
+ * validated on its own); both must equal libbson's bytes. */
+static void test_generated_same_as_libbson(void **state)
+{
+  (void)state;
+  static const char alphabet[] = "abcxyzQ 0123456789-.eE+tf\"\\,";
+  enum { COLS = 3 };
+  uint64_t x = 0x2545f4914f6cdd1dull;
+  for (int n = 0; n < 20000; n++) {
+    char keys[COLS][48], vals[COLS][48], raw[COLS * 48];
+    const char *hv[COLS], *rv[COLS];
+    size_t raw_len = 0;
+    for (int c = 0; c < COLS; c++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      size_t klen = 1 + (size_t)(x % 40), vlen = (size_t)((x >> 8) % 41);
+      for (size_t k = 0; k < klen; k++)
+        keys[c][k] = (char)('a' + (k + (size_t)c) % 26);
+      keys[c][klen] = '\0';
+      for (size_t k = 0; k < vlen; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        vals[c][k] = x % 3 ? (char)('0' + (x >> 8) % 10)
+                           : alphabet[(x >> 16) % (sizeof alphabet - 1)];
+      }
+      vals[c][vlen] = '\0';
+      if (x % 13 == 0)
+        strcpy(vals[c], x % 2 ? "true" : "false");
+      hv[c] = keys[c];
+      rv[c] = vals[c];
+      memcpy(raw + raw_len, vals[c], strlen(vals[c]));
+      raw_len += strlen(vals[c]);
+    }
+    bson_t want;
+    bson_init(&want);
+    for (int c = 0; c < COLS; c++)
+      assert_true(
+          types_append_inferred(&want, keys[c], -1, vals[c], strlen(vals[c])));
+    rec_t h, r;
+    doc_options_t o = opts_no_id();
+    bson_error_t e;
+    doc_spec_t *spec = spec_of(make_rec(&h, COLS, hv), &o, &e);
+    assert_non_null(spec);
+    docb_t *b = docb_new(spec);
+    assert_non_null(b);
+    for (int with_raw = 0; with_raw < 2; with_raw++) {
+      record_t *rec = (record_t *)make_rec(&r, COLS, rv);
+      if (with_raw) {
+        rec->raw = raw;
+        rec->raw_len = raw_len;
+        rec->fields_from_raw = true;
+      }
+      bson_t got;
+      bson_init(&got);
+      doc_reject_t why;
+      if (!docb_build(b, rec, &got, &why))
+        fail_msg("rejected: %s", why.reason);
+      if (got.len != want.len ||
+          memcmp(bson_get_data(&got), bson_get_data(&want), want.len) != 0) {
+        char *g = bson_as_canonical_extended_json(&got, NULL);
+        char *w = bson_as_canonical_extended_json(&want, NULL);
+        fail_msg("with_raw %d: got %s, want %s", with_raw, g, w);
+      }
+      bson_destroy(&got);
+    }
+    bson_destroy(&want);
+    docb_destroy(b);
+    docb_spec_destroy(spec);
+  }
+}
+
 static void test_strings(void **state)
 {
   (void)state;
@@ -801,6 +875,7 @@ int main(void)
       cmocka_unit_test(test_infer_bools),
       cmocka_unit_test(test_no_infer_byte_exact),
       cmocka_unit_test(test_strings),
+      cmocka_unit_test(test_generated_same_as_libbson),
       cmocka_unit_test(test_blanks),
       cmocka_unit_test(test_array_index_fields),
       cmocka_unit_test(test_array_blanks),

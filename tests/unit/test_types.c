@@ -1,5 +1,6 @@
 /* Unit tests of types: dates against the tables Go and Java give, type
  * inference, booleans, integers, doubles, decimals and binary values. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -673,6 +674,116 @@ static void test_infer_negative_zero(void **state)
   assert_true(d == 0.0 && signbit(d));
 }
 
+/* What types_infer() must say of s, by its documented rules, with libc's
+ * strtoll()/strtod() doing the numbers: "true"/"false"; a canonical
+ * integer -?(0|[1-9][0-9]*) other than "-0" within int64; a decimal
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? with a fraction or an
+ * exponent that is finite; else text. */
+static types_inferred_t infer_oracle(const char *s, size_t len, int64_t *i,
+                                     double *d)
+{
+  if (len == 4 && memcmp(s, "true", 4) == 0)
+    return *i = 1, TYPES_INFERRED_BOOL;
+  if (len == 5 && memcmp(s, "false", 5) == 0)
+    return *i = 0, TYPES_INFERRED_BOOL;
+  size_t k = s[0] == '-', int_start = k;
+  while (k < len && s[k] >= '0' && s[k] <= '9')
+    k++;
+  size_t int_digits = k - int_start;
+  if (int_digits == 0 || (s[int_start] == '0' && int_digits > 1))
+    return TYPES_INFERRED_STRING;
+  char buf[64];
+  if (len >= sizeof buf)
+    return TYPES_INFERRED_STRING; /* the generator makes none this long */
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  if (k == len) {
+    if (len == 2 && s[0] == '-' && s[1] == '0')
+      return TYPES_INFERRED_STRING;
+    errno = 0;
+    long long v = strtoll(buf, NULL, 10);
+    if (errno != 0)
+      return TYPES_INFERRED_STRING;
+    *i = v;
+    return v >= INT32_MIN && v <= INT32_MAX ? TYPES_INFERRED_INT32
+                                            : TYPES_INFERRED_INT64;
+  }
+  if (s[k] == '.') {
+    size_t f = ++k;
+    while (k < len && s[k] >= '0' && s[k] <= '9')
+      k++;
+    if (k == f)
+      return TYPES_INFERRED_STRING;
+  }
+  if (k < len && (s[k] == 'e' || s[k] == 'E')) {
+    k++;
+    if (k < len && (s[k] == '+' || s[k] == '-'))
+      k++;
+    size_t e = k;
+    while (k < len && s[k] >= '0' && s[k] <= '9')
+      k++;
+    if (k == e)
+      return TYPES_INFERRED_STRING;
+  }
+  if (k != len)
+    return TYPES_INFERRED_STRING;
+  *d = strtod(buf, NULL);
+  return isfinite(*d) ? TYPES_INFERRED_DOUBLE : TYPES_INFERRED_STRING;
+}
+
+/* types_infer() against infer_oracle() over two million generated fields
+ * made mostly of the bytes numbers and booleans are made of, so that every
+ * path (the first-byte shortcut, the one-pass integer, strtoll() near the
+ * int64 edge, the exact double fast path and strtod()) sees near misses;
+ * and types_infer_is_text() against types_infer() for every first byte. */
+static void test_infer_generated(void **state)
+{
+  (void)state;
+  static const char alphabet[] = "0123456789000111999--..eE+truefalsTFx \xc3";
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  char s[40];
+  for (int n = 0; n < 2000000; n++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t len = 1 + (size_t)(x % 23);
+    uint64_t r = x;
+    for (size_t k = 0; k < len; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* Runs of digits are likelier than other bytes. */
+      s[k] = (x >> 8) % 4 ? (char)('0' + (x >> 16) % 10)
+                          : alphabet[(x >> 24) % (sizeof alphabet - 1)];
+    }
+    if (r % 7 == 0)
+      s[0] = '-';
+    if (r % 11 == 0)
+      memcpy(s, r % 2 ? "true" : "false", len < 5 ? len : 5);
+    s[len] = '\0'; /* fields are terminated: strtoll() and strtod() stop */
+    int64_t i1 = 0, i2 = 0;
+    double d1 = 0, d2 = 0;
+    types_inferred_t got = types_infer(s, len, &i1, &d1);
+    types_inferred_t want = infer_oracle(s, len, &i2, &d2);
+    if (got != want || (got != TYPES_INFERRED_STRING &&
+                        (i1 != i2 || memcmp(&d1, &d2, sizeof d1) != 0)))
+      fail_msg("\"%.*s\": types_infer says %d (%lld, %.17g), the rules %d "
+               "(%lld, %.17g)",
+               (int)len, s, got, (long long)i1, d1, want, (long long)i2, d2);
+  }
+  for (int c = 0; c < 256; c++) {
+    if (!types_infer_is_text((unsigned char)c))
+      continue;
+    static const char *const tails[] = {"",     "1",  "0",  "rue",
+                                        "alse", ".5", "e5", "23456789"};
+    for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+      s[0] = (char)c;
+      size_t len = 1 + strlen(tails[t]);
+      memcpy(s + 1, tails[t], len - 1);
+      int64_t i;
+      double d;
+      if (types_infer(s, len, &i, &d) != TYPES_INFERRED_STRING)
+        fail_msg("byte %d taken for text, but \"%.*s\" is not", c, (int)len, s);
+    }
+  }
+}
+
 /* ---- declared types ------------------------------------------------------ */
 
 /* Appends text as spec under "v" into *doc (initialised here; the caller
@@ -1167,6 +1278,7 @@ int main(void)
       cmocka_unit_test(test_date_layout_errors),
       cmocka_unit_test(test_infer),
       cmocka_unit_test(test_infer_negative_zero),
+      cmocka_unit_test(test_infer_generated),
       cmocka_unit_test(test_boolean),
       cmocka_unit_test(test_int32_int64),
       cmocka_unit_test(test_double),
