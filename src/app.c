@@ -550,7 +550,8 @@ static int app__index(app_t *a, int code)
   bool finished = code != LOADER_EXIT_INTERRUPTED;
   for (size_t i = 0; i < last->n_jobs && finished; i++)
     finished = last->results[i].ok;
-  if (!indexes_build(o->indexes, o->n_indexes, &a->plan, o, a->sinks, !finished,
+  job_env_t env = app__job_env(a);
+  if (!indexes_build(o->indexes, o->n_indexes, &a->plan, &env, !finished,
                      &a->ix, &error)) {
     fprintf(stderr, "loader: --index: %s\n", error.message);
     return code == LOADER_EXIT_OK ? LOADER_EXIT_PARTIAL : code;

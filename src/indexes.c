@@ -10,11 +10,9 @@
  * whatever the size of the files. Standard input cannot be read again:
  * its lines are then said to be unknown. */
 #include "loader/indexes.h"
-#include "loader/csv_reader.h"
-#include "loader/doc_builder.h"
+#include "loader/batch.h"
+#include "loader/job.h"
 #include "loader/error.h"
-#include "loader/json_reader.h"
-#include "loader/source.h"
 #include "loader/util.h"
 
 #include <errno.h>
@@ -278,12 +276,7 @@ typedef struct indexes_search {
   const indexes_spec_t *spec; /* the index */
   indexes_item_t *item;       /* its duplicate keys, whose lines are filled */
   const char *path;           /* the file being read */
-  docb_t *builder;            /* CSV: the file's document builder */
-  doc_spec_t *doc_spec;       /* CSV: its header compiled */
-  const options_t *opts;      /* dialect and document options */
   bool typed;                 /* the keys kept their BSON types (MongoDB) */
-  bool failed;                /* out of memory, or a header refused */
-  bson_error_t error;         /* why */
 } indexes_search_t;
 
 /* Adds line to the duplicate keys of doc's key, if doc holds one. */
@@ -314,85 +307,51 @@ static void indexes__match(indexes_search_t *s, const bson_t *doc,
   }
 }
 
-/* csv_reader callback: the header, then each record's document. */
-static bool indexes__on_record(void *p, const csv_record_t *rec)
+/* The checker's check (sink_factory_checker()): each document of the
+ * batch the job built, with its line, against the duplicate keys. */
+static bool indexes__check(void *ctx, sink_t *sink, const batch_t *batch,
+                           bson_error_t *error)
 {
-  indexes_search_t *s = p;
-  if (!s->doc_spec) {
-    if (rec->problem)
-      return true; /* the load reported it */
-    s->doc_spec =
-        docb_spec_new(rec->fields, rec->n_fields, &s->opts->doc, &s->error);
-    s->builder = s->doc_spec ? docb_new(s->doc_spec) : NULL;
-    s->failed = !s->builder;
-    return !s->failed;
-  }
-  if (rec->problem)
-    return true;
-  bson_t doc = BSON_INITIALIZER;
-  doc_reject_t why;
-  if (docb_build(s->builder, rec, &doc, &why))
-    indexes__match(s, &doc, rec->line);
-  bson_destroy(&doc);
-  return true;
-}
-
-/* json_reader callback: each object as it is. */
-static bool indexes__on_json(void *p, const json_value_t *v)
-{
-  indexes_search_t *s = p;
-  bson_t doc;
-  if (!v->problem &&
-      bson_init_from_json(&doc, v->text, (ssize_t)v->len, NULL)) {
-    indexes__match(s, &doc, v->line);
-    bson_destroy(&doc);
+  (void)sink;
+  (void)error;
+  size_t len, at = 0;
+  const uint8_t *data = batch_data(batch, &len);
+  for (size_t i = 0; i < batch_count(batch); i++) {
+    uint32_t dl;
+    bson_t doc;
+    memcpy(&dl, data + at, 4);
+    dl = BSON_UINT32_FROM_LE(dl);
+    if (!bson_init_static(&doc, data + at, dl))
+      break;
+    indexes__match(ctx, &doc, batch_line(batch, i));
+    at += dl;
   }
   return true;
 }
 
-/* Reads job's whole file and adds the lines of item's duplicate keys. */
-static void indexes__search_file(const indexes_spec_t *spec,
-                                 indexes_item_t *item, const job_t *job,
-                                 const options_t *opts, bool typed)
+/* Reads job's part of its file again, building its documents exactly as
+ * the load did (job_run() against a checker, as --verify does), and adds
+ * the lines of item's duplicate keys. */
+static void indexes__search_job(const indexes_spec_t *spec,
+                                indexes_item_t *item, const job_t *job,
+                                const job_env_t *load_env, bool typed)
 {
-  indexes_search_t s = {.spec = spec,
-                        .item = item,
-                        .path = job->path,
-                        .opts = opts,
-                        .typed = typed};
+  indexes_search_t s = {
+      .spec = spec, .item = item, .path = job->path, .typed = typed};
   bson_error_t error;
-  source_t *src = source_open(job->path, 0, &error);
-  if (!src) {
+  sink_factory_t *checker =
+      sink_factory_checker(load_env->sinks, indexes__check, &s, &error);
+  if (!checker) {
     item->lines_unknown = true;
     return;
   }
-  bool ok = false;
-  if (job->json) {
-    jsonr_t *r = jsonr_new(src, 0, 1, false, &error);
-    ok = r && jsonr_read(r, indexes__on_json, &s, &error);
-    jsonr_destroy(r);
-  } else {
-    if (opts->n_fields) {
-      field_t *names = calloc(opts->n_fields, sizeof *names);
-      for (size_t i = 0; names && i < opts->n_fields; i++)
-        names[i] = (field_t){opts->fields[i], strlen(opts->fields[i])};
-      s.doc_spec =
-          names ? docb_spec_new(names, opts->n_fields, &opts->doc, &s.error)
-                : NULL;
-      s.builder = s.doc_spec ? docb_new(s.doc_spec) : NULL;
-      free(names);
-    }
-    csvr_t *r = (!opts->n_fields || s.builder)
-                    ? csvr_new(src, &opts->dialect, 0, 1, UINT64_MAX, &error)
-                    : NULL;
-    ok = r && csvr_read(r, indexes__on_record, &s, &error) && !s.failed;
-    csvr_destroy(r);
-  }
-  if (!ok)
+  job_env_t env = job_env_rerun(load_env, checker);
+  env.inflight = 1; /* one writer: the check updates item unlocked */
+  job_result_t res;
+  job_run(job, &env, &res);
+  if (!res.ok)
     item->lines_unknown = true;
-  docb_destroy(s.builder);
-  docb_spec_destroy(s.doc_spec);
-  source_close(src);
+  free(checker);
 }
 
 /* Asks the target for the duplicate keys of a unique index that failed,
@@ -400,7 +359,7 @@ static void indexes__search_file(const indexes_spec_t *spec,
 static void indexes__find_duplicates(sink_t *sink, const sink_index_t *index,
                                      const indexes_spec_t *spec,
                                      indexes_item_t *item, const plan_t *plan,
-                                     const options_t *opts)
+                                     const job_env_t *env)
 {
   bson_t dups = BSON_INITIALIZER;
   bson_error_t error;
@@ -435,26 +394,21 @@ static void indexes__find_duplicates(sink_t *sink, const sink_index_t *index,
   bson_destroy(&dups);
   if (!item->n_dups)
     return;
-  /* Each file once, however many parts it was split into. */
+  /* Each job of the collection reads its own part of its file. */
   for (size_t j = 0; j < plan->n_jobs; j++) {
     const job_t *job = &plan->jobs[j];
-    bool seen = strcmp(job->collection, item->collection) != 0;
-    for (size_t k = 0; k < j && !seen; k++)
-      seen = strcmp(plan->jobs[k].collection, item->collection) == 0 &&
-             strcmp(plan->jobs[k].path, job->path) == 0;
-    if (seen)
+    if (strcmp(job->collection, item->collection) != 0)
       continue;
     if (strcmp(job->path, "-") == 0)
       item->lines_unknown = true;
     else
-      indexes__search_file(spec, item, job, opts, sink_index_keys_typed(sink));
+      indexes__search_job(spec, item, job, env, sink_index_keys_typed(sink));
   }
 }
 
 /* Builds one index on one collection into item. */
-static void indexes__one(sink_factory_t *sinks, const indexes_spec_t *spec,
-                         indexes_item_t *item, const plan_t *plan,
-                         const options_t *opts)
+static void indexes__one(const indexes_spec_t *spec, indexes_item_t *item,
+                         const plan_t *plan, const job_env_t *env)
 {
   double t0 = util_now();
   sink_index_t index = {.keys = spec->keys,
@@ -463,7 +417,7 @@ static void indexes__one(sink_factory_t *sinks, const indexes_spec_t *spec,
                         .sparse = spec->sparse,
                         .name = spec->name};
   sink_index_result_t result;
-  sink_t *sink = sink_open(sinks, item->collection, &item->error);
+  sink_t *sink = sink_open(env->sinks, item->collection, &item->error);
   if (!sink) {
     item->status = INDEXES_FAILED;
     goto out;
@@ -477,7 +431,7 @@ static void indexes__one(sink_factory_t *sinks, const indexes_spec_t *spec,
   } else {
     item->status = INDEXES_FAILED;
     if (result.duplicates)
-      indexes__find_duplicates(sink, &index, spec, item, plan, opts);
+      indexes__find_duplicates(sink, &index, spec, item, plan, env);
   }
   sink_close(sink);
 out:
@@ -485,8 +439,8 @@ out:
 }
 
 bool indexes_build(char *const *specs, size_t n_specs, const plan_t *plan,
-                   const options_t *opts, sink_factory_t *sinks, bool skip,
-                   indexes_outcome_t *out, bson_error_t *error)
+                   const job_env_t *env, bool skip, indexes_outcome_t *out,
+                   bson_error_t *error)
 {
   memset(out, 0, sizeof *out);
   double t0 = util_now();
@@ -518,7 +472,7 @@ bool indexes_build(char *const *specs, size_t n_specs, const plan_t *plan,
                  spec.name ? spec.name : "-");
         continue;
       }
-      indexes__one(sinks, &spec, item, plan, opts);
+      indexes__one(&spec, item, plan, env);
     }
     indexes_spec_cleanup(&spec);
   }

@@ -188,6 +188,21 @@ static bool job__start_mark(job_ctx_t *ctx, uint64_t start, uint64_t line)
   return true;
 }
 
+job_env_t job_env_rerun(const job_env_t *load, sink_factory_t *checker)
+{
+  job_env_t env = *load;
+  env.sinks = checker;
+  env.checkpoint = NULL;
+  env.resuming = false;
+  env.rejects = NULL;
+  env.progress = NULL;
+  env.throttle = NULL;
+  env.max_errors = UINT64_MAX;
+  env.max_errors_ratio = 0;
+  env.stop_on_error = false;
+  return env;
+}
+
 void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
 {
   double t0 = util_now();

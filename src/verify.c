@@ -428,15 +428,7 @@ static void verify__job_task(void *arg)
 {
   verify_task_t *t = arg;
   const verify_config_t *cfg = t->v->cfg;
-  job_env_t env = *cfg->env;
-  env.sinks = t->checker;
-  env.checkpoint = NULL;
-  env.resuming = false;
-  env.rejects = NULL;
-  env.progress = NULL;
-  env.throttle = NULL;
-  env.max_errors = UINT64_MAX;
-  env.max_errors_ratio = 0;
+  job_env_t env = job_env_rerun(cfg->env, t->checker);
   job_result_t res;
   job_run(&cfg->plan->jobs[t->index], &env, &res);
   if (!t->coll->naming)

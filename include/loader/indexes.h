@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "loader/job.h"
 #include "loader/plan.h"
 #include "loader/sink.h"
 
@@ -96,15 +97,16 @@ typedef struct indexes_outcome {
 bool indexes_check(char *const *specs, size_t n_specs, const plan_t *plan,
                    bson_error_t *error);
 
-/* Builds the indexes of specs on the collections of plan through sinks, in
- * order; skip (the load did not finish) records each as INDEXES_SKIPPED
- * without a word to the target. Reads the inputs again (with opts' dialect
- * and document options) to find the lines of duplicate keys. Fills *out
- * (indexes_outcome_cleanup() frees it). Returns false only when out of
- * memory; failed indexes are in out. */
+/* Builds the indexes of specs on the collections of plan through the load's
+ * env->sinks, in order; skip (the load did not finish) records each as
+ * INDEXES_SKIPPED without a word to the target. To find the lines of
+ * duplicate keys, runs the collection's jobs again with env against a
+ * checker (sink_factory_checker()), so the documents are built exactly as
+ * the load built them. Fills *out (indexes_outcome_cleanup() frees it).
+ * Returns false only when out of memory; failed indexes are in out. */
 bool indexes_build(char *const *specs, size_t n_specs, const plan_t *plan,
-                   const options_t *opts, sink_factory_t *sinks, bool skip,
-                   indexes_outcome_t *out, bson_error_t *error);
+                   const job_env_t *env, bool skip, indexes_outcome_t *out,
+                   bson_error_t *error);
 
 /* Returns true when every index of out was built or already there. */
 bool indexes_ok(const indexes_outcome_t *out);

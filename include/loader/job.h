@@ -119,6 +119,13 @@ typedef struct job_env {
  * takes the next one before the first is settled). */
 uint64_t job_window(const job_env_t *env);
 
+/* Returns load's env made to run a job again against checker (see
+ * sink_factory_checker()), as --verify and --index do after the load: the
+ * same dialect, documents and batches, and nothing of the load's own
+ * bookkeeping (no checkpoint or resume, rejects file, progress, rate limit,
+ * error budget or stop on error). */
+job_env_t job_env_rerun(const job_env_t *load, sink_factory_t *checker);
+
 /* Runs job against env and fills *result. Never fails as a call: a job
  * that cannot finish says so in result->ok and result->error. */
 void job_run(const job_t *job, const job_env_t *env, job_result_t *result);
