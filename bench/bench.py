@@ -50,6 +50,7 @@ REQUIRED_KEYS = {
     "mongoimport": ["status", "rows_per_s", "elapsed_s",
                     "cpu_s_per_million_rows"],
     "peak_rss_kb": ["max", "runs"],
+    "instructions": ["status", "rows", "files"],
 }
 
 
@@ -313,6 +314,26 @@ def mongoimport(server_bin, files, reps):
             "cpu_s": min(cpus), "cpu_s_per_million_rows": None}
 
 
+def instruction_counts(top, bdir, files):
+    """bench/callgrind.sh on files: {name: counts}. Instruction counts do
+    not move with the load on the machine, where wall time here does (up to
+    1.8x between identical runs), so they are the ratio this benchmark
+    judges by; see bench/callgrind.sh for the columns."""
+    out = subprocess.run(["sh", os.path.join(top, "bench", "callgrind.sh"),
+                          bdir, *files], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BenchError("bench/callgrind.sh: exit %d\n%s"
+                         % (out.returncode, out.stderr))
+    res = {}
+    for line in out.stdout.splitlines()[1:]:
+        f = line.split()
+        c, d, c0, d0 = int(f[1]), int(f[2]), int(f[4]), int(f[5])
+        res[f[0]] = {"ceiling_ir": c, "dry_run_ir": d, "ratio": c / d,
+                     "start_ceiling_ir": c0, "start_dry_run_ir": d0,
+                     "per_row_ratio": (c - c0) / (d - d0)}
+    return res
+
+
 def has_split(loader):
     """True when the loader can cut one file across workers (--split)."""
     help_text = subprocess.run([loader, "--help"], capture_output=True,
@@ -354,6 +375,19 @@ def verdict(ok):
 
 def print_table(res):
     rows = []
+    ins = res["instructions"]
+    for name, target in (("customers", TARGET_DRY_CEILING_RATIO),
+                         ("mixed", TARGET_MIXED_CEILING_RATIO)):
+        f = (ins.get("files") or {}).get(name)
+        if not f:
+            rows.append(("instructions, %s" % name, ins["status"],
+                         ">= %.2f" % target, "n/a"))
+            continue
+        rows.append(("instructions, %s: ceiling / dry run (%dk rows; "
+                     "per row)" % (name, ins["rows"] // 1000),
+                     "%.3f; %.3f" % (f["ratio"], f["per_row_ratio"]),
+                     ">= %.2f" % target,
+                     verdict(f["per_row_ratio"] >= target)))
     c, d, s, e = (res["ceiling"], res["dry_run"], res["scaling"],
                   res["end_to_end"])
     rows.append(("ceiling: libcsv, empty callbacks",
@@ -456,6 +490,17 @@ def check_keys(res):
     return missing
 
 
+def sanitized(build_dir):
+    """True when build_dir was built with a sanitizer (valgrind cannot run
+    those binaries)."""
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            m = re.search(r"^LOADER_SANITIZE:\w+=(.+)$", f.read(), re.M)
+            return bool(m and m.group(1).strip())
+    except OSError:
+        return False
+
+
 def build_type(build_dir):
     try:
         with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
@@ -488,6 +533,8 @@ def main():
                     "BUILD_DIR's, else build/'s)")
     ap.add_argument("--no-e2e", action="store_true",
                     help="skip the end-to-end part")
+    ap.add_argument("--no-callgrind", action="store_true",
+                    help="skip the instruction counts (valgrind)")
     ap.add_argument("--check", action="store_true", help="fail when the "
                     "JSON lacks a key (for the ctest)")
     args = ap.parse_args()
@@ -623,6 +670,31 @@ def main():
                 "speedup_per_rep": [b["rows_per_s"] / a["rows_per_s"]
                                     for a, b in zip(one, cut)],
                 "peak_rss_kb": max(x["peak_rss_kb"] for x in cut)}
+
+        # The same ratios by instruction count, on 100k rows of each shape
+        # (valgrind runs ~50x slower than the program).
+        ir_rows = 5000 if args.quick else 100000
+        ins = {"status": None, "rows": ir_rows, "files": None}
+        if args.no_callgrind:
+            ins["status"] = "skipped (--no-callgrind)"
+        elif sanitized(bdir):
+            ins["status"] = "skipped: a sanitizer build (valgrind cannot " \
+                "run it)"
+        elif not shutil.which("valgrind"):
+            ins["status"] = "unavailable: valgrind is not on PATH"
+        else:
+            ir_files = {}
+            for name, seed in (("customers", 7), ("mixed", 9)):
+                ir_files[name] = os.path.join(
+                    data, "%s-%d-s%d.csv" % (name, ir_rows, seed))
+                ensure_data(gen, name, ir_rows, seed, ir_files[name])
+            log("instruction counts (valgrind): %d rows of each shape"
+                % ir_rows)
+            counts = instruction_counts(top, bdir, list(ir_files.values()))
+            ins["status"] = "ok"
+            ins["files"] = {name: counts[os.path.basename(path)]
+                            for name, path in ir_files.items()}
+        res["instructions"] = ins
 
         # 4. End to end against the wire-protocol test server.
         e2e_files = [os.path.join(data, "customers-%d-s7.csv" % e2e_rows),

@@ -12,7 +12,8 @@ PATH:
   bench/latency.svg   rows/s against server latency, loader and mongoimport
   bench/peers.svg     the loader against mongoimport and the SQL peers
 and replaces the lines between "<!-- bench:begin" and "<!-- bench:end" in
-README.md with a table of results.json's figures. Without gnuplot the
+README.md with a table of results.json's figures, and those after
+"<!-- bench-sql:begin" with one of sql-results.json's. Without gnuplot the
 charts already committed stay as they are and it says so. --check: exit 1
 when README.md's table is not what results.json gives (nothing written).
 """
@@ -30,6 +31,8 @@ TOP = os.path.dirname(HERE)
 BEGIN = "<!-- bench:begin (bench/report.py writes this table from " \
     "bench/results.json) -->"
 END = "<!-- bench:end -->"
+SQL_BEGIN = "<!-- bench-sql:begin (bench/report.py writes this table from " \
+    "bench/sql-results.json) -->"
 
 
 def load(name):
@@ -71,6 +74,16 @@ def table(res):
                "the ratio in each repetition) | **%.2f**; %.2f | ≥ 0.6 | %s |"
                % (d["ceiling_ratio"], median_ratio(d),
                   verdict(d["ceiling_ratio"] >= 0.6)))
+    ins = res.get("instructions") or {}
+    for name, target in (("customers", 0.6), ("mixed", 0.55)):
+        f = (ins.get("files") or {}).get(name)
+        if f:
+            out.append("| dry run / ceiling by instruction count, %s "
+                       "(callgrind, %dk rows; per row, start-up excluded) "
+                       "| %.3f; **%.3f** | ≥ %.2f | %s |"
+                       % (name, ins["rows"] // 1000, f["ratio"],
+                          f["per_row_ratio"], target,
+                          verdict(f["per_row_ratio"] >= target)))
     if m:
         out.append("| the same on the mixed file: ceiling → dry run "
                    "| %s → %s | – | |"
@@ -125,6 +138,78 @@ def table(res):
                     " the ratios, taken within the one run, are what"
                     " compare.")
     return out
+
+
+def median_ratio_sql(ref, ours):
+    """The median of the per-repetition ratios ref / ours (bench/sql.py
+    runs each in turn within a repetition)."""
+    return statistics.median(r / o for r, o in zip(ref, ours))
+
+
+def sql_table(sql):
+    """The README's table of the SQL targets, from sql-results.json."""
+    t = sql["targets"]
+    out = ["| run | best | rows/s | vs its reference: best; median "
+           "| target | |",
+           "| --- | ---: | ---: | ---: | --- | --- |"]
+
+    def row(label, secs, rate, ratio=None, med=None, target=None):
+        if ratio is None:
+            out.append("| %s | %.3f s | %s | – | | |"
+                       % (label, secs, "{:,}".format(rate)))
+            return
+        out.append("| %s | %.3f s | %s | **%.2f×**; %.2f× | ≥ %.1f× | %s |"
+                   % (label, secs, "{:,}".format(rate), ratio, med, target,
+                      verdict(ratio >= target)))
+    q = sql.get("sqlite") or {}
+    if q.get("status") == "ok":
+        row("`sqlite3 .import` (Debian's CLI, text columns)", q["import_s"],
+            q["import_rows_per_s"])
+        row("loader → SQLite, 1 worker (typed columns, WAL)", q["loader_s"],
+            q["loader_rows_per_s"], q["ratio"],
+            median_ratio_sql(q["import_all_s"], q["loader_all_s"]),
+            t["sqlite_vs_import"])
+        row("loader → SQLite, `--split 2`, one file", q["split2_s"],
+            q["split2_rows_per_s"], q["split2_ratio"],
+            median_ratio_sql(q["import_all_s"], q["split2_all_s"]),
+            t["sqlite_split2_vs_import"])
+    else:
+        out.append("| SQLite | %s | | | | |" % q.get("status"))
+    y = sql.get("mysql") or {}
+    if y.get("status") == "ok":
+        server = y.get("server", "").split("-")[0]
+        row("`LOAD DATA LOCAL INFILE` (`mariadb` client)", y["load_data_s"],
+            y["load_data_rows_per_s"])
+        row("loader → MariaDB %s, 1 worker" % server, y["one_worker_s"],
+            y["one_worker_rows_per_s"], y["one_worker_ratio"],
+            median_ratio_sql(y["load_data_all_s"], y["one_worker_all_s"]),
+            t["mysql_1_vs_load_data"])
+        row("loader → MariaDB %s, `--split 2`" % server, y["split2_s"],
+            y["split2_rows_per_s"], y["split2_ratio"],
+            median_ratio_sql(y["load_data_all_s"], y["split2_all_s"]),
+            t["mysql_split2_vs_load_data"])
+    else:
+        out.append("| MariaDB | %s | | | | |" % y.get("status"))
+    p, mach = sql["params"], sql["machine"]
+    out.append("")
+    out.append("Measured by `bench/sql.py` (run by `bench/run.sh`) on %d "
+               "CPUs: %s rows of `%s`, best of %d and the median of the "
+               "ratios within each repetition (load average %s before, %s "
+               "after)."
+               % (mach["cpus"], "{:,}".format(p["rows"]), p["file"],
+                  p["reps"],
+                  "/".join("%.1f" % x for x in mach.get("loadavg_before", [])),
+                  "/".join("%.1f" % x for x in mach.get("loadavg_after", []))))
+    return out
+
+
+def replace_between(text, begin, end, lines):
+    """text with the lines between the markers begin and end replaced."""
+    if begin not in text or end not in text:
+        sys.exit("bench/report.py: README.md has no %s markers" % begin)
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
 
 
 def gnuplot(script, out_name):
@@ -231,11 +316,10 @@ def main():
     readme = args.readme
     with open(readme) as f:
         text = f.read()
-    if BEGIN not in text or END not in text:
-        sys.exit("bench/report.py: README.md has no bench:begin/end markers")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    new = head + BEGIN + "\n" + "\n".join(table(res)) + "\n" + END + tail
+    new = replace_between(text, BEGIN, END, table(res))
+    sql = load("sql-results.json")
+    if sql:
+        new = replace_between(new, SQL_BEGIN, END, sql_table(sql))
     if args.check:
         if new != text:
             sys.exit("bench/report.py: README.md's Performance table is not "
