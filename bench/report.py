@@ -92,6 +92,10 @@ def table(res):
                    "| **%.2f**; %.2f | ≥ 0.55 | %s |"
                    % (m["ceiling_ratio"], median_ratio(m),
                       verdict(m["ceiling_ratio"] >= 0.55)))
+    if s.get("machine_speedup"):
+        out.append("| the machine itself: two ceiling processes at once, "
+                   "over one (what 2 CPUs give here) | %.2f× | – | |"
+                   % s["machine_speedup"])
     out.append("| dry run, 2 workers on 2 files "
                "| %s, **%.2f×** | ≥ 1.6× | %s |"
                % (mrows(s["two_workers_rows_per_s"]), s["speedup"],
