@@ -153,47 +153,62 @@ def median_ratio_sql(ref, ours):
 def sql_table(sql):
     """The README's table of the SQL targets, from sql-results.json."""
     t = sql["targets"]
+    cpu = sql.get("cpu_s") or {}
     out = ["| run | best | rows/s | vs its reference: best; median "
-           "| target | |",
-           "| --- | ---: | ---: | ---: | --- | --- |"]
+           "| target | | CPU s of that run: client / server |",
+           "| --- | ---: | ---: | ---: | --- | --- | --- |"]
 
-    def row(label, secs, rate, ratio=None, med=None, target=None):
+    def cpu_of(key, walls):
+        c = cpu.get(key)
+        if not c or len(c["client"]) != len(walls):
+            return ""
+        i = walls.index(min(walls))
+        sv = c["server"][i]
+        return "%.2f / %s" % (c["client"][i],
+                              "–" if sv is None else "%.2f" % sv)
+
+    def row(label, key, walls, rate, ratio=None, med=None, target=None):
+        secs = min(walls)
         if ratio is None:
-            out.append("| %s | %.3f s | %s | – | | |"
-                       % (label, secs, "{:,}".format(rate)))
+            out.append("| %s | %.3f s | %s | – | | | %s |"
+                       % (label, secs, "{:,}".format(rate),
+                          cpu_of(key, walls)))
             return
-        out.append("| %s | %.3f s | %s | **%.2f×**; %.2f× | ≥ %.1f× | %s |"
+        out.append("| %s | %.3f s | %s | **%.2f×**; %.2f× | ≥ %.1f× | %s "
+                   "| %s |"
                    % (label, secs, "{:,}".format(rate), ratio, med, target,
-                      verdict(ratio >= target)))
+                      verdict(ratio >= target), cpu_of(key, walls)))
     q = sql.get("sqlite") or {}
     if q.get("status") == "ok":
-        row("`sqlite3 .import` (Debian's CLI, text columns)", q["import_s"],
-            q["import_rows_per_s"])
-        row("loader → SQLite, 1 worker (typed columns, WAL)", q["loader_s"],
-            q["loader_rows_per_s"], q["ratio"],
+        row("`sqlite3 .import` (Debian's CLI, text columns)", "sqlite_import",
+            q["import_all_s"], q["import_rows_per_s"])
+        row("loader → SQLite, 1 worker (typed columns, WAL)",
+            "sqlite_loader", q["loader_all_s"], q["loader_rows_per_s"],
+            q["ratio"],
             median_ratio_sql(q["import_all_s"], q["loader_all_s"]),
             t["sqlite_vs_import"])
-        row("loader → SQLite, `--split 2`, one file", q["split2_s"],
-            q["split2_rows_per_s"], q["split2_ratio"],
+        row("loader → SQLite, `--split 2`, one file", "sqlite_split2",
+            q["split2_all_s"], q["split2_rows_per_s"], q["split2_ratio"],
             median_ratio_sql(q["import_all_s"], q["split2_all_s"]),
             t["sqlite_split2_vs_import"])
     else:
-        out.append("| SQLite | %s | | | | |" % q.get("status"))
+        out.append("| SQLite | %s | | | | | |" % q.get("status"))
     y = sql.get("mysql") or {}
     if y.get("status") == "ok":
         server = y.get("server", "").split("-")[0]
-        row("`LOAD DATA LOCAL INFILE` (`mariadb` client)", y["load_data_s"],
-            y["load_data_rows_per_s"])
-        row("loader → MariaDB %s, 1 worker" % server, y["one_worker_s"],
-            y["one_worker_rows_per_s"], y["one_worker_ratio"],
+        row("`LOAD DATA LOCAL INFILE` (`mariadb` client)", "mysql_load_data",
+            y["load_data_all_s"], y["load_data_rows_per_s"])
+        row("loader → MariaDB %s, 1 worker" % server, "mysql_one_worker",
+            y["one_worker_all_s"], y["one_worker_rows_per_s"],
+            y["one_worker_ratio"],
             median_ratio_sql(y["load_data_all_s"], y["one_worker_all_s"]),
             t["mysql_1_vs_load_data"])
-        row("loader → MariaDB %s, `--split 2`" % server, y["split2_s"],
-            y["split2_rows_per_s"], y["split2_ratio"],
+        row("loader → MariaDB %s, `--split 2`" % server, "mysql_split2",
+            y["split2_all_s"], y["split2_rows_per_s"], y["split2_ratio"],
             median_ratio_sql(y["load_data_all_s"], y["split2_all_s"]),
             t["mysql_split2_vs_load_data"])
     else:
-        out.append("| MariaDB | %s | | | | |" % y.get("status"))
+        out.append("| MariaDB | %s | | | | | |" % y.get("status"))
     p, mach = sql["params"], sql["machine"]
     out.append("")
     out.append("Measured by `bench/sql.py` (run by `bench/run.sh`) on %d "

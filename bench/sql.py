@@ -62,16 +62,41 @@ def loadavg():
         return None
 
 
-def timed(argv, env=None):
-    """Runs argv; returns its wall time. Raises BenchError when it fails."""
+def server_cpu_s(pid):
+    """CPU seconds (user + system) process pid has used, or None."""
+    if not pid:
+        return None
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(argv, env=None, cpu=None, server_pid=None):
+    """Runs argv; returns its wall time. With cpu (a dict of lists), appends
+    the process's CPU seconds to cpu["client"] and, with server_pid, the
+    server's CPU seconds during the run to cpu["server"]: where the time
+    went. Raises BenchError when it fails."""
+    s0 = server_cpu_s(server_pid)
     t0 = time.perf_counter()
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=env)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise BenchError("%s failed (exit %d): %s" % (
-            os.path.basename(argv[0]), p.returncode,
-            p.stderr.decode(errors="replace").strip()[-400:]))
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
+                             env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        s1 = server_cpu_s(server_pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            raise BenchError("%s failed (exit %d): %s" % (
+                os.path.basename(argv[0]), code,
+                err.read().decode(errors="replace").strip()[-400:]))
+    if cpu is not None:
+        cpu["client"].append(round(usage.ru_utime + usage.ru_stime, 3))
+        cpu["server"].append(round(s1 - s0, 3) if s0 is not None
+                             and s1 is not None else None)
     return wall
 
 
@@ -105,6 +130,7 @@ class Mysql:
         self.uri = re.sub(r"(://[^/?]*)/?[^?]*", r"\1/" + self.db, uri,
                           count=1)
         self.fixture_dir = fixture_dir
+        self.pid = None  # the server's pid when this benchmark started it
 
     def connect(self, db=None):
         import pymysql
@@ -157,7 +183,13 @@ def start_fixture(scratch):
         return p.stdout.decode(errors="replace").strip().splitlines()[-1:] \
             or ["the fixture failed"]
     with open(uri_file) as f:
-        return Mysql(f.readline().strip(), fixture_dir=(d, uri_file))
+        my = Mysql(f.readline().strip(), fixture_dir=(d, uri_file))
+    try:
+        with open(os.path.join(d, "mariadbd.pid")) as f:
+            my.pid = int(f.read().strip())
+    except (OSError, ValueError):
+        pass
+    return my
 
 
 def stop_fixture(my):
@@ -283,6 +315,10 @@ def run_all(args, res, loader, sqlite3_cli, data, scratch, my, extra):
     ldb = os.path.join(scratch, "loader.db")
     idb = os.path.join(scratch, "import.db")
     sq, ms = res["sqlite"], res["mysql"]
+    cpu = {k: {"client": [], "server": []} for k in (
+        "sqlite_loader", "sqlite_split2", "sqlite_import", "mysql_one_worker",
+        "mysql_split2", "mysql_load_data")}
+    res["cpu_s"] = cpu
     cols = None
     for rep in range(args.reps):
         log("sql bench: repetition %d of %d (loadavg %s)" % (
@@ -291,24 +327,25 @@ def run_all(args, res, loader, sqlite3_cli, data, scratch, my, extra):
             rm_db(ldb)
             sq["loader_all_s"].append(timed(
                 [loader, "--uri", "sqlite:" + ldb, "-q", "-j1", *extra,
-                 data]))
+                 data], cpu=cpu["sqlite_loader"]))
             check(sqlite_count(ldb, table), n, "sqlite (loader)")
             rm_db(ldb)
             sq["split2_all_s"].append(timed(
                 [loader, "--uri", "sqlite:" + ldb, "-q", "-j2", "--split",
-                 "2", *extra, data]))
+                 "2", *extra, data], cpu=cpu["sqlite_split2"]))
             check(sqlite_count(ldb, table), n, "sqlite (loader --split 2)")
             rm_db(idb)
             sq["import_all_s"].append(timed(
-                [sqlite3_cli, idb, ".import --csv %s %s" % (data, table)]))
+                [sqlite3_cli, idb, ".import --csv %s %s" % (data, table)],
+                cpu=cpu["sqlite_import"]))
             check(sqlite_count(idb, table), n, "sqlite3 .import")
         if not my:
             continue
-        for key, opts in (("one_worker_all_s", ["-j1"]),
-                          ("split2_all_s", ["-j2", "--split", "2"])):
-            ms[key].append(timed(
+        for key, opts in (("one_worker", ["-j1"]),
+                          ("split2", ["-j2", "--split", "2"])):
+            ms[key + "_all_s"].append(timed(
                 [loader, "--uri", my.uri, "--drop", "-q", *opts, *extra,
-                 data]))
+                 data], cpu=cpu["mysql_" + key], server_pid=my.pid))
             check(my.count(table), n, "mysql (loader %s)" % " ".join(opts))
         if cols is None:
             cols = my.columns(table)
@@ -318,7 +355,9 @@ def run_all(args, res, loader, sqlite3_cli, data, scratch, my, extra):
                "CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' "
                "OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' "
                "IGNORE 1 LINES (%s)" % (table, data, table, col_list))
-        ms["load_data_all_s"].append(timed([*my.client(), "-e", sql], env))
+        ms["load_data_all_s"].append(timed(
+            [*my.client(), "-e", sql], env, cpu=cpu["mysql_load_data"],
+            server_pid=my.pid))
         check(my.count(table), n, "mysql (LOAD DATA LOCAL INFILE)")
 
 
@@ -384,6 +423,36 @@ def print_table(res):
         row("loader -> mariadb, --split 2", ms["split2_s"],
             ms["split2_rows_per_s"], ms["split2_ratio"],
             TARGETS["mysql_split2_vs_load_data"])
+    print_cpu(res)
+
+
+def print_cpu(res):
+    """Where the time went: for the run of each kind with the best wall
+    time, its wall time beside the CPU seconds of the client (the loader,
+    sqlite3, mariadb) and of the server (a MariaDB this benchmark started),
+    and how many CPUs that kept busy on average."""
+    cpu = res.get("cpu_s")
+    if not cpu:
+        return
+    walls = {"sqlite_loader": "loader_all_s", "sqlite_split2": "split2_all_s",
+             "sqlite_import": "import_all_s",
+             "mysql_one_worker": "one_worker_all_s",
+             "mysql_split2": "split2_all_s",
+             "mysql_load_data": "load_data_all_s"}
+    print("\nwhere the time went (the best run of each): wall, CPU seconds "
+          "of the client and of the server, CPUs busy")
+    fmt = "%-18s %8s %10s %10s %9s"
+    print(fmt % ("run", "wall s", "client s", "server s", "CPUs"))
+    for key, wkey in walls.items():
+        part = res["sqlite" if key.startswith("sqlite") else "mysql"]
+        w = part.get(wkey) or []
+        if not w or not cpu[key]["client"]:
+            continue
+        i = w.index(min(w))
+        c, sv = cpu[key]["client"][i], cpu[key]["server"][i]
+        busy = (c + (sv or 0)) / w[i]
+        print(fmt % (key, "%.3f" % w[i], "%.2f" % c,
+                     "-" if sv is None else "%.2f" % sv, "%.2f" % busy))
 
 
 if __name__ == "__main__":
