@@ -16,9 +16,13 @@ struct docb {
   const doc_spec_t *spec;  /* the compiled header (borrowed) */
   bson_context_t *context; /* this worker's ObjectId generator */
   types_scratch_t scratch; /* decoded binary values */
-  uint8_t *buf;            /* the document being encoded */
+  uint8_t *buf;            /* the bytes the document is encoded at the end
+                              of (the batch's, while docb_build_bytes()
+                              runs) */
   size_t len;              /* bytes used in buf */
   size_t cap;              /* bytes allocated for buf */
+  batch_bytes_t own;       /* docb_build()'s bytes, for callers with a
+                              bson_t */
   bson_t *tmp;             /* scratch for values of declared types */
   uint8_t oid_random[5];   /* the random part of this builder's ObjectIds */
   uint32_t oid_seq;        /* the counter part of the next ObjectId */
@@ -72,7 +76,7 @@ void docb_destroy(docb_t *b)
   bson_destroy(b->tmp);
   free(b->inferred);
   free(b->scratch.buf);
-  free(b->buf);
+  free(b->own.data);
   free(b);
 }
 
@@ -100,8 +104,9 @@ static bool docb__is_ascii(const char *s, size_t len)
  * field (a third of the dry run); this costs a few stores. Only typed
  * values that need parsing into BSON types libbson knows best (dates are
  * ours, but decimal128 and the rest go through a scratch bson_t) take the
- * long way, and their element is copied in whole. The finished document
- * goes into the batch with one bson_concat(). */
+ * long way, and their element is copied in whole. The document is encoded
+ * straight into the batch's buffer, after the documents already there (the
+ * batch takes it back out when the record is rejected halfway). */
 
 /* Grows the buffer for n more bytes: out of line, so that the callers
  * on the common path, where there is room, save no registers for it. */
@@ -263,6 +268,18 @@ static inline bool docb__inferred(docb_t *b, const char *key, size_t klen,
   return docb__inferred_any(b, key, klen, s, len, mongoimport);
 }
 
+/* Appends the elements of doc, as they are. */
+static bool docb__elements(docb_t *b, const bson_t *doc)
+{
+  /* They sit between the 4-byte length and the final NUL. */
+  size_t len = doc->len - 5;
+  if (!docb__room(b, len))
+    return false;
+  memcpy(b->buf + b->len, bson_get_data(doc) + 4, len);
+  b->len += len;
+  return true;
+}
+
 /* Appends a value of a declared type through a scratch bson_t, copying its
  * one element in. Returns false with *bad set (why in bad_why) when the
  * text does not fit the type, or false with *bad clear when out of
@@ -279,14 +296,7 @@ static bool docb__typed(docb_t *b, const char *key, size_t klen,
     *bad = !too_large;
     return false;
   }
-  /* The element sits between the 4-byte length and the final NUL. */
-  const uint8_t *data = bson_get_data(b->tmp);
-  size_t elen = b->tmp->len - 5;
-  if (!docb__room(b, elen))
-    return false;
-  memcpy(b->buf + b->len, data + 4, elen);
-  b->len += elen;
-  return true;
+  return docb__elements(b, b->tmp);
 }
 
 /* What appending one value did. */
@@ -589,7 +599,8 @@ static bool docb__append_id(docb_t *b, const record_t *rec, doc_reject_t *why)
   return false;
 }
 
-bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
+/* docb_build_bytes() with the output already in b->buf, b->len, b->cap. */
+static bool docb__build(docb_t *b, const record_t *rec, doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
   why->column = 0;
@@ -614,7 +625,6 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
       (rec->fields_from_raw ? util_utf8_valid(rec->raw, rec->raw_len)
                             : docb__is_ascii(rec->raw, rec->raw_len));
   b->short_path = b->utf8_checked && spec->n_nulls == 0;
-  b->len = 0;
   size_t top;
   if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))
     goto out_memory;
@@ -627,9 +637,7 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
     return false;
   if (!docb__close(b, top))
     goto out_memory;
-  bson_t built;
-  if (b->len > INT32_MAX || !bson_init_static(&built, b->buf, b->len) ||
-      !bson_concat(doc, &built)) {
+  if (b->len - top > INT32_MAX) {
     snprintf(why->reason, sizeof why->reason,
              "document exceeds the maximum BSON size");
     return false;
@@ -639,6 +647,34 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
 out_memory:
   snprintf(why->reason, sizeof why->reason, "out of memory building a row");
   return false;
+}
+
+bool docb_build_bytes(docb_t *b, const record_t *rec, batch_bytes_t *out,
+                      doc_reject_t *why)
+{
+  b->buf = out->data;
+  b->len = out->len;
+  b->cap = out->cap;
+  bool ok = docb__build(b, rec, why);
+  out->data = b->buf;
+  out->len = b->len;
+  out->cap = b->cap;
+  return ok;
+}
+
+bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
+{
+  b->own.len = 0;
+  if (!docb_build_bytes(b, rec, &b->own, why))
+    return false;
+  bson_t built;
+  if (!bson_init_static(&built, b->own.data, b->own.len) ||
+      !bson_concat(doc, &built)) {
+    snprintf(why->reason, sizeof why->reason,
+             "document exceeds the maximum BSON size");
+    return false;
+  }
+  return true;
 }
 
 void docb_line_oid(uint32_t seed, uint64_t line, bson_oid_t *oid)
@@ -689,29 +725,54 @@ static bool docb__json_id_fields(const bson_t *parsed, const char *list,
   return !several || bson_append_document_end(doc, &sub);
 }
 
-bool docb_build_json(docb_t *b, const bson_t *parsed, uint64_t line,
-                     bson_t *doc, doc_reject_t *why)
+/* docb_build_json() with the output already in b->buf, b->len, b->cap. */
+static bool docb__build_json(docb_t *b, const bson_t *parsed, uint64_t line,
+                             doc_reject_t *why)
 {
   const doc_options_t *o = &b->spec->options;
-  why->column = 0;
-  why->reason[0] = '\0';
-  why->stop = false;
-  why->skipped = 0;
-  bool ok = true;
+  size_t top;
+  if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))
+    return false;
   if (o->add_id && !bson_has_field(parsed, "_id")) {
-    bson_oid_t oid;
-    if (o->id_from == DOCB_ID_FIELDS)
-      ok = docb__json_id_fields(parsed, o->id_fields, doc, why);
-    else {
+    if (o->id_from == DOCB_ID_FIELDS) {
+      /* A bson_t of its own: one left with a document open, when a field
+       * is missing, cannot be reused. */
+      bson_t id = BSON_INITIALIZER;
+      bool ok = docb__json_id_fields(parsed, o->id_fields, &id, why) &&
+                docb__elements(b, &id);
+      bson_destroy(&id);
+      if (!ok)
+        return false;
+    } else {
+      bson_oid_t oid;
+      uint8_t *v;
       if (o->id_from == DOCB_ID_OBJECTID)
         docb__new_oid(b, &oid);
       else
         docb_line_oid(b->id_seed, line, &oid);
-      ok = bson_append_oid(doc, "_id", 3, &oid);
+      if (!(v = docb__elem(b, BSON_TYPE_OID, "_id", 3, 12)))
+        return false;
+      memcpy(v, oid.bytes, 12);
     }
   }
-  if (ok && !bson_concat(doc, parsed))
-    ok = false;
+  return docb__elements(b, parsed) && docb__close(b, top) &&
+         b->len - top <= INT32_MAX;
+}
+
+bool docb_build_json(docb_t *b, const bson_t *parsed, uint64_t line,
+                     batch_bytes_t *out, doc_reject_t *why)
+{
+  why->column = 0;
+  why->reason[0] = '\0';
+  why->stop = false;
+  why->skipped = 0;
+  b->buf = out->data;
+  b->len = out->len;
+  b->cap = out->cap;
+  bool ok = docb__build_json(b, parsed, line, why);
+  out->data = b->buf;
+  out->len = b->len;
+  out->cap = b->cap;
   if (!ok && !why->reason[0])
     snprintf(why->reason, sizeof why->reason,
              "document exceeds the maximum BSON size");
