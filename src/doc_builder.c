@@ -12,6 +12,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* A column of a flat header, in document order. */
+typedef struct docb_flat {
+  const char *key; /* its name */
+  size_t key_len;  /* the name's length */
+  size_t column;   /* its 0-based column */
+  bool inferred;   /* its type is TYPES_AUTO */
+} docb_flat_t;
+
 struct docb {
   const doc_spec_t *spec;  /* the compiled header (borrowed) */
   bson_context_t *context; /* this worker's ObjectId generator */
@@ -36,7 +44,37 @@ struct docb {
   bool short_path;         /* utf8_checked and no --null-values: the
                               record's non-empty inferred fields can take
                               docb__append_value()'s short path */
+  docb_flat_t *flat;       /* when no name is dotted (no nested document or
+                              array): the columns in document order, walked
+                              in one loop; else NULL */
 };
+
+/* Lists the columns in b->flat when the document is flat: every child of
+ * the root a column (spec of a header, not JSON). Returns false when out of
+ * memory. */
+static bool docb__flatten(docb_t *b)
+{
+  const doc_spec_t *spec = b->spec;
+  size_t n = 0;
+  if (!spec->nodes) /* JSON: no columns */
+    return true;
+  for (size_t c = spec->nodes[0].first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling, n++)
+    if (spec->nodes[c].column == DOCB_NONE)
+      return true;
+  b->flat = calloc(n + 1, sizeof *b->flat);
+  if (!b->flat)
+    return false;
+  n = 0;
+  for (size_t c = spec->nodes[0].first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling, n++) {
+    const docb_node_t *node = &spec->nodes[c];
+    b->flat[n] = (docb_flat_t){node->key, node->key_len, node->column,
+                               b->inferred[node->column]};
+  }
+  b->flat[n].column = DOCB_NONE;
+  return true;
+}
 
 docb_t *docb_new(const doc_spec_t *spec)
 {
@@ -53,6 +91,10 @@ docb_t *docb_new(const doc_spec_t *spec)
   }
   for (size_t i = 0; i < spec->n_columns; i++)
     b->inferred[i] = spec->types[i].kind == TYPES_AUTO;
+  if (!docb__flatten(b)) {
+    docb_destroy(b);
+    return NULL;
+  }
   /* The random parts come from the kernel, once per builder, so builders
    * made at the same instant in different threads differ (libbson's
    * generator, seeded from the clock, is the fallback). */
@@ -75,6 +117,7 @@ void docb_destroy(docb_t *b)
     bson_context_destroy(b->context);
   bson_destroy(b->tmp);
   free(b->inferred);
+  free(b->flat);
   free(b->scratch.buf);
   free(b->own.data);
   free(b);
@@ -535,6 +578,28 @@ static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
   return true;
 }
 
+/* Appends the columns of a flat document (b->flat), as docb__append_node()
+ * does for the root, in one loop: the common field (docb__append_value()'s
+ * short path) without the walk of the tree. */
+static bool docb__append_flat(docb_t *b, const record_t *rec, doc_reject_t *why)
+{
+  const field_t *fields = rec->fields;
+  bool short_path = b->short_path;
+  for (const docb_flat_t *e = b->flat; e->column != DOCB_NONE; e++) {
+    const field_t *f = &fields[e->column];
+    if (short_path && f->len != 0 && e->inferred) {
+      if (!docb__inferred(b, e->key, e->key_len, f->data, f->len, false)) {
+        docb__too_large(why);
+        return false;
+      }
+    } else if (docb__append_any(b, rec, e->column, e->key, e->key_len, why) ==
+               DOCB_PUT_REJECT) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Makes a new ObjectId as the BSON spec lays it out: 4 bytes of seconds
  * since the epoch (read once every 1024 ids), 5 random bytes fixed per
  * builder, 3 bytes of a counter that starts at a random value. Unique
@@ -633,7 +698,8 @@ static bool docb__build(docb_t *b, const record_t *rec, doc_reject_t *why)
       snprintf(why->reason, sizeof why->reason, "cannot build _id");
     return false;
   }
-  if (!docb__append_node(b, rec, 0, why))
+  if (!(b->flat ? docb__append_flat(b, rec, why)
+                : docb__append_node(b, rec, 0, why)))
     return false;
   if (!docb__close(b, top))
     goto out_memory;

@@ -1022,6 +1022,42 @@ static void test_json_id_fields_into_batch(void **state)
   docb_spec_destroy(spec);
 }
 
+/* A record with its raw bytes (the short path for inferred fields) in a
+ * flat document with typed and inferred columns: only the inferred ones
+ * are inferred, an empty one is "", a typed blank is null. */
+static void test_flat_typed_with_raw_bytes(void **state)
+{
+  (void)state;
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  o.types = "n:string(),d:double()";
+  bson_error_t e;
+  doc_spec_t *spec = spec_of(REC(&h, "i", "n", "d", "x"), &o, &e);
+  assert_non_null(spec);
+  docb_t *b = docb_new(spec);
+  assert_non_null(b);
+  static const char *const want[] = {
+      "{ \"i\" : 1, \"n\" : \"12\", \"d\" : 2.0, \"x\" : \"\" }",
+      "{ \"i\" : \"\", \"n\" : \"\", \"d\" : null, \"x\" : true }",
+  };
+  for (int k = 0; k < 2; k++) {
+    record_t *rec = (record_t *)(k == 0 ? REC(&r, "1", "12", "2", "")
+                                        : REC(&r, "", "", "", "true"));
+    rec->raw = k == 0 ? "1,12,2," : ",,,true";
+    rec->raw_len = strlen(rec->raw);
+    rec->fields_from_raw = true;
+    bson_t doc = BSON_INITIALIZER;
+    doc_reject_t why;
+    assert_true(docb_build(b, rec, &doc, &why));
+    char *json = bson_as_relaxed_extended_json(&doc, NULL);
+    assert_string_equal(json, want[k]);
+    bson_free(json);
+    bson_destroy(&doc);
+  }
+  docb_destroy(b);
+  docb_spec_destroy(spec);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1047,6 +1083,7 @@ int main(void)
       cmocka_unit_test(test_dotted_id_column),
       cmocka_unit_test(test_built_into_batch),
       cmocka_unit_test(test_json_id_fields_into_batch),
+      cmocka_unit_test(test_flat_typed_with_raw_bytes),
   };
   return cmocka_run_group_tests_name("doc_builder", tests, NULL, NULL);
 }
