@@ -5,9 +5,10 @@
 #include <string.h>
 
 struct batch {
-  bson_writer_t *writer; /* builds documents in place in buf */
-  uint8_t *buf;          /* the packed documents (owned, grown by writer) */
-  size_t buf_len;        /* allocated size of buf */
+  batch_bytes_t bytes;   /* the packed documents, then the one being built */
+  size_t done;           /* bytes of the committed documents */
+  bson_writer_t *writer; /* builds the document begun with batch_begin(), in
+                            place after them; NULL otherwise */
   size_t n_docs;         /* documents committed */
   size_t max_docs;       /* full at this many documents */
   size_t max_bytes;      /* full at this many bytes */
@@ -43,12 +44,9 @@ batch_t *batch_new(size_t max_docs, size_t max_bytes, bool keep_raw)
   }
   b->lines = malloc(b->max_docs * sizeof *b->lines);
   b->offsets = malloc(b->max_docs * sizeof *b->offsets);
-  b->buf_len = 64 * 1024;
-  b->buf = malloc(b->buf_len);
-  if (!b->lines || !b->offsets || !b->buf)
-    goto out_free;
-  b->writer = bson_writer_new(&b->buf, &b->buf_len, 0, batch__realloc, NULL);
-  if (!b->writer)
+  b->bytes.cap = 64 * 1024;
+  b->bytes.data = malloc(b->bytes.cap);
+  if (!b->lines || !b->offsets || !b->bytes.data)
     goto out_free;
   return b;
 
@@ -57,15 +55,14 @@ out_free:
   free(b->raw_size);
   free(b->lines);
   free(b->offsets);
-  free(b->buf);
+  free(b->bytes.data);
   free(b);
   return NULL;
 }
 
-bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset, const char *raw,
-                    size_t raw_len)
+batch_bytes_t *batch_begin_bytes(batch_t *b, uint64_t line, uint64_t offset,
+                                 const char *raw, size_t raw_len)
 {
-  bson_t *doc;
   b->lines[b->n_docs] = line;
   b->offsets[b->n_docs] = offset;
   if (b->keep_raw) {
@@ -84,28 +81,51 @@ bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset, const char *raw,
     b->raw_at[b->n_docs] = b->raw_len;
     b->raw_size[b->n_docs] = raw_len;
   }
+  b->bytes.len = b->done;
+  return &b->bytes;
+}
+
+bson_t *batch_begin(batch_t *b, uint64_t line, uint64_t offset, const char *raw,
+                    size_t raw_len)
+{
+  if (!batch_begin_bytes(b, line, offset, raw, raw_len))
+    return NULL;
   /* libbson 1.23's bson_writer_begin() checks that 5 bytes are free but
    * writes 6 (the length, then 5 zeroes from the byte after it): when a
    * document ended exactly 5 bytes before the end of the buffer, it wrote
    * one byte past it (found under ThreadSanitizer and valgrind). Keep room
    * for 6. */
-  size_t used = bson_writer_get_length(b->writer);
-  if (used + 6 > b->buf_len) {
-    size_t len = b->buf_len * 2 > used + 6 ? b->buf_len * 2 : used + 6;
-    uint8_t *buf = realloc(b->buf, len);
-    if (!buf)
+  if (b->done + 6 > b->bytes.cap) {
+    size_t cap =
+        b->bytes.cap * 2 > b->done + 6 ? b->bytes.cap * 2 : b->done + 6;
+    uint8_t *data = realloc(b->bytes.data, cap);
+    if (!data)
       return NULL;
-    b->buf = buf;
-    b->buf_len = len;
+    b->bytes.data = data;
+    b->bytes.cap = cap;
   }
-  if (!bson_writer_begin(b->writer, &doc))
+  bson_t *doc;
+  b->writer = bson_writer_new(&b->bytes.data, &b->bytes.cap, b->done,
+                              batch__realloc, NULL);
+  if (!b->writer)
     return NULL;
+  if (!bson_writer_begin(b->writer, &doc)) {
+    bson_writer_destroy(b->writer);
+    b->writer = NULL;
+    return NULL;
+  }
   return doc;
 }
 
 void batch_commit(batch_t *b)
 {
-  bson_writer_end(b->writer);
+  if (b->writer) {
+    bson_writer_end(b->writer);
+    b->bytes.len = bson_writer_get_length(b->writer);
+    bson_writer_destroy(b->writer);
+    b->writer = NULL;
+  }
+  b->done = b->bytes.len;
   if (b->keep_raw)
     b->raw_len += b->raw_size[b->n_docs];
   b->n_docs++;
@@ -113,13 +133,17 @@ void batch_commit(batch_t *b)
 
 void batch_rollback(batch_t *b)
 {
-  bson_writer_rollback(b->writer);
+  if (b->writer) {
+    bson_writer_rollback(b->writer);
+    bson_writer_destroy(b->writer);
+    b->writer = NULL;
+  }
+  b->bytes.len = b->done;
 }
 
 bool batch_is_full(const batch_t *b)
 {
-  return b->n_docs >= b->max_docs ||
-         (b->max_bytes && bson_writer_get_length(b->writer) >= b->max_bytes);
+  return b->n_docs >= b->max_docs || (b->max_bytes && b->done >= b->max_bytes);
 }
 
 size_t batch_count(const batch_t *b)
@@ -129,8 +153,8 @@ size_t batch_count(const batch_t *b)
 
 const uint8_t *batch_data(const batch_t *b, size_t *len)
 {
-  *len = bson_writer_get_length(b->writer);
-  return b->buf;
+  *len = b->done;
+  return b->bytes.data;
 }
 
 uint64_t batch_line(const batch_t *b, size_t i)
@@ -155,14 +179,8 @@ const char *batch_raw(const batch_t *b, size_t i, size_t *len)
 
 void batch_clear(batch_t *b)
 {
-  /* libbson has no reset: a new writer over the same buffer (one small
-   * allocation per batch, not per document). */
-  bson_writer_t *w =
-      bson_writer_new(&b->buf, &b->buf_len, 0, batch__realloc, NULL);
-  if (!w)
-    abort(); /* bson_writer_new only fails when malloc aborts */
-  bson_writer_destroy(b->writer);
-  b->writer = w;
+  b->done = 0;
+  b->bytes.len = 0;
   b->n_docs = 0;
   b->raw_len = 0;
 }
@@ -172,7 +190,7 @@ void batch_destroy(batch_t *b)
   if (!b)
     return;
   bson_writer_destroy(b->writer);
-  free(b->buf);
+  free(b->bytes.data);
   free(b->lines);
   free(b->offsets);
   free(b->raw);

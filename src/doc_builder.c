@@ -12,13 +12,25 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* A column of a flat header, in document order. */
+typedef struct docb_flat {
+  const char *key; /* its name */
+  size_t key_len;  /* the name's length */
+  size_t column;   /* its 0-based column */
+  bool inferred;   /* its type is TYPES_AUTO */
+} docb_flat_t;
+
 struct docb {
   const doc_spec_t *spec;  /* the compiled header (borrowed) */
   bson_context_t *context; /* this worker's ObjectId generator */
   types_scratch_t scratch; /* decoded binary values */
-  uint8_t *buf;            /* the document being encoded */
+  uint8_t *buf;            /* the bytes the document is encoded at the end
+                              of (the batch's, while docb_build_bytes()
+                              runs) */
   size_t len;              /* bytes used in buf */
   size_t cap;              /* bytes allocated for buf */
+  batch_bytes_t own;       /* docb_build()'s bytes, for callers with a
+                              bson_t */
   bson_t *tmp;             /* scratch for values of declared types */
   uint8_t oid_random[5];   /* the random part of this builder's ObjectIds */
   uint32_t oid_seq;        /* the counter part of the next ObjectId */
@@ -32,7 +44,37 @@ struct docb {
   bool short_path;         /* utf8_checked and no --null-values: the
                               record's non-empty inferred fields can take
                               docb__append_value()'s short path */
+  docb_flat_t *flat;       /* when no name is dotted (no nested document or
+                              array): the columns in document order, walked
+                              in one loop; else NULL */
 };
+
+/* Lists the columns in b->flat when the document is flat: every child of
+ * the root a column (spec of a header, not JSON). Returns false when out of
+ * memory. */
+static bool docb__flatten(docb_t *b)
+{
+  const doc_spec_t *spec = b->spec;
+  size_t n = 0;
+  if (!spec->nodes) /* JSON: no columns */
+    return true;
+  for (size_t c = spec->nodes[0].first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling, n++)
+    if (spec->nodes[c].column == DOCB_NONE)
+      return true;
+  b->flat = calloc(n + 1, sizeof *b->flat);
+  if (!b->flat)
+    return false;
+  n = 0;
+  for (size_t c = spec->nodes[0].first_child; c != DOCB_NONE;
+       c = spec->nodes[c].next_sibling, n++) {
+    const docb_node_t *node = &spec->nodes[c];
+    b->flat[n] = (docb_flat_t){node->key, node->key_len, node->column,
+                               b->inferred[node->column]};
+  }
+  b->flat[n].column = DOCB_NONE;
+  return true;
+}
 
 docb_t *docb_new(const doc_spec_t *spec)
 {
@@ -49,6 +91,10 @@ docb_t *docb_new(const doc_spec_t *spec)
   }
   for (size_t i = 0; i < spec->n_columns; i++)
     b->inferred[i] = spec->types[i].kind == TYPES_AUTO;
+  if (!docb__flatten(b)) {
+    docb_destroy(b);
+    return NULL;
+  }
   /* The random parts come from the kernel, once per builder, so builders
    * made at the same instant in different threads differ (libbson's
    * generator, seeded from the clock, is the fallback). */
@@ -71,8 +117,9 @@ void docb_destroy(docb_t *b)
     bson_context_destroy(b->context);
   bson_destroy(b->tmp);
   free(b->inferred);
+  free(b->flat);
   free(b->scratch.buf);
-  free(b->buf);
+  free(b->own.data);
   free(b);
 }
 
@@ -100,8 +147,9 @@ static bool docb__is_ascii(const char *s, size_t len)
  * field (a third of the dry run); this costs a few stores. Only typed
  * values that need parsing into BSON types libbson knows best (dates are
  * ours, but decimal128 and the rest go through a scratch bson_t) take the
- * long way, and their element is copied in whole. The finished document
- * goes into the batch with one bson_concat(). */
+ * long way, and their element is copied in whole. The document is encoded
+ * straight into the batch's buffer, after the documents already there (the
+ * batch takes it back out when the record is rejected halfway). */
 
 /* Grows the buffer for n more bytes: out of line, so that the callers
  * on the common path, where there is room, save no registers for it. */
@@ -263,6 +311,18 @@ static inline bool docb__inferred(docb_t *b, const char *key, size_t klen,
   return docb__inferred_any(b, key, klen, s, len, mongoimport);
 }
 
+/* Appends the elements of doc, as they are. */
+static bool docb__elements(docb_t *b, const bson_t *doc)
+{
+  /* They sit between the 4-byte length and the final NUL. */
+  size_t len = doc->len - 5;
+  if (!docb__room(b, len))
+    return false;
+  memcpy(b->buf + b->len, bson_get_data(doc) + 4, len);
+  b->len += len;
+  return true;
+}
+
 /* Appends a value of a declared type through a scratch bson_t, copying its
  * one element in. Returns false with *bad set (why in bad_why) when the
  * text does not fit the type, or false with *bad clear when out of
@@ -279,14 +339,7 @@ static bool docb__typed(docb_t *b, const char *key, size_t klen,
     *bad = !too_large;
     return false;
   }
-  /* The element sits between the 4-byte length and the final NUL. */
-  const uint8_t *data = bson_get_data(b->tmp);
-  size_t elen = b->tmp->len - 5;
-  if (!docb__room(b, elen))
-    return false;
-  memcpy(b->buf + b->len, data + 4, elen);
-  b->len += elen;
-  return true;
+  return docb__elements(b, b->tmp);
 }
 
 /* What appending one value did. */
@@ -525,6 +578,28 @@ static bool docb__append_node(docb_t *b, const record_t *rec, size_t node,
   return true;
 }
 
+/* Appends the columns of a flat document (b->flat), as docb__append_node()
+ * does for the root, in one loop: the common field (docb__append_value()'s
+ * short path) without the walk of the tree. */
+static bool docb__append_flat(docb_t *b, const record_t *rec, doc_reject_t *why)
+{
+  const field_t *fields = rec->fields;
+  bool short_path = b->short_path;
+  for (const docb_flat_t *e = b->flat; e->column != DOCB_NONE; e++) {
+    const field_t *f = &fields[e->column];
+    if (short_path && f->len != 0 && e->inferred) {
+      if (!docb__inferred(b, e->key, e->key_len, f->data, f->len, false)) {
+        docb__too_large(why);
+        return false;
+      }
+    } else if (docb__append_any(b, rec, e->column, e->key, e->key_len, why) ==
+               DOCB_PUT_REJECT) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Makes a new ObjectId as the BSON spec lays it out: 4 bytes of seconds
  * since the epoch (read once every 1024 ids), 5 random bytes fixed per
  * builder, 3 bytes of a counter that starts at a random value. Unique
@@ -589,7 +664,8 @@ static bool docb__append_id(docb_t *b, const record_t *rec, doc_reject_t *why)
   return false;
 }
 
-bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
+/* docb_build_bytes() with the output already in b->buf, b->len, b->cap. */
+static bool docb__build(docb_t *b, const record_t *rec, doc_reject_t *why)
 {
   const doc_spec_t *spec = b->spec;
   why->column = 0;
@@ -614,7 +690,6 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
       (rec->fields_from_raw ? util_utf8_valid(rec->raw, rec->raw_len)
                             : docb__is_ascii(rec->raw, rec->raw_len));
   b->short_path = b->utf8_checked && spec->n_nulls == 0;
-  b->len = 0;
   size_t top;
   if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))
     goto out_memory;
@@ -623,13 +698,12 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
       snprintf(why->reason, sizeof why->reason, "cannot build _id");
     return false;
   }
-  if (!docb__append_node(b, rec, 0, why))
+  if (!(b->flat ? docb__append_flat(b, rec, why)
+                : docb__append_node(b, rec, 0, why)))
     return false;
   if (!docb__close(b, top))
     goto out_memory;
-  bson_t built;
-  if (b->len > INT32_MAX || !bson_init_static(&built, b->buf, b->len) ||
-      !bson_concat(doc, &built)) {
+  if (b->len - top > INT32_MAX) {
     snprintf(why->reason, sizeof why->reason,
              "document exceeds the maximum BSON size");
     return false;
@@ -639,6 +713,34 @@ bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
 out_memory:
   snprintf(why->reason, sizeof why->reason, "out of memory building a row");
   return false;
+}
+
+bool docb_build_bytes(docb_t *b, const record_t *rec, batch_bytes_t *out,
+                      doc_reject_t *why)
+{
+  b->buf = out->data;
+  b->len = out->len;
+  b->cap = out->cap;
+  bool ok = docb__build(b, rec, why);
+  out->data = b->buf;
+  out->len = b->len;
+  out->cap = b->cap;
+  return ok;
+}
+
+bool docb_build(docb_t *b, const record_t *rec, bson_t *doc, doc_reject_t *why)
+{
+  b->own.len = 0;
+  if (!docb_build_bytes(b, rec, &b->own, why))
+    return false;
+  bson_t built;
+  if (!bson_init_static(&built, b->own.data, b->own.len) ||
+      !bson_concat(doc, &built)) {
+    snprintf(why->reason, sizeof why->reason,
+             "document exceeds the maximum BSON size");
+    return false;
+  }
+  return true;
 }
 
 void docb_line_oid(uint32_t seed, uint64_t line, bson_oid_t *oid)
@@ -689,29 +791,54 @@ static bool docb__json_id_fields(const bson_t *parsed, const char *list,
   return !several || bson_append_document_end(doc, &sub);
 }
 
-bool docb_build_json(docb_t *b, const bson_t *parsed, uint64_t line,
-                     bson_t *doc, doc_reject_t *why)
+/* docb_build_json() with the output already in b->buf, b->len, b->cap. */
+static bool docb__build_json(docb_t *b, const bson_t *parsed, uint64_t line,
+                             doc_reject_t *why)
 {
   const doc_options_t *o = &b->spec->options;
-  why->column = 0;
-  why->reason[0] = '\0';
-  why->stop = false;
-  why->skipped = 0;
-  bool ok = true;
+  size_t top;
+  if (!docb__open(b, BSON_TYPE_DOCUMENT, NULL, 0, &top))
+    return false;
   if (o->add_id && !bson_has_field(parsed, "_id")) {
-    bson_oid_t oid;
-    if (o->id_from == DOCB_ID_FIELDS)
-      ok = docb__json_id_fields(parsed, o->id_fields, doc, why);
-    else {
+    if (o->id_from == DOCB_ID_FIELDS) {
+      /* A bson_t of its own: one left with a document open, when a field
+       * is missing, cannot be reused. */
+      bson_t id = BSON_INITIALIZER;
+      bool ok = docb__json_id_fields(parsed, o->id_fields, &id, why) &&
+                docb__elements(b, &id);
+      bson_destroy(&id);
+      if (!ok)
+        return false;
+    } else {
+      bson_oid_t oid;
+      uint8_t *v;
       if (o->id_from == DOCB_ID_OBJECTID)
         docb__new_oid(b, &oid);
       else
         docb_line_oid(b->id_seed, line, &oid);
-      ok = bson_append_oid(doc, "_id", 3, &oid);
+      if (!(v = docb__elem(b, BSON_TYPE_OID, "_id", 3, 12)))
+        return false;
+      memcpy(v, oid.bytes, 12);
     }
   }
-  if (ok && !bson_concat(doc, parsed))
-    ok = false;
+  return docb__elements(b, parsed) && docb__close(b, top) &&
+         b->len - top <= INT32_MAX;
+}
+
+bool docb_build_json(docb_t *b, const bson_t *parsed, uint64_t line,
+                     batch_bytes_t *out, doc_reject_t *why)
+{
+  why->column = 0;
+  why->reason[0] = '\0';
+  why->stop = false;
+  why->skipped = 0;
+  b->buf = out->data;
+  b->len = out->len;
+  b->cap = out->cap;
+  bool ok = docb__build_json(b, parsed, line, why);
+  out->data = b->buf;
+  out->len = b->len;
+  out->cap = b->cap;
   if (!ok && !why->reason[0])
     snprintf(why->reason, sizeof why->reason,
              "document exceeds the maximum BSON size");

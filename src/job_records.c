@@ -55,12 +55,13 @@ static bool job__on_record(void *p, const csv_record_t *rec)
   ctx->res->processed++;
   ctx->next_offset = rec->end_offset;
   ctx->next_line = rec->end_line + 1;
-  bson_t *doc =
-      batch_begin(ctx->batch, rec->line, rec->offset, rec->raw, rec->raw_len);
-  if (!doc)
+  batch_bytes_t *out = batch_begin_bytes(ctx->batch, rec->line, rec->offset,
+                                         rec->raw, rec->raw_len);
+  if (!out)
     return job_fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
+  size_t start = out->len;
   doc_reject_t why;
-  if (!docb_build(ctx->builder, rec, doc, &why)) {
+  if (!docb_build_bytes(ctx->builder, rec, out, &why)) {
     batch_rollback(ctx->batch);
     if (!job_reject(ctx, false, rec->line, rec->offset, why.column, why.reason,
                     rec->raw, rec->raw_len))
@@ -74,7 +75,7 @@ static bool job__on_record(void *p, const csv_record_t *rec)
     }
     return true;
   }
-  if (doc->len > JOB_MAX_DOC_BYTES) {
+  if (out->len - start > JOB_MAX_DOC_BYTES) {
     batch_rollback(ctx->batch);
     return job_reject(ctx, false, rec->line, rec->offset, 0,
                       "document exceeds 16 MiB", rec->raw, rec->raw_len);
@@ -120,15 +121,17 @@ static bool job__on_json(void *p, const json_value_t *v)
     return job_reject(ctx, false, v->line, v->offset, 0, reason, v->text,
                       v->len);
   }
-  bson_t *doc = batch_begin(ctx->batch, v->line, v->offset, v->text, v->len);
-  if (!doc) {
+  batch_bytes_t *out =
+      batch_begin_bytes(ctx->batch, v->line, v->offset, v->text, v->len);
+  if (!out) {
     bson_destroy(&parsed);
     return job_fail(ctx, LOADER_ERROR_IO, "%s", "out of memory");
   }
+  size_t start = out->len;
   doc_reject_t why;
-  bool ok = docb_build_json(ctx->builder, &parsed, v->line, doc, &why);
+  bool ok = docb_build_json(ctx->builder, &parsed, v->line, out, &why);
   bson_destroy(&parsed);
-  if (ok && doc->len > JOB_MAX_DOC_BYTES) {
+  if (ok && out->len - start > JOB_MAX_DOC_BYTES) {
     snprintf(why.reason, sizeof why.reason, "document exceeds 16 MiB");
     ok = false;
   }

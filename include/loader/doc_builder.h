@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "loader/batch.h"
 #include "loader/record.h"
 #include "loader/types.h"
 
@@ -112,27 +113,35 @@ typedef struct docb docb_t;
  * ObjectIds are generated without locks or getpid() calls. */
 docb_t *docb_new(const doc_spec_t *spec);
 
-/* Appends the document for record to doc (an empty, initialised bson_t).
- * An array holds the values that are there, in column order: one left out
- * (blank under --ignore-blanks, bad under skip-field) leaves no hole, the
- * next moves up. Under --ignore-blanks a document or array left empty is
- * left out too.
- * Returns false and fills why when the record is rejected (wrong field
- * count, invalid UTF-8, a value that doesn't fit its type under skip-row or
- * stop, a document too large); doc is then in an undefined state and the
- * caller discards it. Returns true with why->skipped > 0 when skip-field
- * left values out. */
+/* Appends the document for record at the end of out (growing out->data
+ * with realloc()): the batch's bytes, from batch_begin_bytes(), so that the
+ * document is encoded where it will be sent from. An array holds the values
+ * that are there, in column order: one left out (blank under --ignore-blanks,
+ * bad under skip-field) leaves no hole, the next moves up. Under
+ * --ignore-blanks a document or array left empty is left out too. Returns false
+ * and fills why when the record is rejected (wrong field count, invalid UTF-8,
+ * a value that doesn't fit its type under skip-row or stop, a document too
+ * large); out->len is then past bytes of no use, and the caller takes them out
+ * (batch_rollback()). Returns true with why->skipped > 0 when skip-field left
+ * values out. */
+bool docb_build_bytes(docb_t *builder, const record_t *record,
+                      batch_bytes_t *out, doc_reject_t *why);
+
+/* As docb_build_bytes(), appending the document to doc (an empty,
+ * initialised bson_t; undefined when it returns false), for callers that
+ * hold a bson_t: one more copy. */
 bool docb_build(docb_t *builder, const record_t *record, bson_t *doc,
                 doc_reject_t *why);
 
 /* Appends the document for a parsed JSON object (of a spec made by
- * docb_spec_new_json) to doc: its _id first when it has none and the
+ * docb_spec_new_json) at the end of out, as docb_build_bytes() does: its
+ * _id first when it has none and the
  * options ask for one (a new ObjectId, the line's, or the values of the
  * --id-from fields, looked up by dotted name), then its fields. Returns
  * false and fills why when an --id-from field is missing or the document
- * is too large. */
+ * is too large (out->len then past bytes of no use). */
 bool docb_build_json(docb_t *builder, const bson_t *parsed, uint64_t line,
-                     bson_t *doc, doc_reject_t *why);
+                     batch_bytes_t *out, doc_reject_t *why);
 
 /* Makes the --id-from line ObjectId of the record at line of the file
  * whose identity hashes to seed. */

@@ -863,6 +863,201 @@ static void test_builder_reuse_after_reject(void **state)
   docb_spec_destroy(spec);
 }
 
+/* Documents encoded straight into a batch (docb_build_bytes() at the end of
+ * the batch's bytes) are byte for byte those docb_build() makes on its own,
+ * one after another: with values long enough that the batch's buffer grows
+ * while a document is half written, and records rejected halfway (invalid
+ * UTF-8 in the last column, after the others were encoded) taken back out
+ * by batch_rollback() so that nothing of them stays. A rejected record
+ * also gets the same reason both ways. Every other record comes with its
+ * raw bytes, as the CSV reader gives it (the short path). */
+static void test_built_into_batch(void **state)
+{
+  (void)state;
+  rec_t h;
+  doc_options_t o = opts_no_id();
+  o.array_index_fields = true;
+  bson_error_t e;
+  doc_spec_t *spec =
+      spec_of(REC(&h, "s", "n", "a.b", "t.0", "t.1", "z"), &o, &e);
+  assert_non_null(spec);
+  docb_t *direct = docb_new(spec), *alone = docb_new(spec);
+  assert_non_null(direct);
+  assert_non_null(alone);
+  batch_t *batch = batch_new(100000, 0, true);
+  assert_non_null(batch);
+  static char text[6][4100], raw[6 * 4100];
+  uint8_t *want = NULL;
+  size_t want_len = 0, want_docs = 0, rejected = 0;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int n = 0; n < 3000; n++) {
+    const char *rv[6];
+    for (int c = 0; c < 6; c++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      size_t len =
+          x % 7 == 0 ? 1000 + (size_t)(x >> 8) % 3000 : (size_t)(x >> 8) % 12;
+      for (size_t k = 0; k < len; k++)
+        text[c][k] = (char)(c == 1 ? '0' + (x >> (k % 50)) % 10
+                                   : 'a' + (k + (size_t)n) % 26);
+      text[c][len] = '\0';
+      rv[c] = text[c];
+    }
+    if (x % 5 == 0)
+      strcpy(text[5], "ok\xff");
+    rec_t r;
+    record_t *rec = (record_t *)make_rec(&r, 6, rv);
+    rec->line = (uint64_t)n + 2;
+    if (n % 2) {
+      rec->raw = raw;
+      rec->raw_len = 0;
+      for (int c = 0; c < 6; c++) {
+        memcpy(raw + rec->raw_len, text[c], strlen(text[c]));
+        rec->raw_len += strlen(text[c]);
+      }
+      rec->fields_from_raw = true;
+    }
+    doc_reject_t why_alone, why_direct;
+    bson_t doc;
+    bson_init(&doc);
+    bool ok = docb_build(alone, rec, &doc, &why_alone);
+    batch_bytes_t *out = batch_begin_bytes(batch, rec->line, 0, "r", 1);
+    assert_non_null(out);
+    assert_int_equal(out->len, want_len);
+    assert_int_equal(docb_build_bytes(direct, rec, out, &why_direct), ok);
+    if (ok) {
+      batch_commit(batch);
+      want = realloc(want, want_len + doc.len);
+      assert_non_null(want);
+      memcpy(want + want_len, bson_get_data(&doc), doc.len);
+      want_len += doc.len;
+      want_docs++;
+    } else {
+      assert_string_equal(why_direct.reason, why_alone.reason);
+      batch_rollback(batch);
+      rejected++;
+    }
+    bson_destroy(&doc);
+    size_t len;
+    const uint8_t *data = batch_data(batch, &len);
+    assert_int_equal(len, want_len);
+    assert_int_equal(batch_count(batch), want_docs);
+    if (n % 100 == 99 || n == 2999)
+      assert_memory_equal(data, want, want_len);
+  }
+  assert_true(rejected > 300 && want_docs > 2000);
+  free(want);
+  batch_destroy(batch);
+  docb_destroy(direct);
+  docb_destroy(alone);
+  docb_spec_destroy(spec);
+}
+
+/* JSON documents built into a batch: the _id of --id-from with two fields
+ * (a document), a document missing one of them rejected with the field's
+ * name and nothing of it left, and the next one built as it should be (a
+ * scratch bson_t left with its _id document open once broke every later
+ * document). */
+static void test_json_id_fields_into_batch(void **state)
+{
+  (void)state;
+  doc_options_t o;
+  docb_options_default(&o);
+  o.id_from = DOCB_ID_FIELDS;
+  o.id_fields = "a,b.c";
+  bson_error_t e;
+  doc_spec_t *spec = docb_spec_new_json(&o, &e);
+  assert_non_null(spec);
+  docb_t *b = docb_new(spec);
+  assert_non_null(b);
+  batch_t *batch = batch_new(10, 0, false);
+  assert_non_null(batch);
+  static const char *const in[] = {
+      "{\"a\": 1, \"b\": {\"c\": \"x\"}, \"d\": true}",
+      "{\"a\": 2, \"d\": false}",
+      "{\"a\": 3, \"b\": {\"c\": 4}}",
+  };
+  static const char *const want[] = {
+      "{ \"_id\" : { \"a\" : 1, \"b.c\" : \"x\" }, \"a\" : 1, \"b\" : { \"c\" "
+      ": \"x\" }, \"d\" : true }",
+      NULL,
+      "{ \"_id\" : { \"a\" : 3, \"b.c\" : 4 }, \"a\" : 3, \"b\" : { \"c\" : 4 "
+      "} }",
+  };
+  for (int i = 0; i < 3; i++) {
+    bson_t parsed;
+    assert_true(bson_init_from_json(&parsed, in[i], -1, &e));
+    batch_bytes_t *out = batch_begin_bytes(batch, (uint64_t)i + 1, 0, NULL, 0);
+    assert_non_null(out);
+    doc_reject_t why;
+    bool ok = docb_build_json(b, &parsed, (uint64_t)i + 1, out, &why);
+    bson_destroy(&parsed);
+    if (!want[i]) {
+      assert_false(ok);
+      assert_string_equal(why.reason, "no field \"b.c\" for _id (--id-from)");
+      batch_rollback(batch);
+      continue;
+    }
+    assert_true(ok);
+    batch_commit(batch);
+  }
+  size_t len;
+  const uint8_t *data = batch_data(batch, &len);
+  bson_reader_t *reader = bson_reader_new_from_data(data, len);
+  const bson_t *doc;
+  bool eof = false;
+  for (int i = 0; i < 3; i++) {
+    if (!want[i])
+      continue;
+    assert_non_null(doc = bson_reader_read(reader, &eof));
+    char *json = bson_as_relaxed_extended_json(doc, NULL);
+    assert_string_equal(json, want[i]);
+    bson_free(json);
+  }
+  assert_null(bson_reader_read(reader, &eof));
+  assert_true(eof);
+  bson_reader_destroy(reader);
+  assert_int_equal(batch_count(batch), 2);
+  batch_destroy(batch);
+  docb_destroy(b);
+  docb_spec_destroy(spec);
+}
+
+/* A record with its raw bytes (the short path for inferred fields) in a
+ * flat document with typed and inferred columns: only the inferred ones
+ * are inferred, an empty one is "", a typed blank is null. */
+static void test_flat_typed_with_raw_bytes(void **state)
+{
+  (void)state;
+  rec_t h, r;
+  doc_options_t o = opts_no_id();
+  o.types = "n:string(),d:double()";
+  bson_error_t e;
+  doc_spec_t *spec = spec_of(REC(&h, "i", "n", "d", "x"), &o, &e);
+  assert_non_null(spec);
+  docb_t *b = docb_new(spec);
+  assert_non_null(b);
+  static const char *const want[] = {
+      "{ \"i\" : 1, \"n\" : \"12\", \"d\" : 2.0, \"x\" : \"\" }",
+      "{ \"i\" : \"\", \"n\" : \"\", \"d\" : null, \"x\" : true }",
+  };
+  for (int k = 0; k < 2; k++) {
+    record_t *rec = (record_t *)(k == 0 ? REC(&r, "1", "12", "2", "")
+                                        : REC(&r, "", "", "", "true"));
+    rec->raw = k == 0 ? "1,12,2," : ",,,true";
+    rec->raw_len = strlen(rec->raw);
+    rec->fields_from_raw = true;
+    bson_t doc = BSON_INITIALIZER;
+    doc_reject_t why;
+    assert_true(docb_build(b, rec, &doc, &why));
+    char *json = bson_as_relaxed_extended_json(&doc, NULL);
+    assert_string_equal(json, want[k]);
+    bson_free(json);
+    bson_destroy(&doc);
+  }
+  docb_destroy(b);
+  docb_spec_destroy(spec);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -886,6 +1081,9 @@ int main(void)
       cmocka_unit_test(test_id_once),
       cmocka_unit_test(test_builder_reuse_after_reject),
       cmocka_unit_test(test_dotted_id_column),
+      cmocka_unit_test(test_built_into_batch),
+      cmocka_unit_test(test_json_id_fields_into_batch),
+      cmocka_unit_test(test_flat_typed_with_raw_bytes),
   };
   return cmocka_run_group_tests_name("doc_builder", tests, NULL, NULL);
 }
