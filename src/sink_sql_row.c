@@ -300,43 +300,90 @@ static bool sql__row_leaf(void *p, const char *name, const bson_iter_t *it)
   }
 }
 
-/* Reads a little-endian integer of n bytes at p. */
+/* Reads a little-endian integer of 4 or 8 bytes at p. */
 static int64_t sql__le(const uint8_t *p, size_t n)
 {
-  uint64_t x = 0;
-  for (size_t i = n; i-- > 0;)
-    x = x << 8 | p[i];
-  return n == 4 ? (int64_t)(int32_t)(uint32_t)x : (int64_t)x;
+  if (n == 4) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return (int64_t)(int32_t)BSON_UINT32_FROM_LE(x);
+  }
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return (int64_t)BSON_UINT64_FROM_LE(x);
+}
+
+/* Whether the n bytes at a and b are the same (n > 0): a few word loads
+ * where a byte loop over a column name would take one step a byte. */
+static bool sql__same(const uint8_t *a, const char *b, size_t n)
+{
+  uint64_t x, y;
+  uint32_t u, w;
+  if (n >= 8) {
+    for (; n > 8; a += 8, b += 8, n -= 8) {
+      memcpy(&x, a, 8);
+      memcpy(&y, b, 8);
+      if (x != y)
+        return false;
+    }
+    memcpy(&x, a + n - 8, 8); /* the last 8, overlapping */
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  if (n >= 4) {
+    memcpy(&u, a, 4);
+    memcpy(&w, b, 4);
+    if (u != w)
+      return false;
+    memcpy(&u, a + n - 4, 4);
+    memcpy(&w, b + n - 4, 4);
+    return u == w;
+  }
+  for (; n; a++, b++, n--)
+    if (*a != (uint8_t)*b)
+      return false;
+  return true;
+}
+
+/* Returns the byte after the NUL of the key at p when the key is name (len
+ * bytes before its NUL), else NULL; reads nothing at or past end. */
+static const uint8_t *sql__key_is(const uint8_t *p, const uint8_t *end,
+                                  const char *name, size_t len)
+{
+  if ((size_t)(end - p) <= len || !sql__same(p, name, len + 1))
+    return NULL;
+  return p + len + 1;
 }
 
 /* The fast path of sql_row_from_doc(), for what a flat file gives: fields
  * at the top level, in the table's column order (gaps allowed), with
  * nulls, integers, booleans, doubles and text that fit their columns. It
  * reads the document's bytes (the batch's own, built by the loader) instead
- * of walking it, and fills vals. Returns false, with nothing said, at the
- * first thing it does not take: the walk then does the whole document and
- * says why it does not fit, if it does not. */
-static bool sql__row_flat(const sql_table_t *t, const bson_t *doc,
-                          sql_value_t *vals)
+ * of walking it, matching each key against the column names from the one
+ * after the last field's (no search), and fills vals. Returns false, with
+ * nothing said, at the first thing it does not take: the walk then does the
+ * whole document and says why it does not fit, if it does not. */
+static bool sql__row_flat(const sql_table_t *t, const size_t *lens,
+                          const bson_t *doc, sql_value_t *vals)
 {
   const uint8_t *p = bson_get_data(doc); /* (doc itself may be unaligned) */
   const uint8_t *end = p + sql__le(p, 4) - 1;
   size_t col = 0;
   for (p += 4; p < end;) {
     bson_type_t type = (bson_type_t)*p++;
-    const uint8_t *nul = memchr(p, 0, (size_t)(end - p));
-    if (!nul)
-      return false;
-    const char *key = (const char *)p;
-    p = nul + 1;
-    if (type == BSON_TYPE_OID && strcmp(key, "_id") == 0) {
-      p += 12; /* the loader's own _id */
+    const uint8_t *val = NULL;
+    if (type == BSON_TYPE_OID && (val = sql__key_is(p, end, "_id", 3))) {
+      p = val + 12; /* the loader's own _id */
       continue;
     }
-    while (col < t->n && strcmp(t->cols[col].name, key) != 0)
-      col++;
+    for (; col < t->n; col++) {
+      const char *name = t->cols[col].name;
+      if ((val = sql__key_is(p, end, name, lens ? lens[col] : strlen(name))))
+        break;
+    }
     if (col == t->n)
       return false;
+    p = val;
     const sql_column_t *c = &t->cols[col];
     sql_value_t *v = &vals[col++];
     size_t left = (size_t)(end - p);
@@ -350,7 +397,12 @@ static bool sql__row_flat(const sql_table_t *t, const bson_t *doc,
       size_t n = type == BSON_TYPE_INT32 ? 4 : 8;
       if (left < n || (type == BSON_TYPE_DATE_TIME && c->cls == SQL_TEXT))
         return false;
-      sql__int_value(c, type, sql__le(p, n), v);
+      if (c->cls != SQL_TEXT) {
+        v->kind = SQLV_INT;
+        v->i = sql__le(p, n);
+      } else {
+        sql__int_value(c, type, sql__le(p, n), v);
+      }
       p += n;
       break;
     }
@@ -388,12 +440,15 @@ static bool sql__row_flat(const sql_table_t *t, const bson_t *doc,
   return true;
 }
 
-bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
-                      sql_value_t *vals, char *why, size_t cap)
+/* sql_row_from_doc(), with the lengths of the column names when lens is
+ * not NULL. */
+static bool sql__row(const sql_table_t *t, const size_t *lens,
+                     const bson_t *doc, sql_value_t *vals, char *why,
+                     size_t cap)
 {
   for (size_t i = 0; i < t->n; i++)
     vals[i].kind = SQLV_NULL;
-  if (sql__row_flat(t, doc, vals))
+  if (sql__row_flat(t, lens, doc, vals))
     return true;
   for (size_t i = 0; i < t->n; i++)
     vals[i].kind = SQLV_NULL;
@@ -407,6 +462,12 @@ bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
   return false;
 }
 
+bool sql_row_from_doc(const sql_table_t *t, const bson_t *doc,
+                      sql_value_t *vals, char *why, size_t cap)
+{
+  return sql__row(t, NULL, doc, vals, why, cap);
+}
+
 bool sql_rows_build(sql_rows_t *rows, const sql_table_t *t,
                     const sql_docs_t *docs, int32_t mismatch,
                     sink_write_result_t *result, bson_error_t *error)
@@ -417,16 +478,23 @@ bool sql_rows_build(sql_rows_t *rows, const sql_table_t *t,
                       sizeof *rows->vals) ||
       !sql_grow_exact(&rows->good, &rows->good_cap, n, sizeof *rows->good))
     goto out_oom;
+  size_t *lens = malloc(ncols * sizeof *lens);
+  if (!lens && ncols)
+    goto out_oom;
+  for (size_t c = 0; c < ncols; c++)
+    lens[c] = strlen(t->cols[c].name);
   size_t built = 0;
   for (size_t i = 0; i < n; i++) {
     char why[256];
-    if (sql_row_from_doc(t, &docs->docs[i], &rows->vals[built * ncols], why,
-                         sizeof why)) {
+    if (sql__row(t, lens, &docs->docs[i], &rows->vals[built * ncols], why,
+                 sizeof why)) {
       rows->good[built++] = i;
     } else if (!sink_result_add_error(result, i, mismatch, why)) {
+      free(lens);
       goto out_oom;
     }
   }
+  free(lens);
   rows->n = built;
   return true;
 out_oom:

@@ -19,6 +19,11 @@
  * each table in DIR/<table>.db) have different mutexes and are written fully
  * in parallel.
  *
+ * A file's WAL checkpoints run on a thread of their own (see
+ * sink_sqlite_file.c): a sink joins it when it opens, leaves it before its
+ * connection closes, and waits before a BEGIN only when the WAL has grown
+ * to its bound.
+ *
  * sqlite::memory: is one shared-cache in-memory database that all sinks of
  * the factory see; the factory keeps a connection open so that it lives
  * between jobs. */
@@ -48,6 +53,7 @@ typedef struct sink_sqlite {
   sink_sqlite_file_t *file; /* its database file and that file's mutex */
   sqlite3 *db;              /* this sink's own connection */
   sqlite3_stmt *mark_store; /* cached REPLACE INTO _loader_progress */
+  bool ckpt;                /* joined the file's checkpointer */
 } sink_sqlite_t;
 
 /* The sink whose sql_sink_t is b. */
@@ -84,6 +90,8 @@ static bool sink_sqlite__begin(sql_sink_t *b, bson_error_t *error)
 {
   sink_sqlite_t *s = sink_sqlite__of(b);
   pthread_mutex_lock(&s->file->lock);
+  if (s->ckpt)
+    sink_sqlite_ckpt_bound(s->file);
   if (!sink_sqlite__exec(b, "BEGIN IMMEDIATE", b->table, error)) {
     pthread_mutex_unlock(&s->file->lock);
     return false;
@@ -113,6 +121,8 @@ static void sink_sqlite__close(void *sink)
     return;
   sql_sink_cleanup(&s->base);
   sqlite3_finalize(s->mark_store);
+  if (s->ckpt)
+    sink_sqlite_ckpt_leave(s->file);
   sqlite3_close(s->db);
   free(s);
 }
@@ -137,6 +147,8 @@ static void *sink_sqlite__open(void *state, const char *collection,
   s->db = sink_sqlite_connect(f, s->file, error);
   if (!s->db)
     goto out_fail;
+  if (!f->mem_uri)
+    s->ckpt = sink_sqlite_ckpt_join(f, s->file, s->db);
   free(path);
   return s;
 

@@ -14,6 +14,12 @@
 
 /* How long a connection waits for a lock another process holds. */
 #define SINK_SQLITE_BUSY_TIMEOUT_MS 30000
+/* Frames (pages) committed to the WAL and not yet copied that ask for a
+ * checkpoint: SQLite's own auto-checkpoint threshold. */
+#define SINK_SQLITE_CKPT_FRAMES 1000
+/* Frames in the WAL at which a writer waits for the checkpointer before
+ * its next transaction (see sink_sqlite_ckpt_bound()). */
+#define SINK_SQLITE_WAL_MAX 4000
 #ifdef LOADER_TEST_HOOKS
 /* The test-only hook (built only with -DLOADER_TEST_HOOKS=ON, never in a
  * binary to ship): milliseconds to sleep inside each batch transaction. */
@@ -45,6 +51,9 @@ sink_sqlite_file_t *sink_sqlite_file(sink_sqlite_factory_t *f, const char *path)
     }
     if (e) {
       pthread_mutex_init(&e->lock, NULL);
+      pthread_mutex_init(&e->ckpt.users_lock, NULL);
+      pthread_mutex_init(&e->ckpt.m, NULL);
+      pthread_cond_init(&e->ckpt.cv, NULL);
       e->next = f->files;
       f->files = e;
     }
@@ -62,6 +71,9 @@ void sink_sqlite_factory_destroy(void *state)
     sink_sqlite_file_t *e = f->files;
     f->files = e->next;
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->ckpt.users_lock);
+    pthread_mutex_destroy(&e->ckpt.m);
+    pthread_cond_destroy(&e->ckpt.cv);
     free(e->path);
     free(e);
   }
@@ -165,6 +177,119 @@ sqlite3 *sink_sqlite_connect(sink_sqlite_factory_t *f, sink_sqlite_file_t *file,
     return NULL;
   }
   return db;
+}
+
+/* The checkpointer: a PASSIVE checkpoint each time a pass is asked for,
+ * until told to stop. A checkpoint that fails leaves the pages in the WAL,
+ * committed all the same (SQLite's auto-checkpoint ignores its errors
+ * too); the last close copies them. */
+static void *sink_sqlite__ckpt_main(void *arg)
+{
+  sink_sqlite_ckpt_t *c = arg;
+  pthread_mutex_lock(&c->m);
+  for (;;) {
+    while (!c->want && !c->stop)
+      pthread_cond_wait(&c->cv, &c->m);
+    if (c->stop)
+      break;
+    c->want = false;
+    c->busy = true;
+    pthread_mutex_unlock(&c->m);
+    int log = -1, done = -1;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log, &done);
+    pthread_mutex_lock(&c->m);
+    c->busy = false;
+    c->passes++;
+    if (rc == SQLITE_OK && done >= 0)
+      c->done = done;
+    pthread_cond_broadcast(&c->cv);
+  }
+  pthread_mutex_unlock(&c->m);
+  return NULL;
+}
+
+/* sqlite3_wal_hook(): called after each commit of a joined connection with
+ * the WAL's frames; asks for a pass when enough are not yet copied. */
+static int sink_sqlite__wal_hook(void *arg, sqlite3 *db, const char *name,
+                                 int frames)
+{
+  (void)db;
+  (void)name;
+  sink_sqlite_ckpt_t *c = arg;
+  pthread_mutex_lock(&c->m);
+  if (frames < c->done) /* the WAL was written from its start again */
+    c->done = 0;
+  c->frames = frames;
+  if (frames - c->done >= SINK_SQLITE_CKPT_FRAMES && !c->want) {
+    c->want = true;
+    pthread_cond_broadcast(&c->cv);
+  }
+  pthread_mutex_unlock(&c->m);
+  return SQLITE_OK;
+}
+
+bool sink_sqlite_ckpt_join(sink_sqlite_factory_t *f, sink_sqlite_file_t *file,
+                           sqlite3 *db)
+{
+  sink_sqlite_ckpt_t *c = &file->ckpt;
+  bool ok = true;
+  pthread_mutex_lock(&c->users_lock);
+  if (c->users == 0) {
+    bson_error_t ignored;
+    sqlite3 *mine = sink_sqlite_connect(f, file, &ignored);
+    pthread_mutex_lock(&c->m);
+    c->db = mine;
+    c->stop = c->want = c->busy = false;
+    c->frames = c->done = 0;
+    pthread_mutex_unlock(&c->m);
+    ok = mine &&
+         pthread_create(&c->thread, NULL, sink_sqlite__ckpt_main, c) == 0;
+    if (!ok) {
+      sqlite3_close(mine);
+      c->db = NULL;
+    }
+  }
+  if (ok) {
+    c->users++;
+    sqlite3_wal_hook(db, sink_sqlite__wal_hook, c);
+  }
+  pthread_mutex_unlock(&c->users_lock);
+  return ok;
+}
+
+void sink_sqlite_ckpt_leave(sink_sqlite_file_t *file)
+{
+  sink_sqlite_ckpt_t *c = &file->ckpt;
+  pthread_mutex_lock(&c->users_lock);
+  if (--c->users == 0) {
+    pthread_mutex_lock(&c->m);
+    c->stop = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->m);
+    pthread_join(c->thread, NULL);
+    sqlite3_close(c->db);
+    c->db = NULL;
+  }
+  pthread_mutex_unlock(&c->users_lock);
+}
+
+void sink_sqlite_ckpt_bound(sink_sqlite_file_t *file)
+{
+  sink_sqlite_ckpt_t *c = &file->ckpt;
+  pthread_mutex_lock(&c->m);
+  if (c->frames >= SINK_SQLITE_WAL_MAX) {
+    /* a pass that starts after this point: the writers wait for the file's
+     * mutex, which the caller holds, so it copies every frame (unless a
+     * reader in another process still needs some) */
+    unsigned long until = c->passes + (c->busy ? 2 : 1);
+    c->want = true;
+    pthread_cond_broadcast(&c->cv);
+    while (c->passes < until && !c->stop)
+      pthread_cond_wait(&c->cv, &c->m);
+    c->frames = 0;
+  }
+  pthread_mutex_unlock(&c->m);
 }
 
 /* Returns the file that holds table (a new string the caller frees). */

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,20 @@ def wait_mid_load(proc, checkpoint, count_fn, total, what):
     require(0 < n < total, "%s: kill did not land mid-load: %d of %d rows"
             % (what, n, total))
     return n
+
+
+def sqlite_count(db, table="t"):
+    """Rows in table of the SQLite file db, read-only; 0 while the file or
+    the table is not there yet (a load mid-way)."""
+    if not os.path.exists(db):
+        return 0
+    try:
+        c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+        n = c.execute('SELECT COUNT(*) FROM "%s"' % table).fetchone()[0]
+        c.close()
+        return n
+    except sqlite3.OperationalError:
+        return 0
 
 
 def inferred(text):

@@ -33,7 +33,8 @@ import zlib
 import pymongo
 
 from loadtest import (SKIP, Server, check, gen, job, main, mysql_target,
-                      path, report, require, run, spawn, wait_mid_load)
+                      path, report, require, run, spawn, sqlite_count,
+                      wait_mid_load)
 
 
 # ---------------------------------------------------------------- helpers
@@ -587,15 +588,7 @@ def hole7_sqlite_kill_resume():
     cp = path("h7.checkpoint")
 
     def count():
-        if not os.path.exists(db):
-            return 0
-        try:
-            c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
-            n = c.execute("SELECT COUNT(*) FROM t").fetchone()[0]
-            c.close()
-            return n
-        except sqlite3.OperationalError:
-            return 0
+        return sqlite_count(db)
     rc, kills = kill_resume_cycles(["--uri", "sqlite:" + db], count, src,
                                    total, cp, "SQLite")
     check(rc == 0, "SQLite final resume: exit %d" % rc)
