@@ -13,7 +13,11 @@
  * duplicate key or a value it had to change into a warning and goes on. So
  * a load counts only when every row landed (affected rows = rows sent) with
  * no warning at all; anything else is undone by the caller, and the batch
- * takes the INSERTs, which find exactly the rows the server refuses. */
+ * takes the INSERTs, which find exactly the rows the server refuses.
+ *
+ * The text is rendered as soon as the rows are made: ahead of the write
+ * when the job prepares it (sink_prepare(), on the writer that waits for
+ * its turn), so that the connection's turn holds only the server's work. */
 #include "loader/error.h"
 #include "sink_mysql_impl.h"
 #include "sink_sql.h"
@@ -182,16 +186,28 @@ static bool sink_mysql__stmt(sink_mysql_bulk_t *b, const sql_sink_t *s)
   return ok && sql_buf_addz(&b->stmt, ")");
 }
 
-int sink_mysql_bulk_load(MYSQL *m, sink_mysql_bulk_t *b, const sql_sink_t *s,
-                         bson_error_t *error)
+bool sink_mysql_bulk_render(sink_mysql_bulk_t *b, const sql_sink_t *s,
+                            bson_error_t *error)
 {
+  b->rendered = 0;
   int r = sink_mysql__render(b, s);
   if (r == 0 && !sink_mysql__stmt(b, s))
     r = -2;
-  if (r == -2)
+  if (r == -2) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-  if (r < 0)
-    return r;
+    return false;
+  }
+  b->rendered = r == 0 ? 1 : -1;
+  return true;
+}
+
+int sink_mysql_bulk_load(MYSQL *m, sink_mysql_bulk_t *b, const sql_sink_t *s,
+                         bson_error_t *error)
+{
+  if (b->rendered == 0 && !sink_mysql_bulk_render(b, s, error))
+    return -2;
+  if (b->rendered < 0)
+    return -1;
   b->armed = true;
   int rc = mysql_real_query(m, b->stmt.s, b->stmt.len);
   b->armed = false;
