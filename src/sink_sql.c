@@ -3,7 +3,10 @@
  * multi-row INSERTs with the rows a statement refused found one by one, a
  * transaction retried when the database asks), the commit with the job's
  * mark, DROP TABLE: the same steps for SQLite and MySQL, each driving its
- * database through its sql_driver_t. */
+ * database through its sql_driver_t. The part of a write that needs no
+ * database (documents split, rows made and checked, the driver's bulk
+ * text) may be done ahead, by sql_sink_prepare(), while another sink
+ * writes. */
 #include "loader/error.h"
 #include "sink_sql.h"
 
