@@ -215,7 +215,24 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   }
   if (stop)
     return job__stop_on_error(ctx, slot, stop);
+  if (!ok && sink_factory_holds_writes(env->sinks)) {
+    /* The job stops (--max-errors) with the batch's transaction open: it
+     * is never committed, so it is rolled back now (a sink closed rolls
+     * back what it did not commit) rather than counted, or read by a
+     * count on this connection. */
+    sink_close(*w->sink);
+    *w->sink = sink_open(env->sinks, ctx->job->collection, &error);
+  }
   return ok;
+}
+
+/* Takes back what a slot's write counted: it was rolled back. */
+static void job__uncount(job_result_t *res, const job_slot_t *slot)
+{
+  res->inserted -= slot->inserted;
+  res->updated -= slot->updated;
+  res->deleted -= slot->deleted;
+  res->unmatched -= slot->unmatched;
 }
 
 /* Folds a written slot into the job's result and, when every batch before
@@ -237,14 +254,13 @@ static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
   ctx->server_rejected += slot->server_rejected;
   if (!slot->ok || ctx->broken) {
     ctx->broken = true; /* no mark moves past it */
+    if (sink_factory_holds_writes(ctx->env->sinks))
+      job__uncount(res, slot); /* never committed: rolled back */
     return;
   }
   if (!job_commit(ctx, sink, slot->offset, slot->line, slot->processed,
                   slot->parse_rejected, false)) {
-    res->inserted -= slot->inserted; /* SQL targets rolled it back */
-    res->updated -= slot->updated;
-    res->deleted -= slot->deleted;
-    res->unmatched -= slot->unmatched;
+    job__uncount(res, slot); /* SQL targets rolled it back */
     ctx->broken = true;
     return;
   }

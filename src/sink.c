@@ -151,6 +151,13 @@ bool sink_factory_can_prepare(const sink_factory_t *f)
   return f->ops->prepare && !f->check;
 }
 
+bool sink_factory_holds_writes(const sink_factory_t *f)
+{
+  /* Parallel writes stand on their own (sink_impl.h); a commit then only
+   * records the mark. */
+  return f->ops->commit && !f->ops->parallel_writes && !f->check;
+}
+
 const char *sink_factory_db(const sink_factory_t *f)
 {
   return f->ops->factory_db(f->state);

@@ -186,6 +186,11 @@ bool sink_prepare(sink_t *sink, const batch_t *batch,
 bool sink_commit(sink_t *sink, const char *key, const mark_t *mark,
                  bson_error_t *error);
 
+/* Returns true when what sink_write() did is undone unless sink_commit()
+ * follows (SQL targets; not a checker's sinks): a write the job does not
+ * commit does not count. */
+bool sink_factory_holds_writes(const sink_factory_t *factory);
+
 /* Reads the mark committed under key: *found is false when there is none
  * (or the target keeps none: MongoDB, the null sink). Returns false and
  * fills error when the target cannot be read. */

@@ -3,7 +3,7 @@
 INFILE from memory, and nothing about what lands or what is refused
 changes.
 
-    test_sql_bulk.py values|refusals|prepared
+    test_sql_bulk.py values|refusals|prepared|max_errors
 
 values: awkward text (tabs, newlines, backslashes, the text \\N, quotes,
 4-byte UTF-8), doubles that are hard to print, the int64 ends and booleans,
@@ -17,7 +17,10 @@ server fails a batch (a trigger's SIGNAL) while the next one is prepared
 on the job's second connection: nothing after the failed batch lands, and
 --resume, once the trigger is gone, lands every row once, with the row
 refused while preparing a later batch (a value that does not fit its
-column) rejected once at its line."""
+column) rejected once at its line. max_errors: the server refuses rows of
+the second batch past --max-errors: the job stops, that batch is rolled
+back, and the report counts as inserted exactly the rows that are in the
+table."""
 import csv
 import os
 import sys
@@ -219,6 +222,40 @@ def prepared():
     return 0
 
 
+def max_errors():
+    uri = mysql_target()[0]
+    db = "bulk_max_errors_%d" % os.getpid()
+    src = path("m.csv")
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "v"])
+        for i in range(50):  # 13, 15 and 17 repeat 11: batch 2 of 10
+            w.writerow([11 if i in (13, 15, 17) else i, i])
+    rj = path("m.json")
+    admin = connect()
+    try:
+        query(admin, "CREATE DATABASE `%s`" % db)
+        query(admin, "CREATE TABLE `%s`.r (id BIGINT PRIMARY KEY, v BIGINT)"
+              % db)
+        rc, _, err = run(["--uri", uri, "--db", db, "--batch-size", "10",
+                          "--max-errors", "1", "-q", "--report-json", rj,
+                          "r=" + src])
+        got = [r[0] for r in query(admin, "SELECT id FROM `%s`.r ORDER BY id"
+                                   % db)]
+        query(admin, "DROP DATABASE `%s`" % db)
+    finally:
+        admin.close()
+    check(rc == 1 and "--max-errors 1" in err, "exit %d, want 1 (stopped "
+          "past --max-errors): %s" % (rc, err))
+    check(got == list(range(10)), "table: ids %s, want 0-9 (the second "
+          "batch rolled back)" % got)
+    j = job(report(rj))
+    check(j["inserted"] == len(got) and j["post"] - j["prior"] == len(got),
+          "report: inserted %d, post - prior %d; %d rows are in the table"
+          % (j["inserted"], j["post"] - j["prior"], len(got)))
+    return 0
+
+
 def needs_mysql(fn):
     def wrapped():
         if not mysql_target():
@@ -231,4 +268,5 @@ def needs_mysql(fn):
 if __name__ == "__main__":
     sys.exit(main("sql_bulk_", {"values": needs_mysql(values),
                                 "refusals": needs_mysql(refusals),
-                                "prepared": needs_mysql(prepared)}))
+                                "prepared": needs_mysql(prepared),
+                                "max_errors": needs_mysql(max_errors)}))

@@ -352,6 +352,9 @@ static const sink_ops_t fake_ops = {.name = "test",
                                     .mark_get = NULL,
                                     .close = fake_close,
                                     .is_transient = fake_is_transient,
+                                    /* writes stand on their own, as
+                                       MongoDB's: commit records marks */
+                                    .parallel_writes = true,
                                     .supports_upsert = false};
 
 /* The same sink with a prepare step. */
