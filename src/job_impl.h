@@ -16,11 +16,13 @@
 
 /* Where a batch is in its life (see job_writer.c). */
 typedef enum job_slot_state {
-  JOB_SLOT_FREE,    /* empty, ready to be filled */
-  JOB_SLOT_FILLING, /* the parser gathers documents in it */
-  JOB_SLOT_QUEUED,  /* handed over, waiting for a writer */
-  JOB_SLOT_WRITING, /* a writer sends it */
-  JOB_SLOT_WRITTEN, /* sent (or given up), waiting to be settled in order */
+  JOB_SLOT_FREE,     /* empty, ready to be filled */
+  JOB_SLOT_FILLING,  /* the parser gathers documents in it */
+  JOB_SLOT_QUEUED,   /* handed over, waiting for a writer */
+  JOB_SLOT_PREPARED, /* taken by a writer that prepares it, or prepared it
+                        and waits for its turn to write (ctx->ahead) */
+  JOB_SLOT_WRITING,  /* a writer sends it */
+  JOB_SLOT_WRITTEN,  /* sent (or given up), waiting to be settled in order */
 } job_slot_state_t;
 
 /* One batch and what travels with it: the parser's position after its
@@ -59,7 +61,11 @@ typedef struct job_writer {
                                mark while the writers are idle); the
                                others open their own */
   sink_t *own;              /* the sink of writers after the first */
-  sink_write_result_t wres; /* per-document errors of its last write */
+  sink_write_result_t wres; /* per-document errors of its last write (and
+                               of its preparation) */
+  bool prep_failed;         /* its batch could not be prepared (ctx->ahead):
+                               its write fails with prep_error instead */
+  bson_error_t prep_error;  /* why */
 } job_writer_t;
 
 /* The state of one running job: the parser's, the writers' and what
@@ -89,7 +95,11 @@ typedef struct job_ctx {
                                res->samples, res->error and failed */
   pthread_cond_t changed;   /* signalled when a slot's state or quit
                                changes */
-  job_writer_t *writers;    /* the writers (--inflight of them) */
+  job_writer_t *writers;    /* the writers (--inflight of them, or two
+                               with ahead) */
+  bool ahead;               /* one batch in flight, and the next one
+                               prepared meanwhile by a second writer (see
+                               job_writer.c) */
   size_t n_writers;         /* how many were set up */
   bool quit;                /* the writers are to finish */
   uint64_t next_seq;        /* the seq of the next batch handed over */
@@ -142,7 +152,8 @@ uint32_t job_identity(const job_t *job);
 
 /* --- job_writer.c: the writer's side ------------------------------------ */
 
-/* Sets up the job's batches (--inflight + 1) and its writers, and starts
+/* Sets up the job's batches (--inflight + 1; 3 with two writers that
+ * prepare ahead) and its writers, and starts
  * their threads (not for a dry run: nothing to overlap, batches are then
  * written inline). Returns false and fills error when it cannot. */
 bool job_writer_start(job_ctx_t *ctx, bson_error_t *error);

@@ -42,7 +42,19 @@
  * mark (SQL), upsert, merge and delete (rows with the same key apply in
  * file order) and --stop-on-error (ordered writes: nothing may land after
  * the first refused row, which stops the job) run with one batch in
- * flight. */
+ * flight.
+ *
+ * Preparing ahead (ctx->ahead): with one batch in flight, a sink that can
+ * do part of a write without the server (sink_prepare(): SQL rows made and
+ * checked, MySQL's LOAD DATA text rendered) gets two writers and three
+ * batches. A writer takes the next batch handed over, prepares it through
+ * its own sink while the other writer's batch is on the server, then waits
+ * for its turn: every batch before it written and settled. So writes and
+ * settling stay one at a time, in order, each batch committed with its
+ * mark in its own transaction before the next is sent, exactly as with one
+ * writer; the server no longer waits for the loader's CPU between batches.
+ * A batch that could not be prepared fails in its turn, as its write
+ * would; after a failure nothing prepared is written. */
 #include "job_impl.h"
 #include "loader/checkpoint.h"
 #include "loader/error.h"
@@ -137,6 +149,8 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   unsigned attempt = 0;
   throttle_take(env->throttle, batch_count(batch), env->stop);
   bool maybe_landed = slot->first_doc < ctx->resume_window;
+  if (w->prep_failed)
+    return job_fail_with(ctx, &w->prep_error);
   for (;;) {
     wres->replay = maybe_landed || attempt > 0;
     if (sink_write(*w->sink, batch, wres, &error))
@@ -201,7 +215,24 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   }
   if (stop)
     return job__stop_on_error(ctx, slot, stop);
+  if (!ok && sink_factory_holds_writes(env->sinks)) {
+    /* The job stops (--max-errors) with the batch's transaction open: it
+     * is never committed, so it is rolled back now (a sink closed rolls
+     * back what it did not commit) rather than counted, or read by a
+     * count on this connection. */
+    sink_close(*w->sink);
+    *w->sink = sink_open(env->sinks, ctx->job->collection, &error);
+  }
   return ok;
+}
+
+/* Takes back what a slot's write counted: it was rolled back. */
+static void job__uncount(job_result_t *res, const job_slot_t *slot)
+{
+  res->inserted -= slot->inserted;
+  res->updated -= slot->updated;
+  res->deleted -= slot->deleted;
+  res->unmatched -= slot->unmatched;
 }
 
 /* Folds a written slot into the job's result and, when every batch before
@@ -223,14 +254,13 @@ static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
   ctx->server_rejected += slot->server_rejected;
   if (!slot->ok || ctx->broken) {
     ctx->broken = true; /* no mark moves past it */
+    if (sink_factory_holds_writes(ctx->env->sinks))
+      job__uncount(res, slot); /* never committed: rolled back */
     return;
   }
   if (!job_commit(ctx, sink, slot->offset, slot->line, slot->processed,
                   slot->parse_rejected, false)) {
-    res->inserted -= slot->inserted; /* SQL targets rolled it back */
-    res->updated -= slot->updated;
-    res->deleted -= slot->deleted;
-    res->unmatched -= slot->unmatched;
+    job__uncount(res, slot); /* SQL targets rolled it back */
     ctx->broken = true;
     return;
   }
@@ -307,8 +337,30 @@ static void job__write_and_settle(job_writer_t *w, job_slot_t *slot)
   job__settle_ready(ctx, *w->sink);
 }
 
+/* ctx->ahead: prepares slot through w's sink (no server: rows made,
+ * refused ones found, MySQL's LOAD DATA text rendered) while the batch
+ * before it is written, then waits for its turn (every batch before it
+ * written and settled) and writes and settles it. Nothing is prepared
+ * after a failure, and a batch whose turn comes after one is not written.
+ * Called and returns under ctx->lock. */
+static void job__prepare_write_and_settle(job_writer_t *w, job_slot_t *slot)
+{
+  job_ctx_t *ctx = w->ctx;
+  slot->state = JOB_SLOT_PREPARED;
+  bool failed = ctx->failed;
+  pthread_mutex_unlock(&ctx->lock);
+  w->prep_failed =
+      !failed && !sink_prepare(*w->sink, slot->batch, &w->wres, &w->prep_error);
+  pthread_mutex_lock(&ctx->lock);
+  while (ctx->settle_seq != slot->seq)
+    pthread_cond_wait(&ctx->changed, &ctx->lock);
+  job__write_and_settle(w, slot);
+  w->prep_failed = false;
+}
+
 /* A writer thread: writes each batch handed over, in the order they came,
- * and settles them. After a failure it only clears what it is given. */
+ * and settles them (with ctx->ahead, preparing each before its turn).
+ * After a failure it only clears what it is given. */
 static void *job__writer_main(void *p)
 {
   job_writer_t *w = p;
@@ -320,7 +372,10 @@ static void *job__writer_main(void *p)
       pthread_cond_wait(&ctx->changed, &ctx->lock);
     if (!slot)
       break; /* quit, nothing left */
-    job__write_and_settle(w, slot);
+    if (ctx->ahead)
+      job__prepare_write_and_settle(w, slot);
+    else
+      job__write_and_settle(w, slot);
   }
   pthread_mutex_unlock(&ctx->lock);
   return NULL;
@@ -387,6 +442,9 @@ bool job_writer_start(job_ctx_t *ctx, bson_error_t *error)
   const job_env_t *env = ctx->env;
   bool threads = !sink_factory_is_null(env->sinks);
   size_t k = threads && env->inflight > 1 ? env->inflight : 1;
+  ctx->ahead = threads && k == 1 && sink_factory_can_prepare(env->sinks);
+  if (ctx->ahead)
+    k = 2; /* one writes, the other prepares the next batch */
   ctx->slots = calloc(k + 1, sizeof *ctx->slots);
   ctx->writers = calloc(k, sizeof *ctx->writers);
   if (!ctx->slots || !ctx->writers)

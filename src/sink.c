@@ -19,10 +19,12 @@ struct sink_factory {
 };
 
 struct sink {
-  const sink_ops_t *ops; /* the implementation */
-  void *state;           /* this sink's state */
-  sink_check_fn check;   /* opened from a checker: what replaces writes */
-  void *check_ctx;       /* and what it is passed */
+  const sink_ops_t *ops;   /* the implementation */
+  void *state;             /* this sink's state */
+  sink_check_fn check;     /* opened from a checker: what replaces writes */
+  void *check_ctx;         /* and what it is passed */
+  const batch_t *prepared; /* the batch sink_prepare() prepared last, until
+                              a write takes it, or NULL */
 };
 
 /* The implementations this build has, by URI scheme prefix. */
@@ -144,6 +146,18 @@ unsigned sink_factory_inflight(const sink_factory_t *f, unsigned requested)
   return requested ? requested : 1;
 }
 
+bool sink_factory_can_prepare(const sink_factory_t *f)
+{
+  return f->ops->prepare && !f->check;
+}
+
+bool sink_factory_holds_writes(const sink_factory_t *f)
+{
+  /* Parallel writes stand on their own (sink_impl.h); a commit then only
+   * records the mark. */
+  return f->ops->commit && !f->ops->parallel_writes && !f->check;
+}
+
 const char *sink_factory_db(const sink_factory_t *f)
 {
   return f->ops->factory_db(f->state);
@@ -187,16 +201,38 @@ bool sink_drop(sink_t *s, bson_error_t *error)
   return s->ops->drop(s->state, error);
 }
 
-bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
-                bson_error_t *error)
+/* Clears what a write or a preparation fills in result; keeps the
+ * documents a preparation refused when keep_errors. */
+static void sink__result_reset(sink_write_result_t *result, bool keep_errors)
 {
   result->inserted = 0;
   result->updated = 0;
   result->deleted = 0;
   result->unmatched = 0;
-  result->n_errors = 0;
+  if (!keep_errors)
+    result->n_errors = 0;
   result->wc_error = false;
   result->stopped = false;
+}
+
+bool sink_prepare(sink_t *s, const batch_t *batch, sink_write_result_t *result,
+                  bson_error_t *error)
+{
+  s->prepared = NULL;
+  if (s->check || !s->ops->prepare)
+    return true;
+  sink__result_reset(result, false);
+  if (!s->ops->prepare(s->state, batch, result, error))
+    return false;
+  s->prepared = batch;
+  return true;
+}
+
+bool sink_write(sink_t *s, const batch_t *batch, sink_write_result_t *result,
+                bson_error_t *error)
+{
+  sink__result_reset(result, s->prepared == batch);
+  s->prepared = NULL;
   if (s->check) {
     if (!s->check(s->check_ctx, s, batch, error))
       return false;

@@ -20,6 +20,11 @@ typedef struct sink_ops {
   bool (*drop)(void *sink, bson_error_t *error);
   bool (*write)(void *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
+  /* Optional (NULL: none): the part of write that needs no server, done
+   * ahead (sink_prepare()); write then skips it for the batch prepared
+   * last. */
+  bool (*prepare)(void *sink, const batch_t *batch, sink_write_result_t *result,
+                  bson_error_t *error);
   /* Commits the last write with mark under key (key NULL: no mark); NULL
    * for sinks whose writes are durable when write returns. */
   bool (*commit)(void *sink, const char *key, const mark_t *mark,

@@ -423,6 +423,18 @@ static sql_step_t sink_mysql__bulk(sql_sink_t *b, bson_error_t *error)
   return SQL_STEP_ROW;
 }
 
+/* The batch's rows rendered for sink_mysql__bulk() as soon as they are
+ * made (ahead of the write when it is prepared), when the bulk path may
+ * take them. */
+static bool sink_mysql__bulk_prepare(sql_sink_t *b, bson_error_t *error)
+{
+  sink_mysql_t *s = sink_mysql__of(b);
+  s->bulk.rendered = 0;
+  if (s->bulk.off || !s->bulk.cols_ok || b->rows.n == 0)
+    return true;
+  return sink_mysql_bulk_render(&s->bulk, b, error);
+}
+
 /* Stores mark under key in _loader_progress. Call in the transaction. */
 static bool sink_mysql__store_mark(sql_sink_t *b, const char *key,
                                    const mark_t *mark, bson_error_t *error)
@@ -566,6 +578,7 @@ static const sql_driver_t sink_mysql__driver = {
     .chunk = sink_mysql__chunk,
     .run = sink_mysql__run,
     .bulk = sink_mysql__bulk,
+    .bulk_prepare = sink_mysql__bulk_prepare,
     .begin = sink_mysql__begin,
     .store_mark = sink_mysql__store_mark,
     .end = sink_mysql__end,
@@ -672,6 +685,7 @@ const sink_ops_t sink_mysql_ops = {
     .open = sink_mysql__open,
     .count = sink_mysql__count,
     .drop = sql_sink_drop,
+    .prepare = sql_sink_prepare,
     .write = sql_sink_write,
     .commit = sql_sink_commit,
     .mark_get = sink_mysql__mark_get,

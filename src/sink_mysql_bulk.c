@@ -13,7 +13,11 @@
  * duplicate key or a value it had to change into a warning and goes on. So
  * a load counts only when every row landed (affected rows = rows sent) with
  * no warning at all; anything else is undone by the caller, and the batch
- * takes the INSERTs, which find exactly the rows the server refuses. */
+ * takes the INSERTs, which find exactly the rows the server refuses.
+ *
+ * The text is rendered as soon as the rows are made: ahead of the write
+ * when the job prepares it (sink_prepare(), on the writer that waits for
+ * its turn), so that the connection's turn holds only the server's work. */
 #include "loader/error.h"
 #include "sink_mysql_impl.h"
 #include "sink_sql.h"
@@ -88,22 +92,10 @@ void sink_mysql_bulk_free(sink_mysql_bulk_t *b)
   sql_buf_free(&b->stmt);
 }
 
-/* Which byte stands for c after a backslash, or 0 when c goes as it is. */
-static char sink_mysql__escape(unsigned char c)
-{
-  switch (c) {
-  case '\\':
-    return '\\';
-  case '\t':
-    return 't';
-  case '\n':
-    return 'n';
-  case '\0':
-    return '0';
-  default:
-    return 0;
-  }
-}
+/* The byte that stands for each byte after a backslash in LOAD DATA's
+ * text, or 0 for the bytes that go as they are. */
+static const char sink_mysql__escape[256] = {
+    ['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\0'] = '0'};
 
 /* Writes v at out (room enough: see sink_mysql__room()); returns the end,
  * or NULL when the value cannot go as text unchanged (a blob, a double that
@@ -121,13 +113,13 @@ static char *sink_mysql__put(char *out, const sql_value_t *v)
       return NULL;
     return out + sql_double_number_text(v->d, out, 32); /* reads back as v->d */
   case SQLV_TEXT:
-    for (size_t i = 0; i < v->len; i++) {
-      char e = sink_mysql__escape((unsigned char)v->p[i]);
+    for (const char *p = v->p, *end = p + v->len; p < end; p++) {
+      char e = sink_mysql__escape[(unsigned char)*p];
       if (e) {
         *out++ = '\\';
         *out++ = e;
       } else {
-        *out++ = v->p[i];
+        *out++ = *p;
       }
     }
     return out;
@@ -143,24 +135,32 @@ static size_t sink_mysql__room(const sql_value_t *v)
   return (v->kind == SQLV_TEXT ? 2 * v->len : 0) + 32;
 }
 
-/* Makes b->text the rows of s as LOAD DATA text; returns 0, or -1 when a
- * value cannot go as text (the INSERTs take the batch), or -2 when out of
- * memory. */
+/* Makes b->text the rows of s as LOAD DATA text, a row at a time (its room
+ * made, then its values written, while they are in the cache); returns 0,
+ * or -1 when a value cannot go as text (the INSERTs take the batch), or -2
+ * when out of memory. */
 static int sink_mysql__render(sink_mysql_bulk_t *b, const sql_sink_t *s)
 {
-  size_t ncols = s->cols.n, n = s->rows.n * ncols, room = 1;
-  const sql_value_t *vals = s->rows.vals;
-  for (size_t i = 0; i < n; i++)
-    room += sink_mysql__room(&vals[i]);
-  if (!sql_grow(&b->text.s, &b->text.cap, room, 1))
-    return -2;
-  char *out = b->text.s;
-  for (size_t i = 0; i < n; i++) {
-    if (!(out = sink_mysql__put(out, &vals[i])))
-      return -1;
-    *out++ = (i + 1) % ncols ? '\t' : '\n';
+  size_t ncols = s->cols.n, len = 0;
+  const sql_value_t *row = s->rows.vals;
+  if (ncols == 0)
+    return -1;
+  for (size_t r = 0; r < s->rows.n; r++, row += ncols) {
+    size_t room = len + 1;
+    for (size_t c = 0; c < ncols; c++)
+      room += sink_mysql__room(&row[c]);
+    if (!sql_grow(&b->text.s, &b->text.cap, room, 1))
+      return -2;
+    char *out = b->text.s + len;
+    for (size_t c = 0; c < ncols; c++) {
+      if (!(out = sink_mysql__put(out, &row[c])))
+        return -1;
+      *out++ = '\t';
+    }
+    out[-1] = '\n';
+    len = (size_t)(out - b->text.s);
   }
-  b->text.len = (size_t)(out - b->text.s);
+  b->text.len = len;
   return 0;
 }
 
@@ -182,16 +182,28 @@ static bool sink_mysql__stmt(sink_mysql_bulk_t *b, const sql_sink_t *s)
   return ok && sql_buf_addz(&b->stmt, ")");
 }
 
-int sink_mysql_bulk_load(MYSQL *m, sink_mysql_bulk_t *b, const sql_sink_t *s,
-                         bson_error_t *error)
+bool sink_mysql_bulk_render(sink_mysql_bulk_t *b, const sql_sink_t *s,
+                            bson_error_t *error)
 {
+  b->rendered = 0;
   int r = sink_mysql__render(b, s);
   if (r == 0 && !sink_mysql__stmt(b, s))
     r = -2;
-  if (r == -2)
+  if (r == -2) {
     bson_set_error(error, LOADER_ERROR_IO, 0, "out of memory");
-  if (r < 0)
-    return r;
+    return false;
+  }
+  b->rendered = r == 0 ? 1 : -1;
+  return true;
+}
+
+int sink_mysql_bulk_load(MYSQL *m, sink_mysql_bulk_t *b, const sql_sink_t *s,
+                         bson_error_t *error)
+{
+  if (b->rendered == 0 && !sink_mysql_bulk_render(b, s, error))
+    return -2;
+  if (b->rendered < 0)
+    return -1;
   b->armed = true;
   int rc = mysql_real_query(m, b->stmt.s, b->stmt.len);
   b->armed = false;

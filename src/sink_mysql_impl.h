@@ -48,6 +48,8 @@ typedef struct sink_mysql_bulk {
   sql_buf_t text; /* the rows as LOAD DATA text (owned) */
   sql_buf_t stmt; /* the LOAD DATA statement (owned) */
   size_t pos;     /* bytes of text the server has read */
+  int rendered;   /* text and stmt hold the sink's rows: 1; its rows cannot
+                     go as text: -1; not rendered yet: 0 */
   bool armed;     /* a LOAD DATA of the sink runs: the handler feeds text */
   bool cols_ok;   /* every column of the table takes its values as text
                      unchanged (see sink_mysql_bulk_type()) */
@@ -64,12 +66,20 @@ void sink_mysql_bulk_attach(MYSQL *m, sink_mysql_bulk_t *b);
  * stores LOAD DATA's text of a value exactly as the INSERTs' binary value. */
 bool sink_mysql_bulk_type(const char *type, sql_class_t cls);
 
+/* Renders the rows of s as LOAD DATA text and the statement naming every
+ * column of its table into b, without the server (b->rendered: 1, or -1
+ * when a value cannot go as text). Call whenever s's rows are made. Returns
+ * false and fills error when out of memory. */
+bool sink_mysql_bulk_render(sink_mysql_bulk_t *b, const sql_sink_t *s,
+                            bson_error_t *error);
+
 /* Loads the rows of s (its table's columns, every one named) with LOAD DATA
- * LOCAL INFILE, in the open transaction. Returns 0 when every row landed
- * with no warning; -1 when it cannot say so (a value that cannot go as
- * text, a row the server skipped or changed): the caller rolls back and
- * uses INSERTs; -2 when out of memory (error filled); or the error code of
- * a failed statement (error filled). */
+ * LOCAL INFILE, in the open transaction, rendering them first unless
+ * sink_mysql_bulk_render() did. Returns 0 when every row landed with no
+ * warning; -1 when it cannot say so (a value that cannot go as text, a row
+ * the server skipped or changed): the caller rolls back and uses INSERTs;
+ * -2 when out of memory (error filled); or the error code of a failed
+ * statement (error filled). */
 int sink_mysql_bulk_load(MYSQL *m, sink_mysql_bulk_t *b, const sql_sink_t *s,
                          bson_error_t *error);
 

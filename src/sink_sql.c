@@ -3,7 +3,10 @@
  * multi-row INSERTs with the rows a statement refused found one by one, a
  * transaction retried when the database asks), the commit with the job's
  * mark, DROP TABLE: the same steps for SQLite and MySQL, each driving its
- * database through its sql_driver_t. */
+ * database through its sql_driver_t. The part of a write that needs no
+ * database (documents split, rows made and checked, the driver's bulk
+ * text) may be done ahead, by sql_sink_prepare(), while another sink
+ * writes. */
 #include "loader/error.h"
 #include "sink_sql.h"
 
@@ -212,6 +215,38 @@ static sql_step_t sql__attempt_bulk(sql_sink_t *s, uint64_t *landed,
   return out;
 }
 
+/* Makes s->rows from s->docs against the table's columns (the documents
+ * that do not fit go to result) and readies them for the driver's bulk
+ * path. */
+static bool sql__make_rows(sql_sink_t *s, sink_write_result_t *result,
+                           bson_error_t *error)
+{
+  const sql_driver_t *drv = s->drv;
+  if (!sql_rows_build(&s->rows, &s->cols, &s->docs, drv->mismatch, result,
+                      error))
+    return false;
+  if (drv->bulk_prepare && !drv->bulk_prepare(s, error))
+    return false;
+  s->rows_ready = true;
+  return true;
+}
+
+bool sql_sink_prepare(void *sink, const batch_t *batch,
+                      sink_write_result_t *result, bson_error_t *error)
+{
+  sql_sink_t *s = sink;
+  s->prepared = NULL;
+  s->rows_ready = false;
+  if (!sql_docs_split(&s->docs, batch, error))
+    return false;
+  /* Without the columns, rows wait for the write: the table is read (or
+   * made from this batch) in its turn. */
+  if (s->have_cols && !sql__make_rows(s, result, error))
+    return false;
+  s->prepared = batch;
+  return true;
+}
+
 bool sql_sink_write(void *sink, const batch_t *batch,
                     sink_write_result_t *result, bson_error_t *error)
 {
@@ -222,13 +257,16 @@ bool sql_sink_write(void *sink, const batch_t *batch,
     drv->end(s, false, NULL);
     return false;
   }
-  if (!sql_docs_split(&s->docs, batch, error))
+  bool prepared = s->prepared == batch;
+  s->prepared = NULL;
+  if (!prepared && !sql_sink_prepare(s, batch, result, error))
     return false;
+  s->prepared = NULL;
   if (!s->have_cols && !sql__ensure_table(s, error))
     return false;
-  if (!sql_rows_build(&s->rows, &s->cols, &s->docs, drv->mismatch, result,
-                      error))
+  if (!s->rows_ready && !sql__make_rows(s, result, error))
     return false;
+  s->rows_ready = false;
   if (s->rows.n == 0)
     return true;
   size_t kept = result->n_errors; /* the loader's own refusals */
@@ -280,6 +318,8 @@ bool sql_sink_drop(void *sink, bson_error_t *error)
   sql__forget_statements(s);
   sql_table_clear(&s->cols);
   s->have_cols = false;
+  s->prepared = NULL; /* its rows were made for the old columns */
+  s->rows_ready = false;
   sql_buf_t q = {0};
   if (!sql_buf_addz(&q, "DROP TABLE IF EXISTS ") ||
       !sql_buf_addz(&q, s->qtable.s)) {

@@ -314,6 +314,12 @@ typedef struct sql_driver {
    * rolls the transaction back and inserts the rows with run(), which
    * finds the refused ones. SQL_STEP_RETRY, SQL_STEP_FAIL as run(). */
   sql_step_t (*bulk)(sql_sink_t *s, bson_error_t *error);
+  /* Optional (NULL: none): readies s->rows for bulk() without the
+   * database, right after they are made (MySQL: renders them as LOAD DATA
+   * text), so that a write prepared ahead (sql_sink_prepare()) leaves
+   * bulk() only the server's part. Returns false and fills error only when
+   * out of memory. */
+  bool (*bulk_prepare)(sql_sink_t *s, bson_error_t *error);
   /* Begins a transaction (SQLite: taking the file's mutex) and sets
    * s->in_txn. */
   bool (*begin)(sql_sink_t *s, bson_error_t *error);
@@ -357,6 +363,10 @@ struct sql_sink {
   void *single;            /* cached one-row INSERT, or NULL */
   sql_docs_t docs;         /* the batch's documents */
   sql_rows_t rows;         /* the batch's rows that fit the table */
+  const batch_t *prepared; /* the batch docs was split from by
+                              sql_sink_prepare(), until a write takes it */
+  bool rows_ready;         /* rows (and the driver's bulk_prepare()) are
+                              made from docs */
   unsigned delay_ms;       /* test only: sleep inside each batch
                               transaction (SQLite with LOADER_TEST_HOOKS) */
   sql_value_t *canon_vals; /* --verify: one row's values (owned) */
@@ -385,6 +395,13 @@ void sql_sink_cleanup(sql_sink_t *s);
  * its own when none is open); any failure rolls the transaction back. */
 bool sql_sink_write(void *sink, const batch_t *batch,
                     sink_write_result_t *result, bson_error_t *error);
+/* sink_ops_t's prepare of a SQL sink: the write's part that needs no
+ * database, done ahead for batch: its documents split out and, once the
+ * sink knows the table's columns, its rows made and checked (refused
+ * documents go to result) and readied for the driver's bulk path. The
+ * next sql_sink_write() of batch starts from there. */
+bool sql_sink_prepare(void *sink, const batch_t *batch,
+                      sink_write_result_t *result, bson_error_t *error);
 bool sql_sink_commit(void *sink, const char *key, const mark_t *mark,
                      bson_error_t *error);
 bool sql_sink_drop(void *sink, bson_error_t *error);

@@ -121,6 +121,12 @@ bool sink_factory_is_null(const sink_factory_t *factory);
 unsigned sink_factory_inflight(const sink_factory_t *factory,
                                unsigned requested);
 
+/* Returns true when the sinks of factory can prepare a batch ahead of its
+ * write (sink_prepare()): SQL targets, whose rows are made and checked, and
+ * for MySQL rendered as LOAD DATA text, without the server. A checker's
+ * sinks cannot. */
+bool sink_factory_can_prepare(const sink_factory_t *factory);
+
 /* Returns the database name writes go to. */
 const char *sink_factory_db(const sink_factory_t *factory);
 
@@ -155,6 +161,21 @@ bool sink_drop(sink_t *sink, bson_error_t *error);
 bool sink_write(sink_t *sink, const batch_t *batch, sink_write_result_t *result,
                 bson_error_t *error);
 
+/* Does the part of writing batch that needs no server, into the sink's own
+ * memory (SQL: the batch's rows made and checked against the table's
+ * columns, once the sink knows them; MySQL: rendered as LOAD DATA text),
+ * and lists in result the documents the sink refuses by itself (a value
+ * that does not fit its column). The next sink_write() on this sink of the
+ * same batch, unchanged, with the same result, then does only the rest;
+ * a write of another batch, or a sink_prepare() of another, drops the
+ * preparation. Touches neither the server nor the target's state: any
+ * number of sinks may prepare while another writes. Returns false and
+ * fills error when the batch cannot be read or out of memory (nothing is
+ * then prepared). Sinks that cannot prepare (see
+ * sink_factory_can_prepare()) do nothing and return true. */
+bool sink_prepare(sink_t *sink, const batch_t *batch,
+                  sink_write_result_t *result, bson_error_t *error);
+
 /* Makes what the last sink_write() did durable. SQL sinks: sink_write()
  * leaves its transaction open; this stores mark under key in the loader's
  * table (_loader_progress, in the same database as the rows) when key is
@@ -164,6 +185,11 @@ bool sink_write(sink_t *sink, const batch_t *batch, sink_write_result_t *result,
  * then in the target). */
 bool sink_commit(sink_t *sink, const char *key, const mark_t *mark,
                  bson_error_t *error);
+
+/* Returns true when what sink_write() did is undone unless sink_commit()
+ * follows (SQL targets; not a checker's sinks): a write the job does not
+ * commit does not count. */
+bool sink_factory_holds_writes(const sink_factory_t *factory);
 
 /* Reads the mark committed under key: *found is false when there is none
  * (or the target keeps none: MongoDB, the null sink). Returns false and

@@ -3,7 +3,7 @@
 INFILE from memory, and nothing about what lands or what is refused
 changes.
 
-    test_sql_bulk.py values|refusals
+    test_sql_bulk.py values|refusals|prepared|max_errors
 
 values: awkward text (tabs, newlines, backslashes, the text \\N, quotes,
 4-byte UTF-8), doubles that are hard to print, the int64 ends and booleans,
@@ -12,7 +12,15 @@ value by value, with types; the server's Com_load counter shows the batches
 went by LOAD DATA. refusals: a table made beforehand with a PRIMARY KEY and
 a VARCHAR(5); duplicate keys and a too-long value inside batches are
 rejected with their lines (1062, 1406), nothing is truncated, every other
-row of those batches lands, and the accounting closes."""
+row of those batches lands, and the accounting closes. prepared: the
+server fails a batch (a trigger's SIGNAL) while the next one is prepared
+on the job's second connection: nothing after the failed batch lands, and
+--resume, once the trigger is gone, lands every row once, with the row
+refused while preparing a later batch (a value that does not fit its
+column) rejected once at its line. max_errors: the server refuses rows of
+the second batch past --max-errors: the job stops, that batch is rolled
+back, and the report counts as inserted exactly the rows that are in the
+table."""
 import csv
 import os
 import sys
@@ -151,6 +159,103 @@ def refusals():
     return 0
 
 
+def prepared():
+    uri = mysql_target()[0]
+    db = "bulk_prepared_%d" % os.getpid()
+    src = path("p.csv")
+    n, boom, misfit = 100, 35, 57  # batches of 10: boom in the 4th
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "v", "note"])
+        for i in range(n):
+            w.writerow([i, "x%d" % i if i == misfit else i * 3,
+                        "note %d" % i])
+    cp, rej = path("p.checkpoint"), path("p.rejects.csv")
+    rj1, rj2 = path("p1.json"), path("p2.json")
+    base = ["--uri", uri, "--db", db, "--batch-size", "10", "-q",
+            "--checkpoint", cp, "--rejects", rej]
+    admin = connect()
+    try:
+        query(admin, "CREATE DATABASE `%s`" % db)
+        query(admin, "CREATE TABLE `%s`.r (id BIGINT PRIMARY KEY, v BIGINT, "
+              "note LONGTEXT)" % db)
+        # Every row the server is sent, kept even when its transaction is
+        # rolled back (Aria does not take part in transactions).
+        query(admin, "CREATE TABLE `%s`.sent (id BIGINT) ENGINE=Aria "
+              "TRANSACTIONAL=0" % db)
+        query(admin, "CREATE TRIGGER `%s`.boom BEFORE INSERT ON `%s`.r FOR "
+              "EACH ROW BEGIN INSERT INTO `%s`.sent VALUES (NEW.id); IF "
+              "NEW.id = %d THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = "
+              "'boom'; END IF; END" % (db, db, db, boom))
+        rc1, _, err1 = run(base + ["--report-json", rj1, "r=" + src])
+        first = [r[0] for r in query(admin, "SELECT id FROM `%s`.r ORDER BY "
+                                     "id" % db)]
+        sent = query(admin, "SELECT MAX(id) FROM `%s`.sent" % db)[0][0]
+        query(admin, "DROP TRIGGER `%s`.boom" % db)
+        rc2, _, err2 = run(base + ["--resume", "--report-json", rj2,
+                                   "r=" + src])
+        got = query(admin, "SELECT id, v, note FROM `%s`.r ORDER BY id" % db)
+        query(admin, "DROP DATABASE `%s`" % db)
+    finally:
+        admin.close()
+    check(rc1 == 1 and "boom" in err1, "first run: exit %d, want 1 with the "
+          "trigger's message: %s" % (rc1, err1))
+    check(first == list(range(30)), "after the 4th batch failed: ids %s, "
+          "want 0-29 (the 3 batches before it, nothing after)" % first)
+    check(sent == boom, "the server was sent rows up to id %s, want up to "
+          "%d: nothing after the failed batch" % (sent, boom))
+    check(rc2 == 1, "resume: exit %d, want 1 (a row rejected): %s"
+          % (rc2, err2))
+    j = job(report(rj2))
+    check((j["processed"], j["inserted"], j["rejected"]) == (n, n - 1, 1),
+          "resume report: processed/inserted/rejected = %d/%d/%d, want "
+          "%d/%d/1" % (j["processed"], j["inserted"], j["rejected"], n,
+                       n - 1))
+    with open(rej, newline="", encoding="utf-8") as f:
+        refused = [(int(r["line"]), r["reason"]) for r in csv.DictReader(f)]
+    check(len(refused) == 1 and refused[0][0] == misfit + 2 and
+          "does not fit" in refused[0][1], "rejects %r, want line %d once "
+          "(does not fit)" % (refused, misfit + 2))
+    want = [(i, i * 3, "note %d" % i) for i in range(n) if i != misfit]
+    check(list(got) == want, "table after resume: %d rows, want the %d good "
+          "ones once, values unchanged" % (len(got), len(want)))
+    return 0
+
+
+def max_errors():
+    uri = mysql_target()[0]
+    db = "bulk_max_errors_%d" % os.getpid()
+    src = path("m.csv")
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "v"])
+        for i in range(50):  # 13, 15 and 17 repeat 11: batch 2 of 10
+            w.writerow([11 if i in (13, 15, 17) else i, i])
+    rj = path("m.json")
+    admin = connect()
+    try:
+        query(admin, "CREATE DATABASE `%s`" % db)
+        query(admin, "CREATE TABLE `%s`.r (id BIGINT PRIMARY KEY, v BIGINT)"
+              % db)
+        rc, _, err = run(["--uri", uri, "--db", db, "--batch-size", "10",
+                          "--max-errors", "1", "-q", "--report-json", rj,
+                          "r=" + src])
+        got = [r[0] for r in query(admin, "SELECT id FROM `%s`.r ORDER BY id"
+                                   % db)]
+        query(admin, "DROP DATABASE `%s`" % db)
+    finally:
+        admin.close()
+    check(rc == 1 and "--max-errors 1" in err, "exit %d, want 1 (stopped "
+          "past --max-errors): %s" % (rc, err))
+    check(got == list(range(10)), "table: ids %s, want 0-9 (the second "
+          "batch rolled back)" % got)
+    j = job(report(rj))
+    check(j["inserted"] == len(got) and j["post"] - j["prior"] == len(got),
+          "report: inserted %d, post - prior %d; %d rows are in the table"
+          % (j["inserted"], j["post"] - j["prior"], len(got)))
+    return 0
+
+
 def needs_mysql(fn):
     def wrapped():
         if not mysql_target():
@@ -162,4 +267,6 @@ def needs_mysql(fn):
 
 if __name__ == "__main__":
     sys.exit(main("sql_bulk_", {"values": needs_mysql(values),
-                                "refusals": needs_mysql(refusals)}))
+                                "refusals": needs_mysql(refusals),
+                                "prepared": needs_mysql(prepared),
+                                "max_errors": needs_mysql(max_errors)}))

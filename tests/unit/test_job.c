@@ -12,7 +12,13 @@
  * others: never more than K + 1), checks that documents arrive once each
  * (and in file order with one writer), and keeps the marks it is asked to
  * commit. Then job_run's result (processed, inserted, rejected, retries,
- * error, prior, post) is checked against what the sink saw. */
+ * error, prior, post) is checked against what the sink saw.
+ *
+ * Registered with a prepare step (fake_prep_ops: a sink whose writes are
+ * one at a time, as SQL's), the job prepares the next batch on a second
+ * writer while one writes: the fake checks that each write is of the batch
+ * its sink prepared, keeps the documents a preparation refused, and can
+ * fail a preparation. */
 #include "unit_helpers.h"
 
 #include <inttypes.h>
@@ -47,31 +53,43 @@ typedef struct fake {
                                  the later ones landed), or 0 */
   int64_t there_up_to;        /* documents with ids up to this are in the
                                  collection already (a crashed run's) */
+  size_t prep_fail_batch;     /* preparation that fails, or 0 */
+  size_t prep_reject_batch;   /* preparation that refuses a document */
+  size_t prep_reject_index;   /* which one */
   /* saw */
-  size_t writes;        /* write calls */
-  size_t ok_writes;     /* writes that succeeded */
-  atomic_int in_flight; /* writes outstanding now */
-  int max_in_flight;    /* most outstanding at once */
-  const void *bufs[8];  /* distinct batch buffers handed to write */
-  size_t n_bufs;        /* how many */
-  int64_t next_id;      /* the id the next document must have */
-  bool out_of_order;    /* a document came twice, or one was skipped */
-  bool seen[ROWS + 2];  /* ids that landed */
-  uint64_t marks[32];   /* offsets of the marks committed, in order */
-  int64_t max_ahead;    /* most documents landed past the last mark */
-  int64_t count;        /* documents "in the collection" */
-  size_t opens, closes; /* sinks opened and closed */
-  size_t commits;       /* marks committed */
-  mark_t last_mark;     /* the last one */
-  bool transient_done;  /* the transient failure has happened */
-  bool stalled;         /* the stall has happened */
-  pthread_cond_t held;  /* signalled when a write is outstanding */
+  size_t writes;           /* write calls */
+  size_t ok_writes;        /* writes that succeeded */
+  atomic_int in_flight;    /* writes outstanding now */
+  int max_in_flight;       /* most outstanding at once */
+  const void *bufs[8];     /* distinct batch buffers handed to write */
+  size_t n_bufs;           /* how many */
+  int64_t next_id;         /* the id the next document must have */
+  bool out_of_order;       /* a document came twice, or one was skipped */
+  bool seen[ROWS + 2];     /* ids that landed */
+  uint64_t marks[32];      /* offsets of the marks committed, in order */
+  int64_t max_ahead;       /* most documents landed past the last mark */
+  int64_t count;           /* documents "in the collection" */
+  size_t opens, closes;    /* sinks opened and closed */
+  size_t commits;          /* marks committed */
+  mark_t last_mark;        /* the last one */
+  bool transient_done;     /* the transient failure has happened */
+  bool stalled;            /* the stall has happened */
+  pthread_cond_t held;     /* signalled when a write is outstanding */
+  size_t prepares;         /* prepare calls */
+  unsigned prepared;       /* bit n: batch n was prepared */
+  unsigned written;        /* bit n: a write of batch n was attempted */
+  unsigned done;           /* bit n: a write of batch n returned */
+  unsigned prepared_early; /* bit n: batch n was prepared before the write
+                              of batch n - 1 returned */
+  bool unprepared_write;   /* a write of a batch its sink had not prepared */
+  bool lost_refusal;       /* a preparation's refused document was not in
+                              the write's result */
 } fake_t;
 
 static fake_t fake;
 
 typedef struct fake_sink {
-  int unused;
+  const batch_t *prepared; /* the batch it prepared last, until written */
 } fake_sink_t;
 
 static void *fake_factory_new(const sink_config_t *config, bson_error_t *error)
@@ -187,10 +205,42 @@ static void fake_hold(size_t batch_no)
   usleep((unsigned)(fake.hold - batch_no) * 40000u);
 }
 
+/* Returns which batch of the file batch is, from its first id. */
+static size_t fake_batch_no(const batch_t *batch)
+{
+  return (size_t)(fake_id(batch, 0) - 1) / BATCH + 1;
+}
+
+static bool fake_prepare(void *sink, const batch_t *batch,
+                         sink_write_result_t *result, bson_error_t *error)
+{
+  fake_sink_t *s = sink;
+  s->prepared = NULL;
+  pthread_mutex_lock(&fake.lock);
+  size_t batch_no = fake_batch_no(batch);
+  fake.prepares++;
+  fake.prepared |= 1u << batch_no;
+  if (!(fake.done & (1u << (batch_no - 1))))
+    fake.prepared_early |= 1u << batch_no;
+  pthread_mutex_unlock(&fake.lock);
+  if (batch_no == fake.prep_fail_batch) {
+    bson_set_error(error, LOADER_ERROR_IO, 0, "fake: batch %zu unprepared",
+                   batch_no);
+    return false;
+  }
+  if (batch_no == fake.prep_reject_batch)
+    sink_result_add_error(result, fake.prep_reject_index, 1366,
+                          "fake: does not fit");
+  s->prepared = batch;
+  return true;
+}
+
 static bool fake_write(void *sink, const batch_t *batch,
                        sink_write_result_t *result, bson_error_t *error)
 {
-  (void)sink;
+  fake_sink_t *s = sink;
+  bool prepared = s->prepared == batch;
+  s->prepared = NULL;
   int now = atomic_fetch_add(&fake.in_flight, 1) + 1;
   pthread_mutex_lock(&fake.lock);
   size_t n = ++fake.writes;
@@ -202,7 +252,9 @@ static bool fake_write(void *sink, const batch_t *batch,
   if (!seen && fake.n_bufs < 8)
     fake.bufs[fake.n_bufs++] = batch;
   /* Which batch of the file, from its first id (retries send the same). */
-  size_t batch_no = (size_t)(fake_id(batch, 0) - 1) / BATCH + 1;
+  size_t batch_no = fake_batch_no(batch);
+  fake.written |= 1u << batch_no;
+  fake.unprepared_write |= fake.prepares > 0 && !prepared;
   bool stall = batch_no == fake.stall_batch && !fake.stalled;
   fake.stalled |= stall;
   (void)n;
@@ -240,6 +292,12 @@ static bool fake_write(void *sink, const batch_t *batch,
       result->stopped = fake.ordered;
       result->stopped_at = fake.reject_index;
     }
+    if (batch_no == fake.prep_reject_batch) {
+      fake.lost_refusal |= result->n_errors != 1 ||
+                           result->errors[0].index != fake.prep_reject_index;
+      fake.seen[fake_id(batch, fake.prep_reject_index)] = false;
+      landed--;
+    }
     result->inserted = landed;
     fake.count += (int64_t)landed;
     int64_t ahead = fake.count - (int64_t)fake.last_mark.inserted;
@@ -247,6 +305,7 @@ static bool fake_write(void *sink, const batch_t *batch,
       fake.max_ahead = ahead;
     fake.ok_writes++;
   }
+  fake.done |= 1u << batch_no;
   pthread_mutex_unlock(&fake.lock);
   atomic_fetch_sub(&fake.in_flight, 1);
   return ok;
@@ -293,7 +352,26 @@ static const sink_ops_t fake_ops = {.name = "test",
                                     .mark_get = NULL,
                                     .close = fake_close,
                                     .is_transient = fake_is_transient,
+                                    /* writes stand on their own, as
+                                       MongoDB's: commit records marks */
+                                    .parallel_writes = true,
                                     .supports_upsert = false};
+
+/* The same sink with a prepare step. */
+static const sink_ops_t fake_prep_ops = {.name = "test",
+                                         .factory_new = fake_factory_new,
+                                         .factory_check = fake_factory_check,
+                                         .factory_db = fake_factory_db,
+                                         .factory_destroy =
+                                             fake_factory_destroy,
+                                         .open = fake_open,
+                                         .count = fake_count,
+                                         .drop = fake_drop,
+                                         .prepare = fake_prepare,
+                                         .write = fake_write,
+                                         .commit = fake_commit,
+                                         .close = fake_close,
+                                         .is_transient = fake_is_transient};
 
 /* --- fixture ---------------------------------------------------------------
  */
@@ -378,8 +456,12 @@ static int teardown(void **state)
 static void check_writer_invariants(const fx_t *fx)
 {
   int k = fx->env.inflight > 1 ? (int)fx->env.inflight : 1;
+  /* Preparing ahead: one writes, one prepares, the parser fills. */
+  size_t bufs = fake.prepares ? 3 : (size_t)k + 1;
   assert_true(fake.max_in_flight >= 1 && fake.max_in_flight <= k);
-  assert_true(fake.n_bufs >= 1 && fake.n_bufs <= (size_t)k + 1);
+  assert_true(fake.n_bufs >= 1 && fake.n_bufs <= bufs);
+  assert_false(fake.unprepared_write);
+  assert_false(fake.lost_refusal);
   assert_false(fake.out_of_order);
   assert_int_equal(fake.opens, fake.closes);
   assert_int_equal(atomic_load(&fake.in_flight), 0);
@@ -650,6 +732,105 @@ static void test_resume_window(void **state)
   check_writer_invariants(fx);
 }
 
+/* Makes fx's factory the fake with a prepare step. */
+static void use_prepare(fx_t *fx)
+{
+  sink_factory_destroy(fx->sinks);
+  sink_register_test_ops(&fake_prep_ops);
+  sink_config_t cfg = {.uri = "test:fake", .workers = 1};
+  bson_error_t e;
+  fx->sinks = sink_factory_new(&cfg, &e);
+  if (!fx->sinks)
+    fail_msg("sink_factory_new: %s", e.message);
+  assert_true(sink_factory_can_prepare(fx->sinks));
+  fx->env.sinks = fx->sinks;
+}
+
+/* A sink that prepares: every batch is prepared on the sink that writes
+ * it, the next one while a write is outstanding (batch 3 before batch
+ * 2's stalled write returns), writes stay one at a time and in file order, a
+ * document the preparation refused is a rejected row at its line, and a mark
+ * follows each batch. */
+static void test_prepare_ahead(void **state)
+{
+  fx_t *fx = *state;
+  use_prepare(fx);
+  fake.stall_batch = 2;
+  fake.stall_ms = 150;
+  fake.prep_reject_batch = 4;
+  fake.prep_reject_index = 2; /* row 33: lines 66-67 */
+  job_run(&fx->job, &fx->env, &fx->res);
+  const job_result_t *r = &fx->res;
+  if (!r->ok)
+    fail_msg("job failed: %s", r->error.message);
+  size_t batches = (ROWS + BATCH - 1) / BATCH;
+  assert_int_equal(r->processed, ROWS);
+  assert_int_equal(r->inserted, ROWS - 1);
+  assert_int_equal(r->rejected, 1);
+  assert_int_equal(r->samples[0].line, 66);
+  assert_non_null(strstr(r->samples[0].reason, "does not fit"));
+  assert_int_equal(r->post - r->prior, (int64_t)r->inserted);
+  assert_int_equal(fake.writes, batches);
+  assert_int_equal(fake.prepares, batches);
+  assert_int_equal(fake.max_in_flight, 1);
+  assert_true(fake.prepared_early & (1u << 3));
+  assert_int_equal(fake.opens, 2); /* the second writer's own sink */
+  assert_int_equal(fake.commits, batches + 1);
+  for (size_t i = 0; i < batches - 1; i++)
+    assert_int_equal(fake.marks[i], fx->row_end[(i + 1) * BATCH]);
+  assert_int_equal(fake.last_mark.offset, fx->size);
+  assert_int_equal(fake.last_mark.rejected, 1);
+  check_writer_invariants(fx);
+}
+
+/* A job preparing ahead failed at batch 3, which stopped it: batches 1
+ * and 2 landed with their marks, nothing after them, and the message
+ * says why. */
+static void check_stopped_at_batch_3(const fx_t *fx, const char *why)
+{
+  const job_result_t *r = &fx->res;
+  assert_false(r->ok);
+  assert_non_null(strstr(r->error.message, why));
+  assert_int_equal(r->inserted, 2 * BATCH);
+  assert_int_equal(fake.count, 2 * BATCH);
+  assert_int_equal(fake.commits, 2);
+  assert_int_equal(fake.last_mark.offset, fx->row_end[2 * BATCH]);
+  assert_int_equal(fake.last_mark.processed, 2 * BATCH);
+  check_writer_invariants(fx);
+}
+
+/* Batch 3's write fails while batch 4 is prepared (before it returns):
+ * batch 4 is never written, the mark stays past batch 2, and the
+ * accounting closes. */
+static void test_prepare_ahead_failure(void **state)
+{
+  fx_t *fx = *state;
+  use_prepare(fx);
+  fake.fail_batch = 3;
+  fake.stall_batch = 3;
+  fake.stall_ms = 150;
+  job_run(&fx->job, &fx->env, &fx->res);
+  assert_true(fake.prepared_early & (1u << 4));
+  assert_int_equal(fake.written, (1u << 1) | (1u << 2) | (1u << 3));
+  check_stopped_at_batch_3(fx, "fake: batch 3 refused");
+}
+
+/* Batch 3 cannot be prepared (while batch 2 is written): the failure comes
+ * in batch 3's turn, so batch 2 lands and its mark is committed as it would
+ * be without preparing ahead; nothing after batch 2 is written. */
+static void test_prepare_failure_in_turn(void **state)
+{
+  fx_t *fx = *state;
+  use_prepare(fx);
+  fake.prep_fail_batch = 3;
+  fake.stall_batch = 2;
+  fake.stall_ms = 150;
+  job_run(&fx->job, &fx->env, &fx->res);
+  assert_true(fake.prepared_early & (1u << 3));
+  assert_int_equal(fake.written, (1u << 1) | (1u << 2));
+  check_stopped_at_batch_3(fx, "fake: batch 3 unprepared");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -666,6 +847,9 @@ int main(void)
       T(test_inflight_out_of_order),
       T(test_inflight_failure_keeps_prefix),
       T(test_resume_window),
+      T(test_prepare_ahead),
+      T(test_prepare_ahead_failure),
+      T(test_prepare_failure_in_turn),
   };
   return cmocka_run_group_tests_name("job", tests, NULL, NULL);
 }
