@@ -149,6 +149,7 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   unsigned attempt = 0;
   throttle_take(env->throttle, batch_count(batch), env->stop);
   bool maybe_landed = slot->first_doc < ctx->resume_window;
+  wres->later = slot->seq > 0; /* a sink's first write may be a later one */
   if (w->prep_failed)
     return job_fail_with(ctx, &w->prep_error);
   for (;;) {

@@ -96,8 +96,8 @@ void sql_sink_unlock(sql_sink_t *s)
 }
 
 /* Makes sure the table exists, creating it from the batch's documents, and
- * that the batch's fields are its columns. */
-static bool sql__ensure_table(sql_sink_t *s, bson_error_t *error)
+ * with check that the batch's fields are its columns. */
+static bool sql__ensure_table(sql_sink_t *s, bool check, bson_error_t *error)
 {
   const sql_driver_t *drv = s->drv;
   bool ok = false;
@@ -113,7 +113,7 @@ static bool sql__ensure_table(sql_sink_t *s, bson_error_t *error)
     if (!drv->exec(s, q.s, what, error) || !drv->load_columns(s, error))
       goto out;
   }
-  if (!sql_table_check(&s->cols, &s->docs, s->table, error))
+  if (check && !sql_table_check(&s->cols, &s->docs, s->table, error))
     goto out;
   s->have_cols = true;
   ok = true;
@@ -262,7 +262,7 @@ bool sql_sink_write(void *sink, const batch_t *batch,
   if (!prepared && !sql_sink_prepare(s, batch, result, error))
     return false;
   s->prepared = NULL;
-  if (!s->have_cols && !sql__ensure_table(s, error))
+  if (!s->have_cols && !sql__ensure_table(s, !result->later, error))
     return false;
   if (!s->rows_ready && !sql__make_rows(s, result, error))
     return false;

@@ -44,6 +44,13 @@ typedef struct sink_write_result {
                                landed before (a retry, a resumed window), so
                                an ordered write goes on past a duplicate
                                _id instead of stopping there */
+  bool later;               /* in (the caller sets it before each write,
+                               sink_write() keeps it): a batch after the
+                               job's first, which was checked against an
+                               existing SQL table's columns: a SQL sink
+                               that has not read them yet takes them as
+                               they are (a field that is not one is refused
+                               per row) */
   bool stopped;             /* an ordered write stopped at its first refused
                                document (the last of errors): the documents
                                after it in the batch were not sent */

@@ -3,7 +3,7 @@
 INFILE from memory, and nothing about what lands or what is refused
 changes.
 
-    test_sql_bulk.py values|refusals|prepared|max_errors
+    test_sql_bulk.py values|refusals|prepared|max_errors|later_field
 
 values: awkward text (tabs, newlines, backslashes, the text \\N, quotes,
 4-byte UTF-8), doubles that are hard to print, the int64 ends and booleans,
@@ -20,8 +20,12 @@ refused while preparing a later batch (a value that does not fit its
 column) rejected once at its line. max_errors: the server refuses rows of
 the second batch past --max-errors: the job stops, that batch is rolled
 back, and the report counts as inserted exactly the rows that are in the
-table."""
+table. later_field: a field first seen after the first batch (an NDJSON
+object of the second batch, which the job's second connection writes) is
+refused with its line, as with one connection, and every other row lands:
+only the first batch is checked against the table's columns."""
 import csv
+import json
 import os
 import sys
 
@@ -256,6 +260,46 @@ def max_errors():
     return 0
 
 
+def later_field():
+    uri = mysql_target()[0]
+    db = "bulk_later_field_%d" % os.getpid()
+    src = path("l.json")
+    docs = [{"id": i, "v": i * 3} for i in range(30)]
+    docs[15]["w"] = 1  # line 16, the second batch of 10
+    with open(src, "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d) + "\n")
+    rj, rej = path("l.json.report"), path("l.rejects.csv")
+    admin = connect()
+    try:
+        query(admin, "CREATE DATABASE `%s`" % db)
+        rc, _, err = run(["--uri", uri, "--db", db, "--batch-size", "10",
+                          "-q", "--rejects", rej, "--report-json", rj,
+                          "r=" + src])
+        got = list(query(admin, "SELECT id, v FROM `%s`.r ORDER BY id" % db))
+        query(admin, "DROP DATABASE `%s`" % db)
+    finally:
+        admin.close()
+    check(rc == 1 and "columns do not match" not in err, "exit %d, want 1 "
+          "(a row rejected), the job not failed: %s" % (rc, err))
+    want = [(d["id"], d["v"]) for i, d in enumerate(docs) if i != 15]
+    check([tuple(r) for r in got] == want, "table: %d rows, want the %d "
+          "without the field w" % (len(got), len(want)))
+    j = job(report(rj))
+    check(j.get("ok") and (j["processed"], j["inserted"], j["rejected"]) ==
+          (30, 29, 1) and j["post"] - j["prior"] == 29,
+          "report: %r, want ok, processed 30 = 29 inserted + 1 rejected, "
+          "post - prior 29" % {k: j.get(k) for k in
+                               ("ok", "processed", "inserted", "rejected",
+                                "prior", "post")})
+    with open(rej, newline="", encoding="utf-8") as f:
+        refused = [(int(r["line"]), r["reason"]) for r in csv.DictReader(f)]
+    check(len(refused) == 1 and refused[0][0] == 16 and
+          "not a column" in refused[0][1], "rejects %r, want line 16 once "
+          "(not a column)" % refused)
+    return 0
+
+
 def needs_mysql(fn):
     def wrapped():
         if not mysql_target():
@@ -269,4 +313,5 @@ if __name__ == "__main__":
     sys.exit(main("sql_bulk_", {"values": needs_mysql(values),
                                 "refusals": needs_mysql(refusals),
                                 "prepared": needs_mysql(prepared),
-                                "max_errors": needs_mysql(max_errors)}))
+                                "max_errors": needs_mysql(max_errors),
+                                "later_field": needs_mysql(later_field)}))
