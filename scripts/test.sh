@@ -6,7 +6,9 @@
 #    server's own tests, integration tests against live servers);
 # 2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
 # 3. the fuzz target for record -> BSON, for a bounded time;
-# 4. the pool and parallel-load tests built with ThreadSanitizer.
+# 4. the pool, parallel-load, writer (unit_job), SQLite checkpointer and
+#    SQL prepare-ahead tests and the SQL torture harness, built with
+#    ThreadSanitizer.
 # Set MONGODB_URI to run the integration tests against a real mongod.
 # LOADER_TEST_QUICK=1 skips the sanitizer builds.
 set -eu
@@ -53,7 +55,7 @@ if [ "${LOADER_TEST_QUICK:-0}" != 1 ]; then
 
   echo "== ThreadSanitizer"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    FILTER="unit_pool|unit_run|integration_load_mongo|server|holes_9" \
+    FILTER="unit_pool|unit_run|unit_job|integration_load_mongo|server|holes_9|sqlite_wal_[br]|sql_bulk_mysql|torture_sql" \
     run_suite build-tsan -DLOADER_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
 fi
 echo "== all tests passed"

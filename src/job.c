@@ -237,7 +237,7 @@ void job_run(const job_t *job, const job_env_t *env, job_result_t *res)
   if (job__over_ratio(&ctx, res->processed, rejected, true))
     goto out;
   if (!job_commit(&ctx, ctx.sink, ctx.next_offset, ctx.next_line,
-                  res->processed, ctx.parse_rejected, true))
+                  res->processed, ctx.parse_rejected, true, NULL))
     goto out;
 out_done:
   if (!sink_count(ctx.sink, &res->post, &res->error))

@@ -177,9 +177,11 @@ bool job_finish_writes(job_ctx_t *ctx);
 /* Makes the job's mark at offset durable: rejects synced, the mark
  * committed through sink with the batch just written, the checkpoint
  * recorded. Call from the settling writer, or from the parser once the
- * writers are idle. */
+ * writers are idle. On failure, *committed (when not NULL) says whether
+ * the sink's commit had happened. */
 bool job_commit(job_ctx_t *ctx, sink_t *sink, uint64_t offset, uint64_t line,
-                uint64_t processed, uint64_t parse_rejected, bool done);
+                uint64_t processed, uint64_t parse_rejected, bool done,
+                bool *committed);
 
 /* --- job_records.c: the parser's side ----------------------------------- */
 

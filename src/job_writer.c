@@ -76,7 +76,8 @@ static void job__backoff(const job_env_t *env, unsigned ms)
 }
 
 bool job_commit(job_ctx_t *ctx, sink_t *sink, uint64_t offset, uint64_t line,
-                uint64_t processed, uint64_t parse_rejected, bool done)
+                uint64_t processed, uint64_t parse_rejected, bool done,
+                bool *committed)
 {
   const job_env_t *env = ctx->env;
   const job_result_t *r = ctx->res;
@@ -96,6 +97,8 @@ bool job_commit(job_ctx_t *ctx, sink_t *sink, uint64_t offset, uint64_t line,
     return job_fail_with(ctx, &error);
   if (!sink_commit(sink, ctx->mark_key, &m, &error))
     return job_fail_with(ctx, &error);
+  if (committed)
+    *committed = true;
   if (env->checkpoint &&
       !checkpoint_put(env->checkpoint, ctx->job->index, &m, &error))
     return job_fail_with(ctx, &error);
@@ -128,6 +131,22 @@ static bool job__stop_on_error(job_ctx_t *ctx, job_slot_t *slot,
                    "stopped at line %llu (--stop-on-error): %s",
                    (unsigned long long)slot->stop_line, e->message);
   return job_fail_with(ctx, &error);
+}
+
+/* A batch of a target that commits with the mark (SQL) that will never be
+ * committed — the job stops, or settling it failed — is rolled back now,
+ * on the thread that wrote it (SQLite's file mutex, taken by the write, is
+ * that thread's), rather than counted, read by a count on this connection,
+ * or left to the job's own close on the parser's thread. Closing a sink
+ * rolls back what it did not commit; a fresh one takes its place for what
+ * the job still does (its final count). */
+static void job__roll_back(job_ctx_t *ctx, sink_t **sink)
+{
+  if (!sink_factory_holds_writes(ctx->env->sinks))
+    return;
+  bson_error_t error;
+  sink_close(*sink);
+  *sink = sink_open(ctx->env->sinks, ctx->job->collection, &error);
 }
 
 /* Sends slot's batch through w's sink. A transient failure (connection
@@ -216,14 +235,8 @@ static bool job__write(job_writer_t *w, job_slot_t *slot)
   }
   if (stop)
     return job__stop_on_error(ctx, slot, stop);
-  if (!ok && sink_factory_holds_writes(env->sinks)) {
-    /* The job stops (--max-errors) with the batch's transaction open: it
-     * is never committed, so it is rolled back now (a sink closed rolls
-     * back what it did not commit) rather than counted, or read by a
-     * count on this connection. */
-    sink_close(*w->sink);
-    *w->sink = sink_open(env->sinks, ctx->job->collection, &error);
-  }
+  if (!ok) /* the job stops (--max-errors) with the batch's transaction open */
+    job__roll_back(ctx, w->sink);
   return ok;
 }
 
@@ -239,7 +252,7 @@ static void job__uncount(job_result_t *res, const job_slot_t *slot)
 /* Folds a written slot into the job's result and, when every batch before
  * it was committed, commits the mark past it through sink. Only the
  * settling writer calls it, one slot at a time, in order. */
-static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
+static void job__settle(job_ctx_t *ctx, sink_t **sink, job_slot_t *slot)
 {
   job_result_t *res = ctx->res;
   res->inserted += slot->inserted;
@@ -259,9 +272,17 @@ static void job__settle(job_ctx_t *ctx, sink_t *sink, job_slot_t *slot)
       job__uncount(res, slot); /* never committed: rolled back */
     return;
   }
-  if (!job_commit(ctx, sink, slot->offset, slot->line, slot->processed,
-                  slot->parse_rejected, false)) {
-    job__uncount(res, slot); /* SQL targets rolled it back */
+  bool committed = false;
+  if (!job_commit(ctx, *sink, slot->offset, slot->line, slot->processed,
+                  slot->parse_rejected, false, &committed)) {
+    /* The rejects file could not be synced, the mark not committed or the
+     * checkpoint not written. What the target committed stays counted (a
+     * MongoDB write landed when it was acknowledged); a SQL batch whose
+     * commit did not happen is rolled back and taken back. */
+    if (!committed && sink_factory_holds_writes(ctx->env->sinks)) {
+      job__roll_back(ctx, sink);
+      job__uncount(res, slot);
+    }
     ctx->broken = true;
     return;
   }
@@ -307,7 +328,7 @@ static job_slot_t *job__first_queued(job_ctx_t *ctx)
 /* Settles the written slots that are next in order, unless another writer
  * does already; frees them for the parser. Called and returns under
  * ctx->lock. */
-static void job__settle_ready(job_ctx_t *ctx, sink_t *sink)
+static void job__settle_ready(job_ctx_t *ctx, sink_t **sink)
 {
   job_slot_t *slot;
   while (!ctx->settling &&
@@ -335,7 +356,7 @@ static void job__write_and_settle(job_writer_t *w, job_slot_t *slot)
   slot->ok = !failed && job__write(w, slot);
   pthread_mutex_lock(&ctx->lock);
   slot->state = JOB_SLOT_WRITTEN;
-  job__settle_ready(ctx, *w->sink);
+  job__settle_ready(ctx, w->sink);
 }
 
 /* ctx->ahead: prepares slot through w's sink (no server: rows made,
