@@ -24,6 +24,7 @@ table. later_field: a field first seen after the first batch (an NDJSON
 object of the second batch, which the job's second connection writes) is
 refused with its line, as with one connection, and every other row lands:
 only the first batch is checked against the table's columns."""
+import contextlib
 import csv
 import json
 import os
@@ -59,9 +60,30 @@ def com_load(conn):
     return int(query(conn, "SHOW GLOBAL STATUS LIKE 'Com_load'")[0][1])
 
 
+@contextlib.contextmanager
+def scratch_db(name):
+    """An admin connection and a database name of this test's own
+    (bulk_NAME_PID), dropped if it was made and the connection closed when
+    the block ends."""
+    db = "bulk_%s_%d" % (name, os.getpid())
+    admin = connect()
+    try:
+        yield admin, db
+    finally:
+        try:
+            query(admin, "DROP DATABASE IF EXISTS `%s`" % db)
+        finally:
+            admin.close()
+
+
+def refused_lines(rejects):
+    """The rejects file's rows as (line, reason), in file order."""
+    with open(rejects, newline="", encoding="utf-8") as f:
+        return [(int(r["line"]), r["reason"]) for r in csv.DictReader(f)]
+
+
 def values():
     uri = mysql_target()[0]
-    db = "bulk_values_%d" % os.getpid()
     src = path("v.csv")
     n = 40
     with open(src, "w", newline="", encoding="utf-8") as f:
@@ -73,8 +95,7 @@ def values():
     with open(src, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     require(len(rows) == n and rows[1]["t"] == "tab\there", "the test file")
-    admin = connect()
-    try:
+    with scratch_db("values") as (admin, db):
         before = com_load(admin)
         rc, out, err = run(["--uri", uri, "--db", db, "--batch-size", "7",
                             "-q", "--report-json", path("r.json"),
@@ -90,9 +111,6 @@ def values():
               "batches did not go through LOAD DATA" % (before, after))
         got = {r[0]: r for r in query(admin, "SELECT id, t, d, n, b FROM "
                                       "`%s`.v" % db)}
-        query(admin, "DROP DATABASE `%s`" % db)
-    finally:
-        admin.close()
     check(len(got) == n, "%d rows landed, want %d" % (len(got), n))
     for r in rows:
         want = (int(r["id"]), r["t"], float(r["d"]), int(r["n"]),
@@ -106,7 +124,6 @@ def values():
 
 def refusals():
     uri = mysql_target()[0]
-    db = "bulk_refusals_%d" % os.getpid()
     src = path("r.csv")
     n = 30
     dup = {7: 3, 20: 11}     # data row index -> the earlier id it repeats
@@ -119,8 +136,7 @@ def refusals():
                         "c%d" % i, "note\t%d" % i])
     with open(src, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    admin = connect()
-    try:
+    with scratch_db("refusals") as (admin, db):
         query(admin, "CREATE DATABASE `%s`" % db)
         query(admin, "CREATE TABLE `%s`.r (id BIGINT PRIMARY KEY, code "
               "VARCHAR(5), note LONGTEXT)" % db)
@@ -130,9 +146,6 @@ def refusals():
                             path("r.json"), "r=" + src])
         got = {r[0]: r for r in query(admin, "SELECT id, code, note FROM "
                                       "`%s`.r" % db)}
-        query(admin, "DROP DATABASE `%s`" % db)
-    finally:
-        admin.close()
     check(rc == 1, "exit %d, want 1: %s" % (rc, err))
     j = job(report(path("r.json")))
     bad = set(dup) | long_code
@@ -141,8 +154,7 @@ def refusals():
           "accounting: %r" % {k: j.get(k) for k in
                               ("processed", "inserted", "rejected", "prior",
                                "post")})
-    with open(rej, newline="", encoding="utf-8") as f:
-        refused = {int(r["line"]): r["reason"] for r in csv.DictReader(f)}
+    refused = dict(refused_lines(rej))
     want_lines = {i + 2 for i in bad}  # the header is line 1
     check(set(refused) == want_lines, "rejected lines %s, want %s"
           % (sorted(refused), sorted(want_lines)))
@@ -165,7 +177,6 @@ def refusals():
 
 def prepared():
     uri = mysql_target()[0]
-    db = "bulk_prepared_%d" % os.getpid()
     src = path("p.csv")
     n, boom, misfit = 100, 35, 57  # batches of 10: boom in the 4th
     with open(src, "w", newline="", encoding="utf-8") as f:
@@ -176,10 +187,9 @@ def prepared():
                         "note %d" % i])
     cp, rej = path("p.checkpoint"), path("p.rejects.csv")
     rj1, rj2 = path("p1.json"), path("p2.json")
-    base = ["--uri", uri, "--db", db, "--batch-size", "10", "-q",
-            "--checkpoint", cp, "--rejects", rej]
-    admin = connect()
-    try:
+    with scratch_db("prepared") as (admin, db):
+        base = ["--uri", uri, "--db", db, "--batch-size", "10", "-q",
+                "--checkpoint", cp, "--rejects", rej]
         query(admin, "CREATE DATABASE `%s`" % db)
         query(admin, "CREATE TABLE `%s`.r (id BIGINT PRIMARY KEY, v BIGINT, "
               "note LONGTEXT)" % db)
@@ -199,9 +209,6 @@ def prepared():
         rc2, _, err2 = run(base + ["--resume", "--report-json", rj2,
                                    "r=" + src])
         got = query(admin, "SELECT id, v, note FROM `%s`.r ORDER BY id" % db)
-        query(admin, "DROP DATABASE `%s`" % db)
-    finally:
-        admin.close()
     check(rc1 == 1 and "boom" in err1, "first run: exit %d, want 1 with the "
           "trigger's message: %s" % (rc1, err1))
     check(first == list(range(30)), "after the 4th batch failed: ids %s, "
@@ -215,8 +222,7 @@ def prepared():
           "resume report: processed/inserted/rejected = %d/%d/%d, want "
           "%d/%d/1" % (j["processed"], j["inserted"], j["rejected"], n,
                        n - 1))
-    with open(rej, newline="", encoding="utf-8") as f:
-        refused = [(int(r["line"]), r["reason"]) for r in csv.DictReader(f)]
+    refused = refused_lines(rej)
     check(len(refused) == 1 and refused[0][0] == misfit + 2 and
           "does not fit" in refused[0][1], "rejects %r, want line %d once "
           "(does not fit)" % (refused, misfit + 2))
@@ -228,7 +234,6 @@ def prepared():
 
 def max_errors():
     uri = mysql_target()[0]
-    db = "bulk_max_errors_%d" % os.getpid()
     src = path("m.csv")
     with open(src, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -236,8 +241,7 @@ def max_errors():
         for i in range(50):  # 13, 15 and 17 repeat 11: batch 2 of 10
             w.writerow([11 if i in (13, 15, 17) else i, i])
     rj = path("m.json")
-    admin = connect()
-    try:
+    with scratch_db("max_errors") as (admin, db):
         query(admin, "CREATE DATABASE `%s`" % db)
         query(admin, "CREATE TABLE `%s`.r (id BIGINT PRIMARY KEY, v BIGINT)"
               % db)
@@ -246,9 +250,6 @@ def max_errors():
                           "r=" + src])
         got = [r[0] for r in query(admin, "SELECT id FROM `%s`.r ORDER BY id"
                                    % db)]
-        query(admin, "DROP DATABASE `%s`" % db)
-    finally:
-        admin.close()
     check(rc == 1 and "--max-errors 1" in err, "exit %d, want 1 (stopped "
           "past --max-errors): %s" % (rc, err))
     check(got == list(range(10)), "table: ids %s, want 0-9 (the second "
@@ -262,7 +263,6 @@ def max_errors():
 
 def later_field():
     uri = mysql_target()[0]
-    db = "bulk_later_field_%d" % os.getpid()
     src = path("l.json")
     docs = [{"id": i, "v": i * 3} for i in range(30)]
     docs[15]["w"] = 1  # line 16, the second batch of 10
@@ -270,16 +270,12 @@ def later_field():
         for d in docs:
             f.write(json.dumps(d) + "\n")
     rj, rej = path("l.json.report"), path("l.rejects.csv")
-    admin = connect()
-    try:
+    with scratch_db("later_field") as (admin, db):
         query(admin, "CREATE DATABASE `%s`" % db)
         rc, _, err = run(["--uri", uri, "--db", db, "--batch-size", "10",
                           "-q", "--rejects", rej, "--report-json", rj,
                           "r=" + src])
         got = list(query(admin, "SELECT id, v FROM `%s`.r ORDER BY id" % db))
-        query(admin, "DROP DATABASE `%s`" % db)
-    finally:
-        admin.close()
     check(rc == 1 and "columns do not match" not in err, "exit %d, want 1 "
           "(a row rejected), the job not failed: %s" % (rc, err))
     want = [(d["id"], d["v"]) for i, d in enumerate(docs) if i != 15]
@@ -292,8 +288,7 @@ def later_field():
           "post - prior 29" % {k: j.get(k) for k in
                                ("ok", "processed", "inserted", "rejected",
                                 "prior", "post")})
-    with open(rej, newline="", encoding="utf-8") as f:
-        refused = [(int(r["line"]), r["reason"]) for r in csv.DictReader(f)]
+    refused = refused_lines(rej)
     check(len(refused) == 1 and refused[0][0] == 16 and
           "not a column" in refused[0][1], "rejects %r, want line 16 once "
           "(not a column)" % refused)
